@@ -1,0 +1,52 @@
+"""The one place for optional imports and scikit-learn / LightGBM version differences."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# scikit-learn keeps its parameter-constraint classes private; sklearn-compat does not
+# re-export them, so they are imported here and nowhere else. Remove when they go public.
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn_compat.base import _fit_context
+from sklearn_compat.utils import get_tags
+from sklearn_compat.utils.validation import validate_data
+
+__all__ = [
+    "HasMethods",
+    "Interval",
+    "StrOptions",
+    "_fit_context",
+    "get_tags",
+    "validate_data",
+    "import_optional",
+]
+
+
+def import_optional(name: str, *, extra: str) -> ModuleType:
+    """Import an optional dependency or explain which extra installs it.
+
+    Parameters
+    ----------
+    name : str
+        Module to import, e.g. ``"matplotlib.pyplot"``.
+    extra : str
+        The ``hiercls`` extra that provides it, e.g. ``"plot"``.
+
+    Returns
+    -------
+    module : ModuleType
+        The imported module.
+
+    Raises
+    ------
+    ImportError
+        When the module is not installed; the message names the extra to install.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ImportError(
+            f"{name!r} is required for this feature but is not installed; "
+            f"install it with: pip install 'hiercls[{extra}]'"
+        ) from exc

@@ -1,0 +1,623 @@
+"""HierarchicalClassifier: a scikit-learn classifier made of a tree of node models."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
+
+from ._compat import HasMethods, Interval, _fit_context, get_tags, validate_data
+from .hierarchy import Hierarchy, LabelPaths, read_label_paths
+from .node_models import ConstantNodeModel, fit_node, make_node_estimator, node_seed
+from .traversal import (
+    GreedyPaths,
+    NodeScorer,
+    conditional_tables,
+    greedy_paths,
+    group_by_node,
+    level_marginals,
+    table_scorer,
+    top_k_paths,
+)
+
+__all__ = ["HierarchicalClassifier", "PathPrediction", "TopKPaths"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PathPrediction:
+    """Predicted paths with the probability of each predicted node.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples, n_levels)
+        As returned by :meth:`HierarchicalClassifier.predict` (2-D even for one level).
+    level_proba : ndarray of float, shape (n_samples, n_levels)
+        Probability of the predicted node at each level: the product of conditional
+        probabilities down the path. NaN below a stop.
+    path_proba : ndarray of float, shape (n_samples,)
+        Probability of the deepest predicted node.
+    """
+
+    labels: NDArray[Any]
+    level_proba: NDArray[np.float64]
+    path_proba: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TopKPaths:
+    """The ``k`` most probable complete paths of each row.
+
+    Attributes
+    ----------
+    labels : ndarray of object, shape (n_samples, k, n_levels)
+        Labels of each path; None below the end of a path that stops early and
+        everywhere in a slot for which the row has no further path.
+    proba : ndarray of float, shape (n_samples, k)
+        Probability of each path, descending; NaN for an empty slot.
+    """
+
+    labels: NDArray[Any]
+    proba: NDArray[np.float64]
+
+
+def _default_estimator() -> LogisticRegression:
+    return LogisticRegression(max_iter=1000)
+
+
+def _templates_have(method: str):  # type: ignore[no-untyped-def]
+    def check(self: HierarchicalClassifier) -> bool:
+        return all(hasattr(t, method) for t in self._templates())
+
+    return check
+
+
+class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
+    """Tree of coarse-to-fine classifiers, one per parent node.
+
+    The model at a node is trained only on the rows whose path passes through that
+    node, with the node's children as targets (and "stop" when some paths end at
+    the node). A node with a single outcome gets a constant model and no fit.
+    Prediction walks each row down from the root, taking the most probable child.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        Base model cloned for every parent node. None means
+        ``LogisticRegression(max_iter=1000)``: a linear model that handles sparse
+        TF-IDF input and nodes with few rows.
+    level_estimators : dict of str -> classifier, default=None
+        Models per level, keyed by level name; the model of level ``"block"`` is the
+        one that chooses among blocks, i.e. it sits at the parents of blocks. Their
+        parameters are reachable as ``<level>__<param>`` (for ``GridSearchCV``).
+    node_estimators : dict of tuple -> classifier, default=None
+        Models for single nodes, keyed by the node's path of labels; ``()`` is the
+        root. Takes precedence over ``level_estimators``.
+    hierarchy : Hierarchy, list of (parent, child) pairs or dict child -> parent, default=None
+        The tree, when known beforehand: it also knows classes without training rows,
+        and every training path must follow it. None infers the tree from ``Y``.
+    stop_threshold : float in [0, 1], default=None
+        Below level 0, stop at the current node when the most probable child's path
+        probability is below this value. None never stops on confidence (rows still
+        stop where the model learned that paths end).
+    n_jobs : int, default=None
+        Node models fitted in parallel (joblib). Threaded base models such as
+        LightGBM get ``n_jobs // parallel nodes`` threads, so the total stays within
+        ``n_jobs``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds each node model with a seed derived from this value and the node, so
+        fits are reproducible whatever ``n_jobs`` is. None leaves the base model's own
+        ``random_state``.
+    verbose : int, default=0
+        Progress messages while fitting (logged by ``hiercls.estimator``, and joblib's
+        progress when above 1).
+
+    Attributes
+    ----------
+    hierarchy_ : Hierarchy
+        The label tree (inferred or given).
+    levels_ : list of str
+        Level names: ``Y``'s DataFrame columns, or ``level0, level1, ...``.
+    classes_ : ndarray or list of ndarray
+        1-D ``y``: the class labels. 2-D ``Y``: one array per level with the distinct
+        labels of that level, sorted.
+    estimators_ : list
+        Fitted model per node id (node 0 is the root); None for leaves.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    See Also
+    --------
+    sklearn.multiclass.OneVsRestClassifier : A flat meta-estimator.
+
+    Notes
+    -----
+    Output shapes:
+
+    - 1-D ``y``: a plain multiclass classifier. ``predict`` returns 1-D labels and
+      ``predict_proba`` a (n_samples, n_classes) array whose argmax is ``predict``.
+    - 2-D ``Y`` whose paths all reach the last level, no ``stop_threshold``:
+      ``predict`` returns (n_samples, n_levels) in the labels' common dtype.
+    - Ragged paths or a ``stop_threshold``: ``predict`` returns an object array where
+      the levels below a stop are None.
+
+    ``predict_proba`` returns, for 2-D ``Y``, a list with one (n_samples,
+    len(classes_[j])) array per level: the exact marginal probability of each label,
+    summing every node that carries the label. A row sums to the probability of
+    reaching the level (1 for level 0). Level 0 of ``predict`` is always the argmax
+    of level 0 of ``predict_proba``; deeper levels of ``predict`` follow the greedy
+    path (best child of the predicted parent), which equals the per-level argmax
+    when the path is unambiguous but need not in general.
+
+    scikit-learn splits a 2-D ``Y`` with plain ``KFold``; to stratify by the leaf,
+    pass ``cv=StratifiedKFold().split(X, leaf)`` where ``leaf`` is the last label of
+    each path. ``score`` is exact-path accuracy.
+
+    Examples
+    --------
+    >>> from hiercls import HierarchicalClassifier
+    >>> X = [[-10.0], [-6.0], [10.0]]
+    >>> Y = [["animal", "dog"], ["animal", "cat"], ["plant", "fern"]]
+    >>> clf = HierarchicalClassifier().fit(X, Y)
+    >>> clf.predict([[-10.0], [10.0]])
+    array([['animal', 'dog'],
+           ['plant', 'fern']], dtype='<U6')
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "level_estimators": [dict, None],
+        "node_estimators": [dict, None],
+        "hierarchy": [Hierarchy, list, tuple, dict, None],
+        "stop_threshold": [Interval(Real, 0, 1, closed="both"), None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        level_estimators: dict[str, Any] | None = None,
+        node_estimators: dict[tuple[Any, ...], Any] | None = None,
+        hierarchy: Any = None,
+        stop_threshold: float | None = None,
+        n_jobs: int | None = None,
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.estimator = estimator
+        self.level_estimators = level_estimators
+        self.node_estimators = node_estimators
+        self.hierarchy = hierarchy
+        self.stop_threshold = stop_threshold
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ parameters
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Get parameters, including ``<level>__<param>`` of per-level estimators.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        if deep and isinstance(self.level_estimators, Mapping):
+            for name, estimator in self.level_estimators.items():
+                params[name] = estimator
+                if hasattr(estimator, "get_params"):
+                    for key, value in estimator.get_params(deep=True).items():
+                        params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params: Any) -> HierarchicalClassifier:
+        """Set parameters; ``<level>=estimator`` replaces a per-level estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, ``<level>`` and ``<level>__<param>`` included.
+
+        Returns
+        -------
+        self : HierarchicalClassifier
+        """
+        if "level_estimators" in params:
+            self.level_estimators = params.pop("level_estimators")
+        levels = self.level_estimators if isinstance(self.level_estimators, Mapping) else {}
+        replaced = {k: params.pop(k) for k in list(params) if k in levels}
+        if replaced:
+            self.level_estimators = {**levels, **replaced}
+        super().set_params(**params)
+        return self
+
+    def _templates(self) -> list[Any]:
+        templates = [self.estimator if self.estimator is not None else _default_estimator()]
+        for mapping in (self.level_estimators, self.node_estimators):
+            if isinstance(mapping, Mapping):
+                templates.extend(mapping.values())
+        return templates
+
+    def _allows_nan(self) -> bool:
+        return all(get_tags(t).input_tags.allow_nan for t in self._templates())
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = self._allows_nan()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    # -------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):  # type: ignore[no-untyped-def]
+        """Fit one model per parent node.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training features.
+        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_levels)
+            Root-to-leaf label paths, coarse to fine. A path may end early with
+            trailing None, NaN or ``""``. DataFrame columns name the levels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, passed to every node model with that node's rows.
+
+        Returns
+        -------
+        self : HierarchicalClassifier
+            The fitted estimator.
+        """
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            ensure_all_finite=not self._allows_nan(),
+            reset=True,
+        )
+        if y is None:
+            raise ValueError(
+                "HierarchicalClassifier requires y to be passed, but the target y is None; "
+                "give label paths of shape (n_samples,) or (n_samples, n_levels)."
+            )
+        paths = read_label_paths(y, input_name="y")
+        if paths.n_samples != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows but y has {paths.n_samples}; give one label path "
+                f"per row of X."
+            )
+        for column, missing in zip(paths.columns, paths.missing.T):
+            check_classification_targets(column[~missing])
+        hierarchy, node_codes = self._build_hierarchy(paths)
+        self.hierarchy_ = hierarchy
+        self.levels_ = list(hierarchy.level_names)
+        self._check_estimator_keys(hierarchy)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+            self._check_accepts_sample_weight(hierarchy)
+        self._is_flat = paths.is_flat
+        self._can_stop = bool((node_codes[:, -1] < 0).any()) or self.stop_threshold is not None
+        self.classes_ = (
+            hierarchy.level_labels[0] if paths.is_flat else list(hierarchy.level_labels)
+        )
+        self.estimators_ = self._fit_nodes(X, hierarchy, node_codes, sample_weight)
+        self._outcomes = [
+            None if model is None else np.asarray(model.classes_, dtype=np.intp)
+            for model in self.estimators_
+        ]
+        return self
+
+    def _build_hierarchy(self, paths: LabelPaths) -> tuple[Hierarchy, NDArray[np.intp]]:
+        if self.hierarchy is None:
+            return Hierarchy.from_label_paths(paths)
+        if isinstance(self.hierarchy, Hierarchy):
+            hierarchy = self.hierarchy
+        else:
+            hierarchy = Hierarchy.from_edges(self.hierarchy)
+        if not paths.is_flat and isinstance(self.hierarchy, (list, tuple, Mapping)):
+            # A tree given as edges has no level names of its own: take Y's.
+            hierarchy = hierarchy.with_level_names(
+                paths.level_names + hierarchy.level_names[paths.n_levels :]
+            )
+        return hierarchy, hierarchy.encode(paths)
+
+    def _check_estimator_keys(self, hierarchy: Hierarchy) -> None:
+        levels = set(hierarchy.level_names)
+        reserved = levels & set(self._get_param_names())
+        if reserved:
+            raise ValueError(
+                f"Level names {sorted(reserved)} clash with HierarchicalClassifier "
+                f"parameters; rename those levels (e.g. the DataFrame columns of Y)."
+            )
+        unknown = set(self.level_estimators or {}) - levels
+        if unknown:
+            raise ValueError(
+                f"level_estimators has keys {sorted(unknown)} that are not levels of Y; "
+                f"the levels are {list(hierarchy.level_names)}."
+            )
+        for path in self.node_estimators or {}:
+            if not isinstance(path, tuple) or len(path) >= hierarchy.n_levels:
+                raise ValueError(
+                    f"node_estimators keys must be tuples of labels naming a parent node "
+                    f"(at most {hierarchy.n_levels - 1} labels; () is the root); got {path!r}."
+                )
+
+    def _check_accepts_sample_weight(self, hierarchy: Hierarchy) -> None:
+        for template in self._templates():
+            if not has_fit_parameter(template, "sample_weight"):
+                raise ValueError(
+                    f"sample_weight was given but the node model {template!r} does not "
+                    f"accept sample_weight in fit; use a model that does, or fit without "
+                    f"weights."
+                )
+
+    def _template_for(self, hierarchy: Hierarchy, node: int) -> Any:
+        if self.node_estimators:
+            path = hierarchy.node_path(node)
+            if path in self.node_estimators:
+                return self.node_estimators[path]
+        level_name = hierarchy.level_names[hierarchy.depth[node]]
+        if self.level_estimators and level_name in self.level_estimators:
+            return self.level_estimators[level_name]
+        return self.estimator if self.estimator is not None else _default_estimator()
+
+    def _fit_nodes(
+        self,
+        X: Any,
+        hierarchy: Hierarchy,
+        node_codes: NDArray[np.intp],
+        sample_weight: NDArray[np.float64] | None,
+    ) -> list[Any]:
+        models: list[Any] = [None] * hierarchy.n_nodes
+        tasks = []
+        for node, rows, targets in _node_training_sets(hierarchy, node_codes):
+            outcomes, counts = np.unique(targets, return_counts=True)
+            if len(outcomes) == 1:
+                # One outcome: nothing to learn, and many base models refuse one class.
+                models[node] = ConstantNodeModel(int(outcomes[0])).fit(None)
+            else:
+                tasks.append((node, rows, targets, counts))
+        tasks.sort(key=lambda task: -len(task[1]))  # largest first: workers finish together
+        n_workers = max(1, min(effective_n_jobs(self.n_jobs), len(tasks)))
+        n_threads = max(1, effective_n_jobs(self.n_jobs) // n_workers)
+        base_seed = (
+            None
+            if self.random_state is None
+            else int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        )
+        if self.verbose:
+            logger.info(
+                "Fitting %d node models (%d constant) on %d workers",
+                len(tasks),
+                sum(m is not None for m in models),
+                n_workers,
+            )
+        fitted = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1))(
+            delayed(fit_node)(
+                make_node_estimator(
+                    self._template_for(hierarchy, node),
+                    n_rows=len(rows),
+                    outcome_counts=counts,
+                    seed=None if base_seed is None else node_seed(base_seed, node),
+                    n_threads=n_threads,
+                    weighted=sample_weight is not None,
+                ),
+                X,
+                rows,
+                targets,
+                sample_weight,
+            )
+            for node, rows, targets, counts in tasks
+        )
+        for (node, *_), model in zip(tasks, fitted):
+            models[node] = model
+        return models
+
+    # -------------------------------------------------------------- predict
+    def _validate_for_predict(self, X: ArrayLike) -> Any:
+        check_is_fitted(self)
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            ensure_all_finite=not self._allows_nan(),
+            reset=False,
+        )
+
+    def _greedy(self, X: Any) -> GreedyPaths:
+        return greedy_paths(
+            self.hierarchy_,
+            self._outcomes,
+            NodeScorer(self.estimators_, X),
+            X.shape[0],
+            stop_threshold=self.stop_threshold,
+        )
+
+    def _labels(self, node_codes: NDArray[np.intp]) -> NDArray[Any]:
+        hierarchy = self.hierarchy_
+        columns = [hierarchy.node_labels(node_codes[:, j], j) for j in range(hierarchy.n_levels)]
+        if self._is_flat:
+            return columns[0]
+        if self._can_stop:
+            dtype: Any = object
+        else:
+            kinds = {c.dtype.kind for c in columns}
+            same_kind = len(kinds) == 1 and kinds <= set("iuUSb")
+            dtype = np.result_type(*columns) if same_kind else object
+        out = np.empty((node_codes.shape[0], hierarchy.n_levels), dtype=dtype)
+        for j, column in enumerate(columns):
+            out[:, j] = column
+        return out
+
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """Predict the label path of each row by greedy top-down descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Y_pred : ndarray of shape (n_samples,) or (n_samples, n_levels)
+            Same shape as the target given to ``fit``; None below a stop.
+        """
+        X = self._validate_for_predict(X)
+        return self._labels(self._greedy(X).node_codes)
+
+    def predict_paths(self, X: ArrayLike) -> PathPrediction:
+        """Predict label paths together with the probability of every predicted node.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        prediction : PathPrediction
+            Labels (2-D, as ``predict`` for 2-D targets), per-level node probabilities
+            and the probability of the deepest predicted node.
+        """
+        X = self._validate_for_predict(X)
+        paths = self._greedy(X)
+        labels = self._labels(paths.node_codes)
+        if labels.ndim == 1:
+            labels = labels[:, None]
+        return PathPrediction(labels, paths.node_proba, paths.path_proba)
+
+    @available_if(_templates_have("predict_proba"))
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64] | list[NDArray[np.float64]]:
+        """Exact marginal probability of every label at every level.
+
+        Every internal node's model is evaluated on every row; a label's probability
+        adds up the path probabilities of all nodes that carry it.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), or list of such arrays
+            1-D target: columns follow ``classes_``. 2-D target: one array per level,
+            columns follow ``classes_[j]``; a row sums to the probability that its
+            path reaches level ``j``.
+        """
+        X = self._validate_for_predict(X)
+        n = X.shape[0]
+        tables = conditional_tables(self.hierarchy_, self._outcomes, NodeScorer(self.estimators_, X), n)
+        marginals = level_marginals(self.hierarchy_, self._outcomes, tables, n)
+        return marginals[0] if self._is_flat else marginals
+
+    @available_if(_templates_have("predict_proba"))
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[np.float64] | list[NDArray[np.float64]]:
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray or list of ndarray
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
+
+    def predict_top_k(self, X: ArrayLike, k: int = 5) -> TopKPaths:
+        """The ``k`` most probable complete paths of each row, found exactly.
+
+        A complete path ends at a leaf, or at an internal node where the model
+        predicts "stop". Best-first pruning keeps the search exact, batched per node.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        k : int, default=5
+            Number of paths per row.
+
+        Returns
+        -------
+        paths : TopKPaths
+        """
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer; got {k!r}.")
+        X = self._validate_for_predict(X)
+        nodes, proba = top_k_paths(self._outcomes, NodeScorer(self.estimators_, X), X.shape[0], k)
+        path_codes = self.hierarchy_.ancestors(nodes.ravel())
+        labels = np.empty((nodes.size, self.hierarchy_.n_levels), dtype=object)
+        for j in range(self.hierarchy_.n_levels):
+            labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
+        return TopKPaths(labels.reshape(nodes.shape[0], k, -1), proba)
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Exact-path accuracy: the share of rows whose whole predicted path is right.
+
+        For a 1-D target this is plain accuracy. Hierarchical F1 is available as
+        ``hiercls.metrics.hierarchical_f1_scorer``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_levels)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        truth = read_label_paths(y)
+        predicted = read_label_paths(self.predict(X), input_name="predictions")
+        correct = np.ones(truth.n_samples, dtype=bool)
+        for j in range(truth.n_levels):
+            both_missing = truth.missing[:, j] & predicted.missing[:, j]
+            same = (truth.columns[j] == predicted.columns[j]) & ~truth.missing[:, j]
+            correct &= both_missing | same
+        return float(np.average(correct, weights=sample_weight))
+
+
+def _node_training_sets(hierarchy: Hierarchy, node_codes: NDArray[np.intp]):  # type: ignore[no-untyped-def]
+    """Yield (node, rows, outcome per row) for every parent node that has rows.
+
+    One stable argsort per level groups the rows of every node of that level; a row
+    whose path ends at the node has the node's own id as its outcome ("stop").
+    """
+    n = node_codes.shape[0]
+    for depth in range(hierarchy.n_levels):
+        parent_codes = node_codes[:, depth - 1] if depth else np.zeros(n, dtype=np.intp)
+        rows_below = np.flatnonzero(parent_codes >= 0)
+        if rows_below.size == 0:
+            break
+        child_codes = node_codes[rows_below, depth]
+        outcomes = np.where(child_codes >= 0, child_codes, parent_codes[rows_below])
+        nodes, groups = group_by_node(parent_codes[rows_below])
+        for node, group in zip(nodes.tolist(), groups):
+            if hierarchy.n_children[node] == 0:
+                continue
+            yield node, rows_below[group], outcomes[group]

@@ -1,0 +1,32 @@
+"""Exceptions raised by hiercls.
+
+Every exception subclasses :class:`ValueError`, so callers may catch either the
+specific type or ``ValueError``.
+"""
+
+__all__ = [
+    "HierarchyError",
+    "InsufficientSupportError",
+    "SchemaError",
+    "InsufficientSupportWarning",
+]
+
+
+class HierarchyError(ValueError):
+    """A label path or a user-given tree is not a valid hierarchy.
+
+    Raised for gaps inside a path, a node listed under two parents, a cycle, or a
+    path in ``Y`` that contradicts the tree given by the user.
+    """
+
+
+class InsufficientSupportError(ValueError):
+    """Classes have fewer training samples than ``min_samples`` allows."""
+
+
+class SchemaError(ValueError):
+    """A data file or frame lacks columns, or has columns of the wrong type."""
+
+
+class InsufficientSupportWarning(UserWarning):
+    """Classes have fewer training samples than ``min_samples``; training goes on."""

@@ -1,0 +1,569 @@
+"""The label tree: an immutable hierarchy of integer node ids.
+
+Node 0 is the root. Nodes are numbered level by level and, inside a level, by
+(parent, label), so the children of any node are one contiguous run of ids and
+the nodes of a level are one contiguous range. Labels are kept once per level in
+their original type; paths are encoded as integer node ids, never joined strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from .exceptions import HierarchyError
+
+__all__ = ["Hierarchy", "LabelPaths", "as_python", "is_missing_label", "read_label_paths"]
+
+ROOT = 0
+
+
+def as_python(value: Any) -> Any:
+    """A numpy scalar as the plain Python value, so messages show ``'x'``, not ``np.str_('x')``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def is_missing_label(values: NDArray[Any]) -> NDArray[np.bool_]:
+    """Mark the entries that end a path: None, NaN, ``pd.NA`` or the empty string.
+
+    Parameters
+    ----------
+    values : ndarray
+        Labels of one level.
+
+    Returns
+    -------
+    missing : ndarray of bool
+    """
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    if values.dtype.kind in "OUS":
+        missing |= values == ""
+    return missing
+
+
+def _distinct_labels(values: NDArray[Any]) -> tuple[NDArray[np.intp], NDArray[Any]]:
+    """Factorize one level's present labels, sorted when the labels are comparable."""
+    try:
+        codes, uniques = pd.factorize(values, sort=True)
+    except TypeError:  # mixed, unorderable labels (e.g. int and str) keep first-seen order
+        codes, uniques = pd.factorize(values, sort=False)
+    uniques = np.asarray(uniques)
+    if values.dtype.kind != "O" and uniques.dtype != values.dtype:
+        uniques = uniques.astype(values.dtype)
+    return codes.astype(np.intp), uniques
+
+
+@dataclass(frozen=True)
+class LabelPaths:
+    """Root-to-leaf label paths as given by the user, split into levels.
+
+    Attributes
+    ----------
+    columns : tuple of ndarray
+        One array of labels per level, in the caller's dtype.
+    missing : ndarray of bool, shape (n_samples, n_levels)
+        True where a path has already ended.
+    level_names : tuple of str
+        Level names: DataFrame columns, a Series name, or ``level0, level1, ...``.
+    is_flat : bool
+        True when the target was 1-D (a plain multiclass problem).
+    """
+
+    columns: tuple[NDArray[Any], ...]
+    missing: NDArray[np.bool_]
+    level_names: tuple[str, ...]
+    is_flat: bool
+
+    @property
+    def n_samples(self) -> int:
+        """Number of paths."""
+        return self.missing.shape[0]
+
+    @property
+    def n_levels(self) -> int:
+        """Number of levels."""
+        return len(self.columns)
+
+    @property
+    def is_ragged(self) -> bool:
+        """True when some path ends above the last level."""
+        return bool(self.missing.any())
+
+
+def read_label_paths(Y: Any, *, input_name: str = "Y") -> LabelPaths:
+    """Split a target into per-level label arrays and check that paths have no gaps.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_samples,) or (n_samples, n_levels)
+        Labels, coarse to fine. A 2-D DataFrame's column names become level names.
+        A path may end early: trailing None, NaN or ``""``.
+    input_name : str, default="Y"
+        Name used in error messages.
+
+    Returns
+    -------
+    paths : LabelPaths
+
+    Raises
+    ------
+    HierarchyError
+        When a path has a label after an empty level, starts with an empty level,
+        or a level is empty in every row.
+    """
+    if isinstance(Y, pd.DataFrame):
+        level_names = tuple(str(c) for c in Y.columns)
+        columns = [Y.iloc[:, j].to_numpy() for j in range(Y.shape[1])]
+        is_flat = False
+    elif isinstance(Y, pd.Series):
+        level_names = (str(Y.name) if Y.name is not None else "level0",)
+        columns = [Y.to_numpy()]
+        is_flat = True
+    else:
+        array = np.asarray(Y) if not isinstance(Y, np.ndarray) else Y
+        if array.dtype.kind not in "biuOUSf":  # ragged nested lists become object rows
+            array = np.asarray(Y, dtype=object)
+        if array.ndim == 1:
+            columns, is_flat = [array], True
+        elif array.ndim == 2:
+            columns, is_flat = [array[:, j] for j in range(array.shape[1])], False
+        else:
+            raise ValueError(
+                f"{input_name} must be 1-D (one level) or 2-D (n_samples, n_levels); "
+                f"got an array with {array.ndim} dimensions and shape {array.shape}."
+            )
+        level_names = tuple(f"level{j}" for j in range(len(columns)))
+    if len(columns) == 0:
+        raise ValueError(f"{input_name} has no levels (0 columns); give at least one level.")
+    n_samples = len(columns[0])
+    if n_samples == 0:
+        raise ValueError(f"{input_name} has 0 rows; at least one labelled sample is required.")
+    missing = np.column_stack([is_missing_label(c) for c in columns])
+    _check_no_gaps(missing, level_names, input_name)
+    return LabelPaths(tuple(columns), missing, level_names, is_flat)
+
+
+def _check_no_gaps(
+    missing: NDArray[np.bool_], level_names: Sequence[str], input_name: str
+) -> None:
+    empty_levels = np.flatnonzero(missing.all(axis=0))
+    if empty_levels.size:
+        name = level_names[empty_levels[0]]
+        raise HierarchyError(
+            f"Level {name!r} of {input_name} is empty in every row; drop that column "
+            f"or give it labels."
+        )
+    if missing[:, 0].any():
+        row = int(np.flatnonzero(missing[:, 0])[0])
+        raise HierarchyError(
+            f"Row {row} of {input_name} has no label at the first level "
+            f"{level_names[0]!r}; every path must start with a top-level label."
+        )
+    gap = ~missing[:, 1:] & missing[:, :-1]
+    if gap.any():
+        row, level = (int(i) for i in np.argwhere(gap)[0])
+        raise HierarchyError(
+            f"Row {row} of {input_name} has a label at level {level_names[level + 1]!r} "
+            f"after an empty level {level_names[level]!r}; a path may only end early "
+            f"(trailing None/NaN/''), it cannot have gaps."
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Hierarchy:
+    """Immutable label tree with integer node ids.
+
+    Build it with :meth:`from_label_paths` (inferred from training targets) or
+    :meth:`from_edges` (given by the user); do not call the constructor directly.
+
+    Attributes
+    ----------
+    parent : ndarray of int, shape (n_nodes,)
+        Parent id of each node; -1 for the root (node 0).
+    depth : ndarray of int, shape (n_nodes,)
+        0 for the root, ``j + 1`` for a node at level ``j``.
+    label_index : ndarray of int, shape (n_nodes,)
+        Position of the node's label in ``level_labels[depth - 1]``; -1 for the root.
+    child_ptr : ndarray of int, shape (n_nodes + 1,)
+        Children of node ``v`` are the ids ``child_ptr[v]`` to ``child_ptr[v + 1] - 1``.
+    level_ptr : ndarray of int, shape (n_levels + 1,)
+        Nodes of level ``j`` are the ids ``level_ptr[j]`` to ``level_ptr[j + 1] - 1``.
+    level_labels : tuple of ndarray
+        The distinct labels of each level, in their original type.
+    level_names : tuple of str
+        One name per level.
+    """
+
+    parent: NDArray[np.intp]
+    depth: NDArray[np.intp]
+    label_index: NDArray[np.intp]
+    child_ptr: NDArray[np.intp]
+    level_ptr: NDArray[np.intp]
+    level_labels: tuple[NDArray[Any], ...]
+    level_names: tuple[str, ...]
+    _level_keys: tuple[NDArray[np.int64], ...] = field(repr=False)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def _from_level_nodes(
+        cls,
+        level_parents: Sequence[NDArray[np.intp]],
+        level_label_index: Sequence[NDArray[np.intp]],
+        level_labels: Sequence[NDArray[Any]],
+        level_names: Sequence[str],
+    ) -> Hierarchy:
+        """Assemble from per-level (parent, label) arrays already sorted by (parent, label)."""
+        parent = np.concatenate([[-1], *level_parents]).astype(np.intp)
+        label_index = np.concatenate([[-1], *level_label_index]).astype(np.intp)
+        sizes = [len(p) for p in level_parents]
+        level_ptr = np.concatenate([[1], 1 + np.cumsum(sizes)]).astype(np.intp)
+        depth = np.zeros(len(parent), dtype=np.intp)
+        for j in range(len(sizes)):
+            depth[level_ptr[j] : level_ptr[j + 1]] = j + 1
+        counts = np.bincount(parent[1:], minlength=len(parent))
+        child_ptr = np.concatenate([[1], 1 + np.cumsum(counts)]).astype(np.intp)
+        keys = tuple(
+            _node_keys(p, li, len(labels))
+            for p, li, labels in zip(level_parents, level_label_index, level_labels)
+        )
+        return cls(
+            parent=parent,
+            depth=depth,
+            label_index=label_index,
+            child_ptr=child_ptr,
+            level_ptr=level_ptr,
+            level_labels=tuple(level_labels),
+            level_names=tuple(level_names),
+            _level_keys=keys,
+        )
+
+    @classmethod
+    def from_label_paths(cls, paths: LabelPaths) -> tuple[Hierarchy, NDArray[np.intp]]:
+        """Infer the tree from label paths and encode every path.
+
+        Parameters
+        ----------
+        paths : LabelPaths
+            Output of :func:`read_label_paths`.
+
+        Returns
+        -------
+        hierarchy : Hierarchy
+        node_codes : ndarray of int, shape (n_samples, n_levels)
+            The node id of each row at each level, -1 where the path has ended.
+        """
+        n = paths.n_samples
+        node_codes = np.full((n, paths.n_levels), -1, dtype=np.intp)
+        current = np.zeros(n, dtype=np.intp)
+        offset = 1
+        level_parents, level_label_index, level_labels = [], [], []
+        for j, column in enumerate(paths.columns):
+            present = ~paths.missing[:, j]
+            codes, labels = _distinct_labels(column[present])
+            keys = current[present].astype(np.int64) * len(labels) + codes
+            unique_keys, inverse = np.unique(keys, return_inverse=True)
+            node_codes[present, j] = offset + inverse.ravel()
+            current = node_codes[:, j]
+            level_parents.append((unique_keys // len(labels)).astype(np.intp))
+            level_label_index.append((unique_keys % len(labels)).astype(np.intp))
+            level_labels.append(labels)
+            offset += len(unique_keys)
+        hierarchy = cls._from_level_nodes(
+            level_parents, level_label_index, level_labels, paths.level_names
+        )
+        return hierarchy, node_codes
+
+    @classmethod
+    def from_edges(
+        cls,
+        edges: Iterable[tuple[Hashable, Hashable]] | Mapping[Hashable, Hashable],
+        *,
+        level_names: Sequence[str] | None = None,
+    ) -> Hierarchy:
+        """Build a tree from ``(parent, child)`` pairs whose node names are unique.
+
+        Nodes without a parent are the top-level classes (children of the root).
+        Because nodes are named, one name may appear only once in the tree; use
+        :meth:`from_label_paths` for trees that repeat a name under two parents.
+
+        Parameters
+        ----------
+        edges : iterable of (parent, child) pairs, or mapping child -> parent
+            The tree. A mapping is a "parent column": each key's parent.
+        level_names : sequence of str, optional
+            Names of the levels; default ``level0, level1, ...``.
+
+        Returns
+        -------
+        hierarchy : Hierarchy
+
+        Raises
+        ------
+        HierarchyError
+            When a node has two parents, the edges contain a cycle, or the list is empty.
+
+        Examples
+        --------
+        >>> from hiercls.hierarchy import Hierarchy
+        >>> tree = Hierarchy.from_edges([("animal", "dog"), ("animal", "cat"), ("plant", "fern")])
+        >>> tree.n_levels, [list(labels) for labels in tree.level_labels]
+        (2, [['animal', 'plant'], ['cat', 'dog', 'fern']])
+        """
+        pairs = list(edges.items()) if isinstance(edges, Mapping) else list(edges)
+        if isinstance(edges, Mapping):
+            pairs = [(p, c) for c, p in pairs]
+        if not pairs:
+            raise HierarchyError("The hierarchy has no edges; give (parent, child) pairs.")
+        parent_of: dict[Hashable, Hashable] = {}
+        for pair in pairs:
+            if len(pair) != 2:
+                raise HierarchyError(
+                    f"Each edge of the hierarchy must be a (parent, child) pair; got {pair!r}."
+                )
+            par, child = pair
+            if par == child:
+                raise HierarchyError(
+                    f"Node {child!r} is listed as its own parent; the hierarchy must be a tree."
+                )
+            known = parent_of.get(child, par)
+            if known != par:
+                raise HierarchyError(
+                    f"Node {child!r} is listed under two parents, {known!r} and {par!r}; "
+                    f"each node must have exactly one parent."
+                )
+            parent_of[child] = par
+        nodes = set(parent_of) | set(parent_of.values())
+        tops = sorted((n for n in nodes if n not in parent_of), key=_sort_key)
+        children: dict[Hashable, list[Hashable]] = {}
+        for child, par in parent_of.items():
+            children.setdefault(par, []).append(child)
+        levels: list[list[Hashable]] = []
+        frontier = tops
+        seen = set(tops)
+        while frontier:
+            levels.append(frontier)
+            frontier = [c for n in frontier for c in children.get(n, [])]
+            seen.update(frontier)
+        unreached = nodes - seen
+        if unreached:
+            cycle_node = sorted(unreached, key=_sort_key)[0]
+            raise HierarchyError(
+                f"The hierarchy has a cycle through node {cycle_node!r} (it cannot be "
+                f"reached from any top-level node); the edges must form a tree."
+            )
+        if level_names is None:
+            level_names = [f"level{j}" for j in range(len(levels))]
+        elif len(level_names) != len(levels):
+            raise HierarchyError(
+                f"The hierarchy has {len(levels)} levels but {len(level_names)} level "
+                f"names were given: {list(level_names)}."
+            )
+        node_id: dict[Hashable, int] = {}
+        level_parents, level_label_index, level_labels = [], [], []
+        offset = 1
+        for names in levels:
+            labels = np.array(sorted(names, key=_sort_key), dtype=object)
+            labels = _narrow_dtype(labels)
+            parents = np.array(
+                [node_id[parent_of[n]] if n in parent_of else ROOT for n in labels.tolist()],
+                dtype=np.intp,
+            )
+            index = np.arange(len(labels), dtype=np.intp)
+            order = np.lexsort((index, parents))
+            for rank, i in enumerate(order):
+                node_id[labels[i]] = offset + rank
+            level_parents.append(parents[order])
+            level_label_index.append(index[order])
+            level_labels.append(labels)
+            offset += len(labels)
+        return cls._from_level_nodes(level_parents, level_label_index, level_labels, level_names)
+
+    # ---------------------------------------------------------------- encoding
+    def encode(self, paths: LabelPaths, *, input_name: str = "Y") -> NDArray[np.intp]:
+        """Encode label paths as node ids, checking that each path exists in this tree.
+
+        Parameters
+        ----------
+        paths : LabelPaths
+            Paths with at most ``n_levels`` levels.
+        input_name : str, default="Y"
+            Name used in error messages.
+
+        Returns
+        -------
+        node_codes : ndarray of int, shape (n_samples, n_levels)
+
+        Raises
+        ------
+        HierarchyError
+            When a label is unknown at its level or a path contradicts the tree.
+        """
+        if paths.n_levels > self.n_levels:
+            raise HierarchyError(
+                f"{input_name} has {paths.n_levels} levels but the hierarchy has only "
+                f"{self.n_levels}: {list(self.level_names)}."
+            )
+        n = paths.n_samples
+        node_codes = np.full((n, self.n_levels), -1, dtype=np.intp)
+        current = np.zeros(n, dtype=np.intp)
+        for j, column in enumerate(paths.columns):
+            present = np.flatnonzero(~paths.missing[:, j])
+            labels = self.level_labels[j]
+            codes = pd.Index(labels).get_indexer(pd.Index(column[present]))
+            unknown = codes < 0
+            if unknown.any():
+                row = int(present[np.flatnonzero(unknown)[0]])
+                raise HierarchyError(
+                    f"Label {as_python(column[row])!r} in row {row} of {input_name} is not a class of "
+                    f"level {self.level_names[j]!r} in the given hierarchy."
+                )
+            keys = current[present].astype(np.int64) * len(labels) + codes
+            level_keys = self._level_keys[j]
+            pos = np.searchsorted(level_keys, keys)
+            pos_clipped = np.minimum(pos, len(level_keys) - 1)
+            wrong = level_keys[pos_clipped] != keys
+            if wrong.any():
+                row = int(present[np.flatnonzero(wrong)[0]])
+                raise HierarchyError(self._contradiction_message(paths, row, j, input_name))
+            node_codes[present, j] = self.level_ptr[j] + pos
+            current = node_codes[:, j]
+        return node_codes
+
+    def _contradiction_message(self, paths: LabelPaths, row: int, level: int, name: str) -> str:
+        label = as_python(paths.columns[level][row])
+        given_parent = as_python(paths.columns[level - 1][row]) if level > 0 else None
+        label_pos = int(pd.Index(self.level_labels[level]).get_indexer([label])[0])
+        first, last = self.level_ptr[level], self.level_ptr[level + 1]
+        holders = first + np.flatnonzero(self.label_index[first:last] == label_pos)
+        tree_parents = [self.node_path(int(self.parent[v]))[-1:] or ("<root>",) for v in holders]
+        return (
+            f"Row {row} of {name} places {label!r} (level {self.level_names[level]!r}) under "
+            f"{given_parent!r}, but the given hierarchy places it under "
+            f"{', '.join(repr(as_python(p[0])) for p in tree_parents)}; a path in {name} must follow "
+            f"the tree."
+        )
+
+    def with_level_names(self, level_names: Sequence[str]) -> Hierarchy:
+        """The same tree with other level names."""
+        if len(level_names) != self.n_levels:
+            raise HierarchyError(
+                f"The hierarchy has {self.n_levels} levels but {len(level_names)} level "
+                f"names were given: {list(level_names)}."
+            )
+        return replace(self, level_names=tuple(level_names))
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes, the root included."""
+        return len(self.parent)
+
+    @property
+    def n_levels(self) -> int:
+        """Number of levels below the root."""
+        return len(self.level_labels)
+
+    def children(self, node: int) -> NDArray[np.intp]:
+        """Ids of the children of ``node`` (empty for a leaf)."""
+        return np.arange(self.child_ptr[node], self.child_ptr[node + 1], dtype=np.intp)
+
+    @property
+    def n_children(self) -> NDArray[np.intp]:
+        """Number of children of each node."""
+        return np.diff(self.child_ptr)
+
+    def ancestors(self, nodes: NDArray[np.intp]) -> NDArray[np.intp]:
+        """Node id at each level on the path to each node (-1 below the node).
+
+        Parameters
+        ----------
+        nodes : ndarray of int, shape (n,)
+            Node ids; -1 entries give all -1 rows.
+
+        Returns
+        -------
+        path_codes : ndarray of int, shape (n, n_levels)
+        """
+        nodes = np.asarray(nodes, dtype=np.intp)
+        out = np.full((len(nodes), self.n_levels), -1, dtype=np.intp)
+        current = nodes.copy()
+        depth = np.where(current >= 0, self.depth[np.maximum(current, 0)], 0)
+        for j in range(self.n_levels - 1, -1, -1):
+            at = depth == j + 1
+            out[at, j] = current[at]
+            current[at] = self.parent[current[at]]
+            depth[at] -= 1
+        return out
+
+    def node_path(self, node: int) -> tuple[Any, ...]:
+        """Labels from level 0 down to ``node`` (empty for the root)."""
+        path = []
+        while node > ROOT:
+            path.append(self.level_labels[self.depth[node] - 1][self.label_index[node]])
+            node = int(self.parent[node])
+        return tuple(reversed(path))
+
+    def node_labels(self, node_codes: NDArray[np.intp], level: int) -> NDArray[Any]:
+        """Labels of nodes at ``level``; -1 entries become None (object output) .
+
+        Parameters
+        ----------
+        node_codes : ndarray of int, shape (n,)
+            Node ids of ``level`` or -1.
+        level : int
+            The level of the nodes.
+
+        Returns
+        -------
+        labels : ndarray
+            The level's label dtype when no entry is -1, else object with None.
+        """
+        labels = self.level_labels[level]
+        present = node_codes >= 0
+        if present.all():
+            return labels[self.label_index[node_codes]]
+        out = np.full(len(node_codes), None, dtype=object)
+        out[present] = labels[self.label_index[node_codes[present]]]
+        return out
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the tree's structure and labels (equal trees, equal fingerprints)."""
+        digest = hashlib.sha256()
+        for array in (self.parent, self.label_index):
+            digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
+        for name, labels in zip(self.level_names, self.level_labels):
+            digest.update(repr((name, labels.dtype.str, labels.tolist())).encode())
+        return digest.hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Hierarchy):
+            return NotImplemented
+        return self.fingerprint() == other.fingerprint()
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint())
+
+
+def _node_keys(
+    parents: NDArray[np.intp], label_index: NDArray[np.intp], n_labels: int
+) -> NDArray[np.int64]:
+    return parents.astype(np.int64) * max(n_labels, 1) + label_index
+
+
+def _sort_key(value: Hashable) -> tuple[str, Any]:
+    # Sort mixed-type names deterministically: by type name first, then by value.
+    return (type(value).__name__, value)
+
+
+def _narrow_dtype(labels: NDArray[Any]) -> NDArray[Any]:
+    """Give a level of plain ints or plain strings a typed array, as ``np.asarray`` would."""
+    values = labels.tolist()
+    if values and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    return labels

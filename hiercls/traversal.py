@@ -1,0 +1,353 @@
+"""Top-down passes over the tree of node models, shared by every prediction method.
+
+Each node model sees a block of rows at once: rows are grouped by the node they are
+at with one stable argsort per level, never with a mask per node or a loop per row.
+``predict`` calls only the models that some row reaches; ``predict_proba`` evaluates
+every internal node on every row (that is what exact marginals cost) and then decodes
+with the *same* greedy rule from the stored conditionals, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .hierarchy import ROOT, Hierarchy
+from .node_models import outcome_proba
+
+__all__ = [
+    "NodeScorer",
+    "GreedyPaths",
+    "greedy_paths",
+    "conditional_tables",
+    "level_marginals",
+    "top_k_paths",
+]
+
+#: ``scorer(node, rows)`` returns the (len(rows), n_outcomes) conditional probabilities.
+Scorer = Callable[[int, NDArray[np.intp]], NDArray[np.float64]]
+
+
+class NodeScorer:
+    """Call each node's model on the rows of ``X`` that are at that node.
+
+    Parameters
+    ----------
+    models : sequence
+        Fitted model per node id, None for nodes without one (leaves).
+    X : ndarray or sparse matrix
+        Validated input rows.
+    """
+
+    def __init__(self, models: Sequence[Any], X: Any) -> None:
+        self.models = models
+        self.X = X
+
+    def __call__(self, node: int, rows: NDArray[np.intp]) -> NDArray[np.float64]:
+        X = self.X if len(rows) == self.X.shape[0] and _is_identity(rows) else self.X[rows]
+        return outcome_proba(self.models[node], X)
+
+
+def _is_identity(rows: NDArray[np.intp]) -> bool:
+    return bool(rows[0] == 0 and rows[-1] == len(rows) - 1) if len(rows) else True
+
+
+def group_by_node(nodes: NDArray[np.intp]) -> tuple[NDArray[np.intp], list[NDArray[np.intp]]]:
+    """Group positions by node with one stable argsort.
+
+    Parameters
+    ----------
+    nodes : ndarray of int
+        The node of each position.
+
+    Returns
+    -------
+    unique_nodes : ndarray of int
+        Distinct nodes, ascending.
+    groups : list of ndarray of int
+        For each distinct node, the positions at it, ascending.
+    """
+    order = np.argsort(nodes, kind="stable")
+    sorted_nodes = nodes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_nodes[1:] != sorted_nodes[:-1]])
+    bounds = np.r_[starts, len(order)]
+    return sorted_nodes[starts], [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@dataclass(frozen=True)
+class GreedyPaths:
+    """Greedy top-down decoding of a batch.
+
+    Attributes
+    ----------
+    node_codes : ndarray of int, shape (n_samples, n_levels)
+        Node reached at each level, -1 below the node where the row stopped.
+    node_proba : ndarray of float, shape (n_samples, n_levels)
+        Probability of the node at each level (product of conditionals down the
+        path), NaN below a stop.
+    """
+
+    node_codes: NDArray[np.intp]
+    node_proba: NDArray[np.float64]
+
+    @property
+    def final_nodes(self) -> NDArray[np.intp]:
+        """Deepest node of each row's predicted path."""
+        depth = (self.node_codes >= 0).sum(axis=1)
+        return self.node_codes[np.arange(len(depth)), depth - 1]
+
+    @property
+    def path_proba(self) -> NDArray[np.float64]:
+        """Probability of each row's deepest predicted node."""
+        depth = (self.node_codes >= 0).sum(axis=1)
+        return self.node_proba[np.arange(len(depth)), depth - 1]
+
+
+def greedy_paths(
+    hierarchy: Hierarchy,
+    outcomes: Sequence[NDArray[np.intp] | None],
+    scorer: Scorer,
+    n_samples: int,
+    *,
+    stop_threshold: float | None = None,
+) -> GreedyPaths:
+    """Walk every row down the tree, taking the most probable outcome at each node.
+
+    A row stops at node ``v`` when the model's most probable outcome is "stop"
+    (``v`` itself, learned from paths that end at ``v``), when ``v`` has no model,
+    or, below level 0, when the best child's path probability is under
+    ``stop_threshold``.
+
+    Parameters
+    ----------
+    hierarchy : Hierarchy
+    outcomes : sequence of ndarray or None
+        Per node id, the node id of each model output column; None for no model.
+    scorer : callable
+        ``scorer(node, rows)`` gives conditional outcome probabilities.
+    n_samples : int
+    stop_threshold : float or None
+        Minimum path probability for going below level 0.
+
+    Returns
+    -------
+    paths : GreedyPaths
+    """
+    n_levels = hierarchy.n_levels
+    node_codes = np.full((n_samples, n_levels), -1, dtype=np.intp)
+    node_proba = np.full((n_samples, n_levels), np.nan)
+    current = np.zeros(n_samples, dtype=np.intp)
+    current_proba = np.ones(n_samples)
+    active = np.arange(n_samples)
+    for depth in range(n_levels):
+        if active.size == 0:
+            break
+        still_active = []
+        nodes, groups = group_by_node(current[active])
+        for node, group in zip(nodes.tolist(), groups):
+            rows = active[group]
+            node_outcomes = outcomes[node]
+            if node_outcomes is None:
+                continue
+            proba = scorer(node, rows)
+            best = np.argmax(proba, axis=1)
+            chosen = node_outcomes[best]
+            chosen_proba = current_proba[rows] * proba[np.arange(len(rows)), best]
+            goes_down = chosen != node
+            if stop_threshold is not None and node != ROOT:
+                goes_down &= chosen_proba >= stop_threshold
+            rows, chosen, chosen_proba = rows[goes_down], chosen[goes_down], chosen_proba[goes_down]
+            node_codes[rows, depth] = chosen
+            node_proba[rows, depth] = chosen_proba
+            current[rows] = chosen
+            current_proba[rows] = chosen_proba
+            still_active.append(rows)
+        active = np.sort(np.concatenate(still_active)) if still_active else active[:0]
+    return GreedyPaths(node_codes, node_proba)
+
+
+def conditional_tables(
+    hierarchy: Hierarchy,
+    outcomes: Sequence[NDArray[np.intp] | None],
+    scorer: Scorer,
+    n_samples: int,
+) -> dict[int, NDArray[np.float64]]:
+    """Evaluate every internal node's model once on every row.
+
+    Returns
+    -------
+    tables : dict
+        Node id -> (n_samples, n_outcomes) conditional probabilities.
+    """
+    all_rows = np.arange(n_samples)
+    return {
+        node: scorer(node, all_rows)
+        for node in range(hierarchy.n_nodes)
+        if outcomes[node] is not None
+    }
+
+
+def level_marginals(
+    hierarchy: Hierarchy,
+    outcomes: Sequence[NDArray[np.intp] | None],
+    tables: dict[int, NDArray[np.float64]],
+    n_samples: int,
+) -> list[NDArray[np.float64]]:
+    """Exact per-level label probabilities from the conditional tables.
+
+    ``P(node) = P(parent) * P(node | parent)``; the probability of a label at a level
+    adds up every node of that level carrying the label (same name, other parents).
+
+    Returns
+    -------
+    marginals : list of ndarray
+        One (n_samples, n_labels_at_level) array per level; a row sums to the
+        probability that its path reaches that level.
+    """
+    marginals = [np.zeros((n_samples, len(labels))) for labels in hierarchy.level_labels]
+    reach: dict[int, NDArray[np.float64]] = {ROOT: np.ones(n_samples)}
+    for node in sorted(tables):  # ids grow with depth, so parents come first
+        node_reach = reach.pop(node, None)
+        if node_reach is None:  # no training row ever reaches this node
+            continue
+        children = outcomes[node]
+        assert children is not None
+        is_child = children != node
+        child_ids = children[is_child]
+        child_proba = node_reach[:, None] * tables[node][:, is_child]
+        level = hierarchy.depth[node]
+        marginals[level][:, hierarchy.label_index[child_ids]] += child_proba
+        for position, child in enumerate(child_ids.tolist()):
+            if outcomes[child] is not None:
+                reach[child] = child_proba[:, position]
+    return marginals
+
+
+def table_scorer(tables: dict[int, NDArray[np.float64]]) -> Scorer:
+    """A scorer that reads stored conditional tables instead of calling models."""
+
+    def scorer(node: int, rows: NDArray[np.intp]) -> NDArray[np.float64]:
+        return tables[node][rows]
+
+    return scorer
+
+
+def _top_k_per_row(
+    row: NDArray[np.intp], proba: NDArray[np.float64], node: NDArray[np.intp], k: int
+) -> NDArray[np.intp]:
+    """Positions of the ``k`` most probable entries of each row (ties: smaller node first)."""
+    if row.size == 0:
+        return row
+    order = np.lexsort((node, -proba, row))
+    sorted_rows = row[order]
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    counts = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, counts)
+    return order[rank < k]
+
+
+def _search(
+    outcomes: Sequence[NDArray[np.intp] | None],
+    scorer: Scorer,
+    n_samples: int,
+    k: int,
+    bound: NDArray[np.float64] | None,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """Level-by-level expansion: a beam of width ``k`` or, with ``bound``, every
+    partial path whose probability reaches the row's bound."""
+    cand_row = np.arange(n_samples)
+    cand_node = np.zeros(n_samples, dtype=np.intp)
+    cand_p = np.ones(n_samples)
+    done_row = np.empty(0, dtype=np.intp)
+    done_node = np.empty(0, dtype=np.intp)
+    done_p = np.empty(0)
+    while cand_row.size:
+        new: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
+        finished: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
+        nodes, groups = group_by_node(cand_node)
+        for node, group in zip(nodes.tolist(), groups):
+            rows, base = cand_row[group], cand_p[group]
+            node_outcomes = outcomes[node]
+            if node_outcomes is None:
+                finished.append((rows, np.full(len(rows), node), base))
+                continue
+            proba = base[:, None] * scorer(node, rows)
+            expandable = np.array(
+                [o != node and outcomes[o] is not None for o in node_outcomes.tolist()]
+            )
+            for mask, target in ((expandable, new), (~expandable, finished)):
+                if mask.any():
+                    target.append(
+                        (
+                            np.repeat(rows, mask.sum()),
+                            np.tile(node_outcomes[mask], len(rows)),
+                            proba[:, mask].ravel(),
+                        )
+                    )
+        if finished:
+            done_row, done_node, done_p = (
+                np.concatenate([done_row, *(f[0] for f in finished)]),
+                np.concatenate([done_node, *(f[1] for f in finished)]),
+                np.concatenate([done_p, *(f[2] for f in finished)]),
+            )
+            keep = _top_k_per_row(done_row, done_p, done_node, k)
+            done_row, done_node, done_p = done_row[keep], done_node[keep], done_p[keep]
+        if not new:
+            break
+        cand_row = np.concatenate([c[0] for c in new])
+        cand_node = np.concatenate([c[1] for c in new])
+        cand_p = np.concatenate([c[2] for c in new])
+        if bound is None:
+            keep = _top_k_per_row(cand_row, cand_p, cand_node, k)
+        else:
+            keep = np.flatnonzero((cand_p > 0) & (cand_p >= bound[cand_row]))
+        cand_row, cand_node, cand_p = cand_row[keep], cand_node[keep], cand_p[keep]
+    return done_row, done_node, done_p
+
+
+def top_k_paths(
+    outcomes: Sequence[NDArray[np.intp] | None],
+    scorer: Scorer,
+    n_samples: int,
+    k: int,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """The ``k`` most probable complete outcomes of each row, exactly.
+
+    A beam of width ``k`` first finds ``k`` complete paths; the k-th best probability
+    is a lower bound on the true k-th best. Since a path's probability never grows
+    going down, every partial path below that bound can be dropped, and a second
+    expansion of all partial paths above it finds the exact top ``k``.
+
+    Returns
+    -------
+    nodes : ndarray of int, shape (n_samples, k)
+        Final node of each path (a leaf, or an internal node where the path stops);
+        -1 where a row has fewer than ``k`` possible paths.
+    proba : ndarray of float, shape (n_samples, k)
+        Path probabilities, descending; NaN where ``nodes`` is -1.
+    """
+    row, node, proba = _search(outcomes, scorer, n_samples, k, None)
+    bound = np.zeros(n_samples)
+    counts = np.bincount(row, minlength=n_samples)
+    full = counts >= k
+    if full.any():
+        keep = _top_k_per_row(row, proba, node, k)
+        kth = np.full(n_samples, np.inf)
+        np.minimum.at(kth, row[keep], proba[keep])
+        bound[full] = kth[full] * (1 - 1e-9)  # tolerance for rounding between the passes
+    row, node, proba = _search(outcomes, scorer, n_samples, k, bound)
+    keep = _top_k_per_row(row, proba, node, k)
+    row, node, proba = row[keep], node[keep], proba[keep]
+    order = np.lexsort((node, -proba, row))
+    row, node, proba = row[order], node[order], proba[order]
+    starts = np.searchsorted(row, np.arange(n_samples))
+    rank = np.arange(len(row)) - starts[row]
+    out_nodes = np.full((n_samples, k), -1, dtype=np.intp)
+    out_proba = np.full((n_samples, k), np.nan)
+    out_nodes[row, rank] = node
+    out_proba[row, rank] = proba
+    return out_nodes, out_proba
