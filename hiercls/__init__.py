@@ -3,6 +3,7 @@
 from .estimator import HierarchicalClassifier, PathPrediction, TopKPaths
 from .exceptions import HierarchyError, InsufficientSupportError, SchemaError
 from .hierarchy import Hierarchy
+from .sufficiency import SufficiencyReport, check_sufficiency
 
 __version__ = "0.1.0.dev0"
 
@@ -13,6 +14,8 @@ __all__ = [
     "InsufficientSupportError",
     "PathPrediction",
     "SchemaError",
+    "SufficiencyReport",
+    "check_sufficiency",
     "TopKPaths",
     "__version__",
 ]

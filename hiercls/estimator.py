@@ -18,8 +18,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
 
-from ._compat import HasMethods, Interval, _fit_context, get_tags, validate_data
+from ._compat import HasMethods, Interval, StrOptions, _fit_context, get_tags, validate_data
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
+from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, sufficiency_report
 from .node_models import ConstantNodeModel, fit_node, make_node_estimator, node_seed
 from .traversal import (
     GreedyPaths,
@@ -49,7 +50,9 @@ class PathPrediction:
         Probability of the predicted node at each level: the product of conditional
         probabilities down the path. NaN below a stop.
     path_proba : ndarray of float, shape (n_samples,)
-        Probability of the deepest predicted node.
+        Probability of the predicted outcome: the deepest predicted node's
+        probability, times the model's "stop" probability where the model predicted
+        that the path ends at that node.
     """
 
     labels: NDArray[Any]
@@ -113,6 +116,15 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         Below level 0, stop at the current node when the most probable child's path
         probability is below this value. None never stops on confidence (rows still
         stop where the model learned that paths end).
+    min_samples : int, default=100
+        Training rows a class needs to be learned; checked before any model is
+        fitted (see ``sufficiency_report_``).
+    sufficiency_policy : {"warn", "raise", "merge", "ignore"}, default="warn"
+        What to do about classes below ``min_samples``: warn once and train anyway;
+        raise ``InsufficientSupportError`` before training; merge each such class
+        below level 0 into its parent (its rows stop at the parent, so the model
+        predicts the parent there and the merged class leaves ``classes_``); or do
+        nothing. Top-level classes have no parent and are only flagged.
     n_jobs : int, default=None
         Node models fitted in parallel (joblib). Threaded base models such as
         LightGBM get ``n_jobs // parallel nodes`` threads, so the total stays within
@@ -136,6 +148,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         labels of that level, sorted.
     estimators_ : list
         Fitted model per node id (node 0 is the root); None for leaves.
+    sufficiency_report_ : SufficiencyReport
+        Support of every class before training, what was merged, and notes.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of str
@@ -185,6 +199,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         "node_estimators": [dict, None],
         "hierarchy": [Hierarchy, list, tuple, dict, None],
         "stop_threshold": [Interval(Real, 0, 1, closed="both"), None],
+        "min_samples": [Interval(Integral, 1, None, closed="left")],
+        "sufficiency_policy": [StrOptions(set(SUFFICIENCY_POLICIES))],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -198,6 +214,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         node_estimators: dict[tuple[Any, ...], Any] | None = None,
         hierarchy: Any = None,
         stop_threshold: float | None = None,
+        min_samples: int = 100,
+        sufficiency_policy: str = "warn",
         n_jobs: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
@@ -207,6 +225,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self.node_estimators = node_estimators
         self.hierarchy = hierarchy
         self.stop_threshold = stop_threshold
+        self.min_samples = min_samples
+        self.sufficiency_policy = sufficiency_policy
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -311,11 +331,23 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 f"per row of X."
             )
         for column, missing in zip(paths.columns, paths.missing.T):
-            check_classification_targets(column[~missing])
+            # Object columns (ragged paths) hold plain ints or strs: let numpy type them.
+            present = column[~missing]
+            check_classification_targets(np.asarray(present.tolist()) if present.dtype == object else present)
         hierarchy, node_codes = self._build_hierarchy(paths)
+        self._check_estimator_keys(hierarchy)
+        self.sufficiency_report_ = sufficiency_report(
+            hierarchy,
+            node_codes,
+            min_samples=self.min_samples,
+            estimator=self.estimator,
+            policy=self.sufficiency_policy,
+        )
+        hierarchy, node_codes = apply_sufficiency_policy(
+            self.sufficiency_report_, hierarchy, node_codes
+        )
         self.hierarchy_ = hierarchy
         self.levels_ = list(hierarchy.level_names)
-        self._check_estimator_keys(hierarchy)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
             self._check_accepts_sample_weight(hierarchy)
@@ -395,12 +427,12 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         models: list[Any] = [None] * hierarchy.n_nodes
         tasks = []
         for node, rows, targets in _node_training_sets(hierarchy, node_codes):
-            outcomes, counts = np.unique(targets, return_counts=True)
+            outcomes = np.unique(targets)
             if len(outcomes) == 1:
                 # One outcome: nothing to learn, and many base models refuse one class.
                 models[node] = ConstantNodeModel(int(outcomes[0])).fit(None)
             else:
-                tasks.append((node, rows, targets, counts))
+                tasks.append((node, rows, targets))
         tasks.sort(key=lambda task: -len(task[1]))  # largest first: workers finish together
         n_workers = max(1, min(effective_n_jobs(self.n_jobs), len(tasks)))
         n_threads = max(1, effective_n_jobs(self.n_jobs) // n_workers)
@@ -421,17 +453,15 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 make_node_estimator(
                     self._template_for(hierarchy, node),
                     n_rows=len(rows),
-                    outcome_counts=counts,
                     seed=None if base_seed is None else node_seed(base_seed, node),
                     n_threads=n_threads,
-                    weighted=sample_weight is not None,
                 ),
                 X,
                 rows,
                 targets,
                 sample_weight,
             )
-            for node, rows, targets, counts in tasks
+            for node, rows, targets in tasks
         )
         for (node, *_), model in zip(tasks, fitted):
             models[node] = model
@@ -499,7 +529,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         -------
         prediction : PathPrediction
             Labels (2-D, as ``predict`` for 2-D targets), per-level node probabilities
-            and the probability of the deepest predicted node.
+            and the probability of the predicted outcome.
         """
         X = self._validate_for_predict(X)
         paths = self._greedy(X)

@@ -458,6 +458,47 @@ class Hierarchy:
             )
         return replace(self, level_names=tuple(level_names))
 
+    def prune(
+        self, removed: NDArray[np.bool_], node_codes: NDArray[np.intp]
+    ) -> tuple[Hierarchy, NDArray[np.intp]]:
+        """Drop nodes (with their subtrees) and end the paths through them at the parent.
+
+        Parameters
+        ----------
+        removed : ndarray of bool, shape (n_nodes,)
+            Nodes to drop; the root cannot be dropped.
+        node_codes : ndarray of int, shape (n_samples, n_levels)
+            Encoded paths in this tree.
+
+        Returns
+        -------
+        hierarchy : Hierarchy
+            The pruned tree; labels used by no remaining node leave ``level_labels``.
+        node_codes : ndarray of int
+            The paths re-encoded, cut where they entered a dropped node.
+        """
+        removed = removed.copy()
+        removed[0] = False
+        for level in range(1, self.n_levels):  # a dropped node takes its subtree along
+            first, last = self.level_ptr[level], self.level_ptr[level + 1]
+            removed[first:last] |= removed[self.parent[first:last]]
+        keep = ~removed
+        new_id = np.cumsum(keep) - 1
+        level_parents, level_label_index, level_labels = [], [], []
+        for level in range(self.n_levels):
+            first, last = self.level_ptr[level], self.level_ptr[level + 1]
+            kept = first + np.flatnonzero(keep[first:last])
+            used = np.unique(self.label_index[kept])
+            level_parents.append(new_id[self.parent[kept]])
+            level_label_index.append(np.searchsorted(used, self.label_index[kept]))
+            level_labels.append(self.level_labels[level][used])
+        pruned = Hierarchy._from_level_nodes(
+            level_parents, level_label_index, level_labels, self.level_names
+        )
+        present = node_codes >= 0
+        kept_codes = present & keep[np.where(present, node_codes, 0)]
+        return pruned, np.where(kept_codes, new_id[np.where(present, node_codes, 0)], -1)
+
     # ----------------------------------------------------------------- queries
     @property
     def n_nodes(self) -> int:
@@ -538,7 +579,7 @@ class Hierarchy:
         for array in (self.parent, self.label_index):
             digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
         for name, labels in zip(self.level_names, self.level_labels):
-            digest.update(repr((name, labels.dtype.str, labels.tolist())).encode())
+            digest.update(repr((name, labels.tolist())).encode())
         return digest.hexdigest()
 
     def __eq__(self, other: object) -> bool:

@@ -66,14 +66,11 @@ def _defaults_to_all_cores(estimator: Any) -> bool:
     return type(estimator).__module__.split(".")[0] in _ALL_CORES_BY_DEFAULT
 
 
-def size_aware_params(
-    estimator: Any, n_rows: int, outcome_counts: NDArray[np.intp], *, weighted: bool = False
-) -> dict[str, Any]:
-    """Settings that must shrink with a small node so its model can still learn.
+def size_aware_params(estimator: Any, n_rows: int) -> dict[str, Any]:
+    """Settings that must change with a node's size so its model can be fitted.
 
-    A LightGBM leaf needs ``min_child_samples`` rows (20 by default): on a node of 30
-    rows it can never split, and predicts the prior. A k-NN model cannot ask for more
-    neighbours than the node has rows.
+    A k-NN model cannot ask for more neighbours than the node has rows. Threaded
+    boosting libraries are silenced, since thousands of node fits would each log.
 
     Parameters
     ----------
@@ -81,12 +78,6 @@ def size_aware_params(
         The unfitted node estimator.
     n_rows : int
         Training rows of the node.
-    outcome_counts : ndarray of int
-        Rows per outcome (child or stop) of the node.
-    weighted : bool, default=False
-        True when the node is fitted with sample weights. LightGBM's
-        ``min_child_samples`` counts rows, not weight, so lowering it would make a
-        weighted fit differ from the same fit on repeated rows; it is then left as set.
 
     Returns
     -------
@@ -95,13 +86,6 @@ def size_aware_params(
     """
     params = estimator.get_params(deep=False)
     updates: dict[str, Any] = {}
-    min_child = params.get("min_child_samples")
-    if isinstance(min_child, (int, np.integer)) and not weighted:
-        # Let the smallest class form a leaf of its own, and keep at least 2 rows per leaf.
-        smallest = int(outcome_counts.min())
-        updates["min_child_samples"] = int(max(2, min(min_child, smallest // 2, n_rows // 10)))
-        if updates["min_child_samples"] == min_child:
-            del updates["min_child_samples"]
     n_neighbors = params.get("n_neighbors")
     if isinstance(n_neighbors, (int, np.integer)) and n_neighbors > n_rows:
         updates["n_neighbors"] = int(n_rows)
@@ -114,10 +98,8 @@ def make_node_estimator(
     template: Any,
     *,
     n_rows: int,
-    outcome_counts: NDArray[np.intp],
     seed: int | None,
     n_threads: int,
-    weighted: bool = False,
 ) -> Any:
     """Clone the node's template and set seed, thread count and size-aware settings.
 
@@ -127,14 +109,10 @@ def make_node_estimator(
         The base, per-level or per-node estimator that applies to this node.
     n_rows : int
         Training rows of the node.
-    outcome_counts : ndarray of int
-        Rows per outcome of the node.
     seed : int or None
         Seed for the model's ``random_state``; None leaves the template's own.
     n_threads : int
         Threads the model may use, so that threads × parallel nodes ≤ ``n_jobs``.
-    weighted : bool, default=False
-        True when the node is fitted with sample weights.
 
     Returns
     -------
@@ -143,7 +121,7 @@ def make_node_estimator(
     """
     estimator = clone(template)
     params = estimator.get_params(deep=False)
-    updates = size_aware_params(estimator, n_rows, outcome_counts, weighted=weighted)
+    updates = size_aware_params(estimator, n_rows)
     if seed is not None and "random_state" in params:
         updates["random_state"] = seed
     if "n_jobs" in params:

@@ -89,22 +89,15 @@ class GreedyPaths:
     node_proba : ndarray of float, shape (n_samples, n_levels)
         Probability of the node at each level (product of conditionals down the
         path), NaN below a stop.
+    path_proba : ndarray of float, shape (n_samples,)
+        Probability of the predicted outcome: the deepest node's probability, times
+        the model's "stop" probability where the row stopped because the model
+        predicted that the path ends there.
     """
 
     node_codes: NDArray[np.intp]
     node_proba: NDArray[np.float64]
-
-    @property
-    def final_nodes(self) -> NDArray[np.intp]:
-        """Deepest node of each row's predicted path."""
-        depth = (self.node_codes >= 0).sum(axis=1)
-        return self.node_codes[np.arange(len(depth)), depth - 1]
-
-    @property
-    def path_proba(self) -> NDArray[np.float64]:
-        """Probability of each row's deepest predicted node."""
-        depth = (self.node_codes >= 0).sum(axis=1)
-        return self.node_proba[np.arange(len(depth)), depth - 1]
+    path_proba: NDArray[np.float64]
 
 
 def greedy_paths(
@@ -142,6 +135,7 @@ def greedy_paths(
     node_proba = np.full((n_samples, n_levels), np.nan)
     current = np.zeros(n_samples, dtype=np.intp)
     current_proba = np.ones(n_samples)
+    path_proba = np.ones(n_samples)
     active = np.arange(n_samples)
     for depth in range(n_levels):
         if active.size == 0:
@@ -158,8 +152,11 @@ def greedy_paths(
             chosen = node_outcomes[best]
             chosen_proba = current_proba[rows] * proba[np.arange(len(rows)), best]
             goes_down = chosen != node
+            path_proba[rows] = chosen_proba  # learned stops keep P(node) * P(stop | node)
             if stop_threshold is not None and node != ROOT:
-                goes_down &= chosen_proba >= stop_threshold
+                unsure = goes_down & (chosen_proba < stop_threshold)
+                path_proba[rows[unsure]] = current_proba[rows[unsure]]
+                goes_down &= ~unsure
             rows, chosen, chosen_proba = rows[goes_down], chosen[goes_down], chosen_proba[goes_down]
             node_codes[rows, depth] = chosen
             node_proba[rows, depth] = chosen_proba
@@ -167,7 +164,7 @@ def greedy_paths(
             current_proba[rows] = chosen_proba
             still_active.append(rows)
         active = np.sort(np.concatenate(still_active)) if still_active else active[:0]
-    return GreedyPaths(node_codes, node_proba)
+    return GreedyPaths(node_codes, node_proba, path_proba)
 
 
 def conditional_tables(
