@@ -10,7 +10,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.extmath import safe_sparse_dot, softmax
 
 __all__ = [
     "ConstantNodeModel",
@@ -166,11 +169,26 @@ def fit_node(
     return estimator.fit(X[rows], y, **fit_params)
 
 
+def _logistic_proba(model: LogisticRegression, X: Any) -> NDArray[np.float64]:
+    """``LogisticRegression.predict_proba`` without its per-call input validation.
+
+    The input was validated once at the estimator's boundary; repeating it at every
+    node of a path is most of a single row's latency.
+    """
+    scores = safe_sparse_dot(X, model.coef_.T, dense_output=True) + model.intercept_
+    if scores.shape[1] == 1:
+        positive = expit(scores[:, 0])
+        return np.column_stack([1 - positive, positive])
+    return softmax(scores, copy=False)
+
+
 def outcome_proba(model: Any, X: Any) -> NDArray[np.float64]:
     """Probabilities of a node model's outcomes, in the order of ``model.classes_``.
 
     Models without ``predict_proba`` give a one-hot of their hard prediction.
     """
+    if type(model) is LogisticRegression:  # exactly: a subclass may redefine predict_proba
+        return _logistic_proba(model, X)
     if hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(X), dtype=np.float64)
     predicted = model.predict(X)

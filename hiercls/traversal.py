@@ -205,7 +205,9 @@ def level_marginals(
         One (n_samples, n_labels_at_level) array per level; a row sums to the
         probability that its path reaches that level.
     """
-    marginals = [np.zeros((n_samples, len(labels))) for labels in hierarchy.level_labels]
+    # Accumulate label-major (one contiguous row per label): adding a node's children
+    # then writes whole rows instead of scattering into columns of a row-major array.
+    totals = [np.zeros((len(labels), n_samples)) for labels in hierarchy.level_labels]
     reach: dict[int, NDArray[np.float64]] = {ROOT: np.ones(n_samples)}
     for node in sorted(tables):  # ids grow with depth, so parents come first
         node_reach = reach.pop(node, None)
@@ -215,13 +217,12 @@ def level_marginals(
         assert children is not None
         is_child = children != node
         child_ids = children[is_child]
-        child_proba = node_reach[:, None] * tables[node][:, is_child]
-        level = hierarchy.depth[node]
-        marginals[level][:, hierarchy.label_index[child_ids]] += child_proba
+        child_proba = tables[node][:, is_child].T * node_reach
+        totals[hierarchy.depth[node]][hierarchy.label_index[child_ids]] += child_proba
         for position, child in enumerate(child_ids.tolist()):
             if outcomes[child] is not None:
-                reach[child] = child_proba[:, position]
-    return marginals
+                reach[child] = child_proba[position]
+    return [np.ascontiguousarray(total.T) for total in totals]
 
 
 def table_scorer(tables: dict[int, NDArray[np.float64]]) -> Scorer:
