@@ -29,6 +29,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from hiercls._compat import import_optional
+from hiercls._formatting import html_table, markdown_table
 from hiercls.metrics import CalibrationScores, calibration_by_level, evaluate
 
 __all__ = [
@@ -547,50 +548,12 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
     return json.loads(frame.to_json(orient="records", default_handler=str, force_ascii=False))
 
 
-def _cell(value: object) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float | np.floating):
-        return f"{value:.3f}"
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _display(frame: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
-    headers = [_HEADERS.get(str(column), str(column)) for column in frame.columns]
-    numeric = [
-        pd.api.types.is_numeric_dtype(frame[column])
-        and not pd.api.types.is_bool_dtype(frame[column])
-        for column in frame.columns
-    ]
-    rows = [[_cell(value) for value in row] for row in frame.itertuples(index=False)]
-    return headers, rows, numeric
-
-
 def _markdown_table(frame: pd.DataFrame) -> str:
-    headers, rows, numeric = _display(frame)
-
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
-
-    rule = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
-    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+    return markdown_table(frame, _HEADERS)
 
 
 def _html_table(frame: pd.DataFrame) -> str:
-    headers, rows, numeric = _display(frame)
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td class='num'>{html.escape(c)}</td>" if n else f"<td>{html.escape(c)}</td>"
-            for c, n in zip(row, numeric, strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return html_table(frame, _HEADERS)
 
 
 # --------------------------------------------------------------------------- the report
