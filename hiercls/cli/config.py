@@ -1,0 +1,87 @@
+"""Where the Hydra configs live, and checks run on a composed config before any work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+import hiercls
+
+__all__ = ["CONF_DIR", "ConfigError", "check_required", "check_targets"]
+
+
+def _find_conf_dir() -> Path:
+    # Inside a wheel, conf/ is shipped as hiercls/conf; in a checkout it sits beside hiercls/.
+    packaged = Path(hiercls.__file__).resolve().parent / "conf"
+    if packaged.is_dir():
+        return packaged
+    return Path(hiercls.__file__).resolve().parent.parent / "conf"
+
+
+CONF_DIR: Path = _find_conf_dir()
+
+
+class ConfigError(ValueError):
+    """A composed configuration is incomplete or names something that does not exist."""
+
+
+def check_required(cfg: DictConfig, section: str | None = None) -> None:
+    """Fail with the key's name when a required (``???``) value was not given.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        The composed configuration.
+    section : str, optional
+        Check only this top-level key.
+
+    Raises
+    ------
+    ConfigError
+    """
+    node = cfg if section is None else cfg[section]
+    try:
+        OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as exc:
+        key = exc.full_key if section is None else f"{section}.{exc.full_key}"
+        raise ConfigError(
+            f"Missing required config value '{key}'; set it on the command line, "
+            f"e.g. {key}=<value>."
+        ) from None
+
+
+def _targets(node: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, DictConfig):
+        for key in node.keys():
+            value = node.get(key)
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_target_":
+                yield path, str(value)
+            else:
+                yield from _targets(value, path)
+    elif isinstance(node, ListConfig):
+        for i, value in enumerate(node):
+            yield from _targets(value, f"{prefix}[{i}]")
+
+
+def check_targets(cfg: DictConfig, section: str) -> None:
+    """Import every ``_target_`` under ``section`` so a typo fails before training.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key and the target that does not import.
+    """
+    for path, target in _targets(cfg[section], section):
+        try:
+            get_object(target)
+        except Exception as exc:  # noqa: BLE001 - any import failure is reported alike
+            raise ConfigError(
+                f"{path}={target!r} cannot be imported ({type(exc).__name__}: {exc}); "
+                f"give an importable class or function, e.g. lightgbm.LGBMClassifier."
+            ) from None

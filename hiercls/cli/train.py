@@ -1,0 +1,237 @@
+"""``hiercls-train``: fit, evaluate and save a HierarchicalClassifier as a Hydra run.
+
+The Hydra entry point is a thin shell around :func:`train`, which tests call with a
+composed config. Every run leaves in its output folder: ``model/`` (the artifact),
+``metrics.json``, the sufficiency report, the rare-class report, and ``.hydra/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+import pandas as pd
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
+
+from ..datasets import train_test_split_hierarchical
+from ..estimator import HierarchicalClassifier
+from ..io import save_model
+from ..metrics import evaluate
+from ..reports import rare_class_report
+from .config import CONF_DIR, ConfigError, check_required, check_targets
+
+__all__ = ["train", "main", "build_model", "load_dataset"]
+
+logger = logging.getLogger(__name__)
+
+_NOT_LOADER_ARGS = ("split", "tfidf")
+
+
+def load_dataset(data_cfg: DictConfig) -> Any:
+    """Call the configured loader; returns a Bunch with ``data``, ``target``, ``text_column``."""
+    loader_cfg = {k: v for k, v in data_cfg.items() if k not in _NOT_LOADER_ARGS}
+    path = loader_cfg.get("path")
+    if path is not None and not Path(path).is_file():
+        raise FileNotFoundError(f"data.path={path!r} does not exist; give the path of a data file.")
+    try:
+        dataset = instantiate(OmegaConf.create(loader_cfg), _convert_="all")
+    except InstantiationException as exc:
+        # The loaders' own errors name the column or file; Hydra's wrapper only hides them.
+        if isinstance(exc.__cause__, (ValueError, OSError, ImportError)):
+            raise exc.__cause__ from None
+        raise
+    target = dataset.target
+    empty = [c for c in target.columns if target[c].isna().all() or (target[c] == "").all()]
+    if empty:
+        raise ConfigError(
+            f"Label level(s) {empty} are empty in every row of the data; drop them from "
+            f"data.label_columns."
+        )
+    return dataset
+
+
+def _estimator_configs(model_cfg: DictConfig, level_names: list[str]) -> DictConfig:
+    """Resolve per-level entries that give only parameters onto the base estimator.
+
+    ``level_estimators.category: {n_estimators: 300}`` means "the base estimator with
+    n_estimators=300 at level category". An entry that changes nothing (empty, or
+    equal to the base estimator's values) is dropped, so a model config can list
+    tunable levels without tying itself to one dataset's level names.
+    """
+    model_cfg = OmegaConf.create(OmegaConf.to_container(model_cfg, resolve=True))
+    levels = model_cfg.get("level_estimators") or {}
+    base = model_cfg.get("estimator") or {}
+    resolved = {}
+    for name, entry in levels.items():
+        if entry is None:
+            continue
+        if "_target_" not in entry:
+            if all(base.get(key) == value for key, value in entry.items()):
+                continue
+            entry = OmegaConf.merge(base, entry)
+        resolved[name] = entry
+    unknown = sorted(set(resolved) - set(level_names))
+    if unknown:
+        raise ConfigError(
+            f"model.level_estimators has keys {unknown} that are not levels of the data; "
+            f"the levels are {level_names}."
+        )
+    model_cfg.level_estimators = resolved
+    return model_cfg
+
+
+def build_model(model_cfg: DictConfig, dataset: Any, tfidf_cfg: DictConfig | None) -> Any:
+    """The HierarchicalClassifier, behind a TF-IDF step when the data have a text column."""
+    level_names = [str(c) for c in dataset.target.columns]
+    classifier = instantiate(_estimator_configs(model_cfg, level_names), _convert_="all")
+    text_column = getattr(dataset, "text_column", None)
+    if not text_column:
+        return classifier
+    tfidf = OmegaConf.to_container(tfidf_cfg, resolve=True) if tfidf_cfg else {}
+    if "ngram_range" in tfidf:
+        tfidf["ngram_range"] = tuple(tfidf["ngram_range"])
+    others = [c for c in dataset.data.columns if c != text_column]
+    features = ColumnTransformer(
+        [("text", TfidfVectorizer(**tfidf), text_column)]
+        + ([("numeric", "passthrough", others)] if others else []),
+        sparse_threshold=1.0,
+    )
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def _classifier(model: Any) -> HierarchicalClassifier:
+    return model[-1] if isinstance(model, Pipeline) else model
+
+
+def _scores(model: Any, X: Any, Y: pd.DataFrame, Y_train: pd.DataFrame) -> dict[str, Any]:
+    started = time.perf_counter()
+    predicted = model.predict(X)
+    seconds = time.perf_counter() - started
+    levels = list(Y.columns)
+    scores = evaluate(Y, predicted, Y_train=Y_train, levels=levels)
+    out: dict[str, Any] = {
+        "hierarchical_precision": scores.hierarchical_precision,
+        "hierarchical_recall": scores.hierarchical_recall,
+        "hierarchical_f1": scores.hierarchical_f1,
+        "leaf_accuracy": scores.leaf_accuracy,
+        "per_level": json.loads(scores.per_level.reset_index().to_json(orient="records")),
+    }
+    out["predict_seconds"] = seconds
+    out["predict_rows_per_second"] = len(Y) / seconds if seconds > 0 else float("inf")
+    out["n_rows"] = len(Y)
+    return out
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run one experiment: load, split, fit, evaluate, write every artifact.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        A composed ``train`` config.
+
+    Returns
+    -------
+    metrics : dict
+        What ``metrics.json`` holds.
+
+    Raises
+    ------
+    ConfigError
+        For a missing required value, a ``_target_`` that does not import, or
+        per-level estimators that name levels the data do not have; raised before any
+        training.
+    """
+    check_required(cfg)
+    check_targets(cfg, "model")
+    check_targets(cfg, "data")
+    output_dir = (
+        Path(HydraConfig.get().runtime.output_dir)
+        if HydraConfig.initialized()
+        else Path(cfg.paths.output_dir)
+    )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    dataset = load_dataset(cfg.data)
+    model = build_model(cfg.model, dataset, cfg.data.get("tfidf"))
+    split = OmegaConf.to_container(cfg.data.split, resolve=True)
+    X_train, X_val, X_test, Y_train, Y_val, Y_test = train_test_split_hierarchical(
+        dataset.data, dataset.target, **{"validation_size": 0.1, **split}
+    )
+    logger.info(
+        "Training on %d rows (%d validation, %d test), %d levels: %s",
+        len(Y_train), len(Y_val), len(Y_test), Y_train.shape[1], list(Y_train.columns),
+    )
+    started = time.perf_counter()
+    model.fit(X_train, Y_train)
+    fit_seconds = time.perf_counter() - started
+    classifier = _classifier(model)
+    classifier.sufficiency_report_.write(output_dir)
+    metrics: dict[str, Any] = {
+        "fit_seconds": fit_seconds,
+        "n_train": len(Y_train),
+        "levels": list(Y_train.columns),
+        "n_classes": [len(c) for c in classifier.classes_],
+        "validation": _scores(model, X_val, Y_val, Y_train),
+        "test": _scores(model, X_test, Y_test, Y_train),
+    }
+    test_predicted = model.predict(X_test)
+    _write_predictions(output_dir / "test_predictions.csv", Y_test, test_predicted)
+    proba = model.predict_proba(X_test) if hasattr(model, "predict_proba") else None
+    report = rare_class_report(
+        Y_test,
+        test_predicted,
+        Y_train=Y_train,
+        levels=list(Y_train.columns),
+        min_samples=int(classifier.min_samples),
+        proba=proba,
+        classes=classifier.classes_ if proba is not None else None,
+    )
+    report.write(output_dir)
+    save_model(model, output_dir / "model", training_data=(X_train, Y_train))
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_jsonable))
+    logger.info(
+        "Done in %.1fs: test hierarchical F1 %.4f, leaf accuracy %.4f. Artifacts in %s "
+        "(model/, metrics.json, sufficiency_report.*, rare_class_report.*, .hydra/)",
+        fit_seconds,
+        metrics["test"].get("hierarchical_f1", float("nan")),
+        metrics["test"].get("leaf_accuracy", float("nan")),
+        output_dir,
+    )
+    return metrics
+
+
+def _write_predictions(path: Path, Y_true: pd.DataFrame, Y_pred: Any) -> None:
+    """Test rows (by their index in the data) with true and predicted labels per level."""
+    table = pd.DataFrame({"row": Y_true.index})
+    for j, level in enumerate(Y_true.columns):
+        table[f"true_{level}"] = Y_true[level].to_numpy()
+        table[f"pred_{level}"] = Y_pred[:, j]
+    table.to_csv(path, index=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> float:
+    """Hydra entry point: returns the validation metric named by ``optimized_metric``."""
+    metrics = train(cfg)
+    return float(metrics["validation"].get(cfg.optimized_metric, float("nan")))
+
+
+if __name__ == "__main__":
+    main()

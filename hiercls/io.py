@@ -1,0 +1,970 @@
+"""Files: saved model artifacts, and chunked reading and writing of data files.
+
+Model artifacts
+    :func:`save_model` writes a directory holding ``model.joblib`` (the pickled model)
+    and ``metadata.json`` (versions, levels, features, fingerprints, training class
+    counts); :func:`load_model` checks the metadata before unpickling and
+    :func:`read_metadata` returns it. **An artifact is a pickle: loading one runs code
+    chosen by whoever wrote it. Load artifacts only from a source you trust.**
+
+Data files
+    :func:`inspect_data_file` reads a CSV or Parquet file's column names and types
+    without reading its rows, :func:`iter_chunks` streams it in tables of a fixed
+    number of rows (from any starting row), :func:`find_unparsable_value` locates the
+    first value of a column that is not a number, and :func:`write_table_atomic` /
+    :func:`write_json_atomic` write files so that a crash never leaves a
+    half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from scipy import sparse as sp
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .estimator import HierarchicalClassifier
+from .exceptions import SchemaError
+from .hierarchy import as_python, read_label_paths
+
+__all__ = [
+    "ArtifactError",
+    "ArtifactVersionWarning",
+    "DataFile",
+    "FORMAT_VERSION",
+    "METADATA_FILE",
+    "MODEL_FILE",
+    "classifier_of",
+    "csv_column_of_error",
+    "file_identity",
+    "find_unparsable_value",
+    "inspect_data_file",
+    "iter_chunks",
+    "load_model",
+    "read_metadata",
+    "save_model",
+    "write_json_atomic",
+    "write_table_atomic",
+]
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "metadata.json"
+#: Version of the artifact layout; :func:`load_model` refuses newer ones.
+FORMAT_VERSION = 1
+_ARTIFACT_KIND = "hiercls-model"
+_HASH_BLOCK = 1 << 20
+
+
+class ArtifactError(ValueError):
+    """A path does not hold a complete, unchanged hiercls model artifact."""
+
+
+class ArtifactVersionWarning(UserWarning):
+    """An artifact was saved with other scikit-learn or LightGBM versions than installed."""
+
+
+# ------------------------------------------------------------------ atomic writes
+def _temporary_name(path: Path) -> Path:
+    # Hidden, unique and in the same directory, so os.replace is a rename on one file system.
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _fsync_directory(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(temporary)``, flush it to disk, then rename it to ``path``."""
+    temporary = _temporary_name(path)
+    try:
+        write(temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as indented JSON: to a temporary name first, then renamed.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file; its directory must exist.
+    data : object
+        JSON-serialisable data (numpy scalars and arrays are converted).
+
+    Returns
+    -------
+    path : Path
+    """
+    text = json.dumps(data, indent=2, default=_json_default)
+    return _write_atomic(Path(path), lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+
+
+def write_table_atomic(table: pa.Table, path: str | os.PathLike[str], file_format: str) -> Path:
+    """Write an Arrow table as one Parquet (one row group) or CSV file, atomically.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+    path : path-like
+        Destination file; its directory must exist.
+    file_format : {"parquet", "csv"}
+
+    Returns
+    -------
+    path : Path
+    """
+    if file_format == "parquet":
+        # Dictionary encoding pays for repeated labels; on probabilities it is tried
+        # and dropped for every page, which made writing 3x slower.
+        text = [
+            f.name
+            for f in table.schema
+            if pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+            or pa.types.is_dictionary(f.type)
+        ]
+
+        def write(tmp: Path) -> None:
+            pq.write_table(table, tmp, row_group_size=max(table.num_rows, 1), use_dictionary=text)
+
+    else:
+
+        def write(tmp: Path) -> None:
+            pacsv.write_csv(table, tmp)
+
+    return _write_atomic(Path(path), write)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable: {value!r}")
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_HASH_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Cheap identity of a file: size, modification time and a hash of its ends.
+
+    The hash covers the first and last MiB (the whole file when smaller), so a rewrite
+    with the same size and time is still caught where a header or footer changed.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    identity : dict
+        ``path`` (absolute), ``size``, ``mtime_ns`` and ``ends_sha256``.
+    """
+    path = Path(path)
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        digest.update(handle.read(_HASH_BLOCK))
+        if stat.st_size > 2 * _HASH_BLOCK:
+            handle.seek(-_HASH_BLOCK, os.SEEK_END)
+        digest.update(handle.read(_HASH_BLOCK))
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "ends_sha256": digest.hexdigest(),
+    }
+
+
+# --------------------------------------------------------------------- artifacts
+def classifier_of(model: Any) -> HierarchicalClassifier:
+    """Return the HierarchicalClassifier in ``model``: itself, or a Pipeline's last step.
+
+    Parameters
+    ----------
+    model : HierarchicalClassifier or Pipeline
+        A Pipeline must end with a HierarchicalClassifier (e.g. TF-IDF, then the
+        classifier, as ``hiercls-train`` builds for text data).
+
+    Returns
+    -------
+    classifier : HierarchicalClassifier
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is neither.
+    """
+    if isinstance(model, HierarchicalClassifier):
+        return model
+    if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], HierarchicalClassifier):
+        return model.steps[-1][1]
+    raise TypeError(
+        f"Expected a HierarchicalClassifier or a Pipeline ending with one; got "
+        f"{type(model).__module__}.{type(model).__qualname__}."
+    )
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _versions() -> dict[str, str | None]:
+    import hiercls
+
+    return {
+        "hiercls": hiercls.__version__,
+        "scikit-learn": _package_version("scikit-learn"),
+        "lightgbm": _package_version("lightgbm"),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "joblib": joblib.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _node_model_classes(classifier: HierarchicalClassifier) -> list[str]:
+    return sorted(
+        {
+            f"{type(m).__module__}.{type(m).__qualname__}"
+            for m in classifier.estimators_
+            if m is not None
+        }
+    )
+
+
+def _hash_table_like(digest: Any, value: Any, name: str) -> None:
+    """Feed shape, column names and content of X or Y into ``digest``."""
+    if sp.issparse(value):
+        matrix = value.tocsr()
+        digest.update(repr((name, "sparse", matrix.shape, str(matrix.dtype))).encode())
+        for part in (matrix.data, matrix.indices, matrix.indptr):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        digest.update(repr((name, "array", value.shape, str(value.dtype))).encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+        return
+    frame = (
+        value if isinstance(value, pd.DataFrame) else pd.DataFrame(np.asarray(value, dtype=object))
+    )
+    digest.update(repr((name, "frame", frame.shape, [str(c) for c in frame.columns])).encode())
+    for column in frame.columns:
+        series = frame[column]
+        digest.update(repr((str(column), str(series.dtype))).encode())
+        if series.dtype.kind in "biufcmM" and not isinstance(series.dtype, pd.SparseDtype):
+            digest.update(np.ascontiguousarray(series.to_numpy()).tobytes())
+        else:
+            # Object, string and sparse columns: pandas' stable per-value hash.
+            values = (
+                series.sparse.to_dense() if isinstance(series.dtype, pd.SparseDtype) else series
+            )
+            hashed = pd.util.hash_pandas_object(values.astype(object), index=False)
+            digest.update(hashed.to_numpy().tobytes())
+
+
+def _level_counts(classifier: HierarchicalClassifier, Y: Any) -> list[dict[str, Any]]:
+    """Per level: label -> rows, and rows whose path ends above the level."""
+    paths = read_label_paths(Y)
+    counts = []
+    for level, (column, missing, known) in enumerate(
+        zip(paths.columns, paths.missing.T, _classes_per_level(classifier), strict=True)
+    ):
+        labels = pd.Series(column[~missing])
+        # Labels that are not classes of the model (e.g. merged into their parent by the
+        # sufficiency policy) end their path here, as the model predicts them.
+        is_class = labels.isin(known)
+        tally = labels[is_class].value_counts(sort=False)
+        counts.append(
+            {
+                "level": classifier.levels_[level],
+                "n_missing": int(missing.sum() + (~is_class).sum()),
+                "counts": {str(as_python(k)): int(v) for k, v in tally.items()},
+            }
+        )
+    return counts
+
+
+def _training_summary(
+    model: Any, classifier: HierarchicalClassifier, X: Any, Y: Any
+) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    _hash_table_like(digest, X, "X")
+    if Y is not None:
+        _hash_table_like(digest, Y, "Y")
+    return {
+        "n_samples": int(X.shape[0] if hasattr(X, "shape") else len(X)),
+        "fingerprint": digest.hexdigest(),
+        "fingerprint_method": (
+            "sha256 over shape, column names, dtypes and every value of X and Y "
+            "(numeric data: raw bytes; other columns: pandas.util.hash_pandas_object)"
+        ),
+        "class_counts": None if Y is None else _level_counts(classifier, Y),
+        # The drift baseline: a model's predictions lean towards large classes, so new
+        # predictions are compared with predictions, not with true labels.
+        "predicted_class_counts": _level_counts(classifier, model.predict(X)),
+    }
+
+
+def _classes_per_level(classifier: HierarchicalClassifier) -> list[np.ndarray]:
+    classes = classifier.classes_
+    return list(classes) if isinstance(classes, list) else [np.asarray(classes)]
+
+
+def _input_features(model: Any, X: Any) -> list[dict[str, str]] | None:
+    if isinstance(X, pd.DataFrame):
+        return [{"name": str(c), "dtype": str(X[c].dtype)} for c in X.columns]
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return None
+    return [{"name": str(c), "dtype": "unknown"} for c in names]
+
+
+def _build_metadata(
+    model: Any,
+    classifier: HierarchicalClassifier,
+    training_data: tuple[Any, Any] | None,
+    extra_metadata: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    X, Y = (None, None) if training_data is None else training_data
+    names = getattr(model, "feature_names_in_", None)
+    return {
+        "format": _ARTIFACT_KIND,
+        "format_version": FORMAT_VERSION,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model_file": MODEL_FILE,
+        "model_sha256": None,  # filled in once the pickle is written
+        "model_bytes": None,
+        "versions": _versions(),
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "node_model_classes": _node_model_classes(classifier),
+        "levels": list(classifier.levels_),
+        "flat_target": not isinstance(classifier.classes_, list),
+        "classes_per_level": [int(len(c)) for c in _classes_per_level(classifier)],
+        "feature_names": None if names is None else [str(n) for n in names],
+        "n_features": int(getattr(model, "n_features_in_", classifier.n_features_in_)),
+        "input_features": _input_features(model, X),
+        "hierarchy_fingerprint": classifier.hierarchy_.fingerprint(),
+        "training_data": None if X is None else _training_summary(model, classifier, X, Y),
+        "extra": dict(extra_metadata or {}),
+    }
+
+
+def save_model(
+    model: Any,
+    path: str | os.PathLike[str],
+    *,
+    training_data: tuple[Any, Any] | None = None,
+    extra_metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Save a fitted model as an artifact directory: ``model.joblib`` + ``metadata.json``.
+
+    ``model.joblib`` is the model pickled with joblib. **It is a pickle**: loading it
+    executes code, so share artifacts only with people who trust their source.
+    ``metadata.json`` records the format version, the creation time (UTC), the
+    versions of hiercls, scikit-learn, LightGBM, numpy, pandas, joblib and Python, the
+    model class and node model classes, level names, number of classes per level,
+    feature names (or the number of features) and the input columns' dtypes, the
+    hierarchy fingerprint, the SHA-256 and size of ``model.joblib``, and, when
+    ``training_data`` is given, a fingerprint of the training data and the training
+    class counts per level, from Y and from the model's own predictions on X (the
+    baseline for the drift report of batch prediction).
+
+    Writes are atomic: both files are written under temporary names in ``path``,
+    then ``metadata.json`` is removed, ``model.joblib`` renamed into place and
+    ``metadata.json`` renamed last. An artifact is complete exactly when its
+    metadata exists and the model's SHA-256 matches it, so a crash at any point
+    leaves either the previous artifact untouched or nothing that loads.
+
+    Parameters
+    ----------
+    model : HierarchicalClassifier or Pipeline
+        Fitted; a Pipeline must end with a HierarchicalClassifier.
+    path : path-like
+        The artifact directory, e.g. ``<run>/model``; created if needed.
+    training_data : tuple (X, Y), default=None
+        The training features and label paths (Y may be None). Used for a SHA-256
+        fingerprint over their shape, column names, dtypes and every value (numeric
+        data by its raw bytes, other columns by ``pandas.util.hash_pandas_object``;
+        about a second per GB), for per-level class counts from Y, and for the
+        per-level counts of the model's predictions on X (one ``predict`` call).
+    extra_metadata : mapping, default=None
+        JSON-serialisable values stored under ``"extra"``.
+
+    Returns
+    -------
+    path : Path
+        The artifact directory.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not a HierarchicalClassifier or a Pipeline ending with one,
+        or ``extra_metadata`` is not JSON-serialisable.
+    sklearn.exceptions.NotFittedError
+        When the model is not fitted.
+
+    See Also
+    --------
+    load_model : Load and verify an artifact.
+    read_metadata : Read ``metadata.json`` without unpickling.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from hiercls import HierarchicalClassifier
+    >>> from hiercls.io import load_model, save_model
+    >>> X, Y = [[-10.0], [-6.0], [10.0]], [["a", "a1"], ["a", "a2"], ["b", "b1"]]
+    >>> clf = HierarchicalClassifier().fit(X, Y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     artifact = save_model(clf, f"{tmp}/model", training_data=(X, Y))
+    ...     load_model(artifact).predict([[10.0]]).tolist()
+    [['b', 'b1']]
+    """
+    classifier = classifier_of(model)
+    check_is_fitted(classifier)
+    if training_data is not None and (
+        not isinstance(training_data, (tuple, list)) or len(training_data) != 2
+    ):
+        raise TypeError(
+            f"training_data must be a tuple (X, Y) (Y may be None); got "
+            f"{type(training_data).__name__}."
+        )
+    metadata = _build_metadata(model, classifier, training_data, extra_metadata)
+    json.dumps(metadata, default=_json_default)  # fail on bad extra_metadata before writing
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    model_path = directory / MODEL_FILE
+    metadata_path = directory / METADATA_FILE
+    model_tmp = _temporary_name(model_path)
+    metadata_tmp = _temporary_name(metadata_path)
+    try:
+        joblib.dump(model, model_tmp)
+        with open(model_tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        metadata["model_sha256"] = _sha256_file(model_tmp)
+        metadata["model_bytes"] = model_tmp.stat().st_size
+        text = json.dumps(metadata, indent=2, default=_json_default) + "\n"
+        metadata_tmp.write_text(text, encoding="utf-8")
+        with open(metadata_tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        # Commit: without metadata nothing looks complete, so drop the old one first.
+        metadata_path.unlink(missing_ok=True)
+        os.replace(model_tmp, model_path)
+        os.replace(metadata_tmp, metadata_path)
+    finally:
+        model_tmp.unlink(missing_ok=True)
+        metadata_tmp.unlink(missing_ok=True)
+    _fsync_directory(directory)
+    return directory
+
+
+def _artifact_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(directory, model file) for an artifact directory or a file inside it."""
+    path = Path(path)
+    if path.is_dir():
+        return path, path / MODEL_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No model artifact at '{path}': the path does not exist. Give the directory "
+            f"that save_model wrote (holding {MODEL_FILE} and {METADATA_FILE})."
+        )
+    if path.name == METADATA_FILE:
+        return path.parent, path.parent / MODEL_FILE
+    return path.parent, path
+
+
+_REQUIRED_KEYS = ("format_version", "model_sha256", "versions", "levels", "hierarchy_fingerprint")
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check an artifact's ``metadata.json`` without unpickling the model.
+
+    Parameters
+    ----------
+    path : path-like
+        The artifact directory, or a file inside it.
+
+    Returns
+    -------
+    metadata : dict
+        See :func:`save_model` for the keys.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ArtifactError
+        When the metadata is missing, is not valid JSON, is not a hiercls artifact's,
+        or comes from a newer artifact format.
+    """
+    directory, _ = _artifact_paths(path)
+    metadata_path = directory / METADATA_FILE
+    if not metadata_path.is_file():
+        raise ArtifactError(
+            f"'{directory}' is not a complete hiercls model artifact: it has no "
+            f"{METADATA_FILE}. save_model writes it last, so the save did not finish or "
+            f"this is not a hiercls artifact; save the model again."
+        )
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(
+            f"'{metadata_path}' is not valid JSON ({exc}); the artifact is damaged or not "
+            f"a hiercls artifact. Save the model again."
+        ) from None
+    if not isinstance(metadata, dict) or metadata.get("format") != _ARTIFACT_KIND:
+        raise ArtifactError(
+            f"'{metadata_path}' is not hiercls model metadata (no \"format\": "
+            f'"{_ARTIFACT_KIND}"); give the directory that hiercls.io.save_model wrote.'
+        )
+    missing = [key for key in _REQUIRED_KEYS if key not in metadata]
+    if missing:
+        raise ArtifactError(
+            f"'{metadata_path}' lacks the keys {missing}; the artifact is damaged. Save "
+            f"the model again."
+        )
+    if (
+        not isinstance(metadata["format_version"], int)
+        or metadata["format_version"] > FORMAT_VERSION
+    ):
+        raise ArtifactError(
+            f"'{directory}' has artifact format version {metadata['format_version']!r}; "
+            f"this hiercls reads up to version {FORMAT_VERSION}. Upgrade hiercls."
+        )
+    return metadata
+
+
+def _version_mismatch(metadata: dict[str, Any]) -> str | None:
+    saved = metadata.get("versions") or {}
+    installed = _versions()
+    uses_lightgbm = any(
+        name.startswith("lightgbm.") for name in metadata.get("node_model_classes") or []
+    )
+    packages = ["scikit-learn"] + (["lightgbm"] if uses_lightgbm else [])
+    differences = [
+        f"{name} {saved.get(name)} when saved, {installed.get(name)} installed"
+        for name in packages
+        if saved.get(name) != installed.get(name)
+    ]
+    return "; ".join(differences) or None
+
+
+def load_model(path: str | os.PathLike[str], *, verify: bool = True) -> Any:
+    """Load a model artifact written by :func:`save_model`, checking it first.
+
+    **The artifact is a pickle: loading it runs code chosen by whoever wrote it.
+    Load only artifacts from a source you trust**; the checks below catch damage
+    and mistakes, not tampering by someone who can also rewrite the metadata.
+
+    Before unpickling, the metadata is read and, with ``verify=True``, the SHA-256 of
+    ``model.joblib`` is compared with the one recorded at save time. Artifacts saved
+    with another scikit-learn version (or LightGBM version, for LightGBM node
+    models) load with one :class:`ArtifactVersionWarning` naming both versions
+    (scikit-learn's own per-estimator ``InconsistentVersionWarning`` is then
+    silenced). Files that are not hiercls artifacts, and truncated or damaged
+    pickles, raise :class:`ArtifactError` naming the path instead of an unpickling
+    traceback.
+
+    Parameters
+    ----------
+    path : path-like
+        The artifact directory, or ``model.joblib`` / ``metadata.json`` inside it.
+    verify : bool, default=True
+        Compare the SHA-256 of ``model.joblib`` with the metadata (reads the file
+        once more; turn off only for very large models from a verified source).
+
+    Returns
+    -------
+    model : HierarchicalClassifier or Pipeline
+        As it was saved.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ArtifactError
+        Missing or damaged metadata, a changed or truncated model file, a file that
+        does not unpickle, or an object that is not a fitted hiercls model.
+
+    See Also
+    --------
+    save_model, read_metadata
+    """
+    directory, model_path = _artifact_paths(path)
+    metadata = read_metadata(directory)
+    if not model_path.is_file():
+        raise ArtifactError(
+            f"'{directory}' has {METADATA_FILE} but no {model_path.name}; the artifact is "
+            f"incomplete. Save the model again."
+        )
+    if verify:
+        actual = _sha256_file(model_path)
+        if actual != metadata["model_sha256"]:
+            raise ArtifactError(
+                f"'{model_path}' does not match its metadata: SHA-256 {actual[:16]}... "
+                f"instead of {str(metadata['model_sha256'])[:16]}... (file changed or "
+                f"truncated since it was saved). Save the model again, or restore it."
+            )
+    mismatch = _version_mismatch(metadata)
+    if mismatch:
+        warnings.warn(
+            f"The model in '{directory}' was saved with other library versions "
+            f"({mismatch}). Predictions may differ or fail; retrain or re-save the "
+            f"model with the installed versions, or install the saving versions.",
+            ArtifactVersionWarning,
+            stacklevel=2,
+        )
+    with warnings.catch_warnings():
+        if mismatch:
+            from sklearn.exceptions import InconsistentVersionWarning
+
+            warnings.simplefilter("ignore", InconsistentVersionWarning)
+        try:
+            model = joblib.load(model_path)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure reads alike
+            raise ArtifactError(
+                f"'{model_path}' could not be unpickled ({type(exc).__name__}: {exc}); it "
+                f"is truncated, damaged, or needs a package that is not installed. Save "
+                f"the model again."
+            ) from None
+    try:
+        classifier = classifier_of(model)
+        check_is_fitted(classifier)
+    except Exception:  # noqa: BLE001 - wrong type and unfitted read alike
+        raise ArtifactError(
+            f"'{model_path}' holds a {type(model).__module__}.{type(model).__qualname__}, "
+            f"not a fitted HierarchicalClassifier (or a Pipeline ending with one)."
+        ) from None
+    if classifier.hierarchy_.fingerprint() != metadata["hierarchy_fingerprint"]:
+        raise ArtifactError(
+            f"'{model_path}' holds a model whose hierarchy does not match {METADATA_FILE} "
+            f"(fingerprint {classifier.hierarchy_.fingerprint()[:16]}... instead of "
+            f"{str(metadata['hierarchy_fingerprint'])[:16]}...); the files come from "
+            f"different saves. Save the model again."
+        )
+    return model
+
+
+# -------------------------------------------------------------------- data files
+@dataclass(frozen=True)
+class DataFile:
+    """A CSV or Parquet file's layout, read without reading its rows.
+
+    Attributes
+    ----------
+    path : Path
+    format : {"parquet", "csv"}
+    schema : pyarrow.Schema
+        Column names and types: Parquet's own; for CSV, the types Arrow infers from
+        the first block.
+    n_rows : int or None
+        Number of data rows (Parquet); None for CSV, where it is unknown until read.
+    row_group_rows : tuple of int
+        Rows per Parquet row group (empty for CSV).
+    """
+
+    path: Path
+    format: str
+    schema: pa.Schema
+    n_rows: int | None
+    row_group_rows: tuple[int, ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names in file order."""
+        return list(self.schema.names)
+
+
+#: Block size for CSV reads; memory grows with it, not with the file.
+CSV_BLOCK_BYTES = 8 << 20
+#: Read buffer for Parquet column chunks: pages stream through it instead of a whole
+#: column chunk (or, with Arrow's default pre-buffering, several) sitting in memory.
+PARQUET_BUFFER_BYTES = 4 << 20
+
+_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".parq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+}
+
+
+def _csv_parse_options(path: Path) -> pacsv.ParseOptions:
+    return pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+
+
+def inspect_data_file(path: str | os.PathLike[str], file_format: str | None = None) -> DataFile:
+    """Column names and types of a CSV or Parquet file, without reading its rows.
+
+    Parameters
+    ----------
+    path : path-like
+    file_format : {"parquet", "csv"} or None, default=None
+        None infers it from the extension (``.parquet``/``.pq`` or ``.csv``/``.tsv``).
+
+    Returns
+    -------
+    data_file : DataFile
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    SchemaError
+        When the format cannot be inferred or the file cannot be read as that format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Input file '{path}' does not exist.")
+    if file_format is None:
+        file_format = _FORMATS.get(path.suffix.lower())
+        if file_format is None:
+            raise SchemaError(
+                f"Cannot tell the format of '{path}' from its extension {path.suffix!r}; "
+                f"use .parquet or .csv, or give the format explicitly (parquet or csv)."
+            )
+    try:
+        if file_format == "parquet":
+            metadata = pq.read_metadata(path)
+            rows = tuple(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
+            return DataFile(
+                path, "parquet", metadata.schema.to_arrow_schema(), metadata.num_rows, rows
+            )
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            parse_options=_csv_parse_options(path),
+        )
+        schema = reader.schema
+        reader.close()
+        return DataFile(path, "csv", schema, None)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise SchemaError(f"Cannot read '{path}' as {file_format}: {exc}") from None
+
+
+def _rechunk(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, chunk_rows: int, skip: int
+) -> Iterator[pa.Table]:
+    """Tables of exactly ``chunk_rows`` rows (the last may be shorter), after ``skip`` rows."""
+    pending: list[pa.RecordBatch] = []
+    n_pending = 0
+    for batch in batches:
+        if skip:
+            if batch.num_rows <= skip:
+                skip -= batch.num_rows
+                continue
+            batch = batch.slice(skip)
+            skip = 0
+        pending.append(batch)
+        n_pending += batch.num_rows
+        while n_pending >= chunk_rows:
+            table = pa.Table.from_batches(pending, schema)
+            yield table.slice(0, chunk_rows)
+            rest = table.slice(chunk_rows)
+            pending, n_pending = rest.to_batches(), rest.num_rows
+    if n_pending:
+        yield pa.Table.from_batches(pending, schema)
+
+
+def iter_chunks(
+    data_file: DataFile,
+    columns: Sequence[str],
+    *,
+    chunk_rows: int,
+    start_row: int = 0,
+    column_types: Mapping[str, pa.DataType] | None = None,
+) -> Iterator[pa.Table]:
+    """Stream a file as tables of exactly ``chunk_rows`` rows (the last may be shorter).
+
+    Memory stays bounded by the chunk size: Parquet is read with pre-buffering off
+    and a small read buffer (pages stream, whatever the row-group size), CSV in
+    blocks of :data:`CSV_BLOCK_BYTES`. Only ``columns`` are read.
+
+    Parameters
+    ----------
+    data_file : DataFile
+        From :func:`inspect_data_file`.
+    columns : sequence of str
+        Columns to read, in the order wanted.
+    chunk_rows : int
+        Rows per table.
+    start_row : int, default=0
+        First data row to return. Parquet seeks to its row group; CSV skips the rows
+        without converting them.
+    column_types : mapping of str to pyarrow.DataType, default=None
+        CSV only: the type of each column (others are inferred from the first block).
+
+    Yields
+    ------
+    table : pyarrow.Table
+        The next ``chunk_rows`` rows of ``columns``.
+
+    Raises
+    ------
+    pyarrow.ArrowInvalid
+        When a CSV value cannot be converted to its column type (see
+        :func:`find_unparsable_value` for locating it).
+    """
+    columns = list(columns)
+    if data_file.format == "parquet":
+        parquet = pq.ParquetFile(data_file.path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
+        starts = np.cumsum((0,) + data_file.row_group_rows)
+        first_group = int(np.searchsorted(starts, start_row, side="right") - 1)
+        if first_group >= len(data_file.row_group_rows):
+            return
+        batches = parquet.iter_batches(
+            batch_size=chunk_rows,  # whole chunks: columns convert to numpy without a copy
+            row_groups=range(first_group, len(data_file.row_group_rows)),
+            columns=columns,
+            use_threads=True,
+        )
+        schema = pa.schema([parquet.schema_arrow.field(c) for c in columns])
+        yield from _rechunk(batches, schema, chunk_rows, start_row - int(starts[first_group]))
+        return
+    reader = pacsv.open_csv(
+        data_file.path,
+        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, skip_rows_after_names=start_row),
+        parse_options=_csv_parse_options(data_file.path),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=columns, column_types=dict(column_types or {})
+        ),
+    )
+    with contextlib.closing(reader):
+        yield from _rechunk(reader, reader.schema, chunk_rows, 0)
+
+
+_CSV_COLUMN = re.compile(r"In CSV column #(\d+)")
+
+
+def csv_column_of_error(
+    data_file: DataFile, error: Exception, columns: Sequence[str]
+) -> str | None:
+    """Return the column an Arrow CSV conversion error is about, when its message says."""
+    match = _CSV_COLUMN.search(str(error))
+    if match is None:
+        return None
+    index = int(match.group(1))
+    return columns[index] if index < len(columns) else None
+
+
+def _first_uncastable(values: pa.Array, target: pa.DataType) -> int | None:
+    """Position of the first value that does not cast to ``target`` (bisection)."""
+    try:
+        pc.cast(values, target)
+        return None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    low, high = 0, len(values)
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            pc.cast(values.slice(low, middle - low), target)
+            low = middle
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            high = middle
+    return low
+
+
+def find_unparsable_value(
+    data_file: DataFile, column: str, *, start_row: int = 0
+) -> tuple[int, Any] | None:
+    """Find the first row (0-based, header excluded) whose ``column`` is not a number.
+
+    Reads only that column, as text, in chunks; a diagnostic for error messages.
+
+    Parameters
+    ----------
+    data_file : DataFile
+    column : str
+    start_row : int, default=0
+        Where to start looking.
+
+    Returns
+    -------
+    found : tuple (row, value) or None
+        None when every value converts to a float (or is missing).
+    """
+    field = data_file.schema.field(column)
+    if data_file.format == "parquet" and not (
+        pa.types.is_string(field.type)
+        or pa.types.is_large_string(field.type)
+        or pa.types.is_dictionary(field.type)
+    ):
+        # Not text: every non-null value is of the wrong kind.
+        for offset, table in _offsets(
+            iter_chunks(data_file, [column], chunk_rows=1 << 16, start_row=start_row)
+        ):
+            values = table.column(0).combine_chunks()
+            valid = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
+            if valid.size:
+                return start_row + offset + int(valid[0]), as_python(values[int(valid[0])].as_py())
+        return None
+    chunks = iter_chunks(
+        data_file,
+        [column],
+        chunk_rows=1 << 16,
+        start_row=start_row,
+        column_types={column: pa.string()},
+    )
+    for offset, table in _offsets(chunks):
+        values = table.column(0).combine_chunks()
+        if pa.types.is_dictionary(values.type):
+            values = values.dictionary_decode()
+        position = _first_uncastable(values, pa.float64())
+        if position is not None:
+            return start_row + offset + position, values[position].as_py()
+    return None
+
+
+def _offsets(tables: Iterable[pa.Table]) -> Iterator[tuple[int, pa.Table]]:
+    offset = 0
+    for table in tables:
+        yield offset, table
+        offset += table.num_rows

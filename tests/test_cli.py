@@ -1,0 +1,130 @@
+"""hiercls-train end to end in a temporary folder, and its errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from numpy.testing import assert_array_equal
+
+from hiercls.cli.config import CONF_DIR, ConfigError
+from hiercls.cli.train import load_dataset, train
+from hiercls.datasets import make_hierarchical_classification
+from hiercls.exceptions import SchemaError
+from hiercls.io import load_model
+
+SMALL = ["data.n_samples=1500", "sufficiency.min_samples=5", "model.n_jobs=1", "model.verbose=0"]
+
+
+def compose_train(tmp_path, overrides=()):
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *overrides])
+
+
+def test_train_leaves_every_artifact_and_the_model_reloads(tmp_path):
+    cfg = compose_train(tmp_path, SMALL)
+    metrics = train(cfg)
+    for name in ("metrics.json", "sufficiency_report.md", "sufficiency_report.csv",
+                 "rare_class_report.md", "rare_class_report.html", "rare_class_report.csv",
+                 "test_predictions.csv"):
+        assert (tmp_path / name).is_file(), name
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["test"]["hierarchical_f1"] == pytest.approx(metrics["test"]["hierarchical_f1"])
+    assert 0.3 < metrics["test"]["hierarchical_f1"] <= 1.0
+    model = load_model(tmp_path / "model")
+    run_predictions = pd.read_csv(tmp_path / "test_predictions.csv", keep_default_na=False)
+    dataset = load_dataset(cfg.data)
+    X_test = dataset.data.loc[run_predictions["row"]]
+    predicted = model.predict(X_test).astype(str)
+    assert_array_equal(predicted, run_predictions.filter(like="pred_").to_numpy(dtype=str))
+
+
+def test_csv_data_with_named_columns(tmp_path):
+    X, Y = make_hierarchical_classification(800, n_levels=2, branching=3, as_frame=True,
+                                            random_state=0)
+    table = pd.concat([X, Y.set_axis(["group", "leaf"], axis=1)], axis=1)
+    path = tmp_path / "train.csv"
+    table.to_csv(path, index=False)
+    cfg = compose_train(tmp_path / "run", ["data=csv", f"data.path={path}",
+                                           "data.label_columns=[group,leaf]",
+                                           "data.feature_columns=[x0,x1,x2,x3,x4]", *SMALL[1:]])
+    metrics = train(cfg)
+    assert metrics["levels"] == ["group", "leaf"]
+
+
+@pytest.mark.parametrize("experiment", sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")))
+def test_every_experiment_runs_briefly(tmp_path, experiment):
+    cfg = compose_train(tmp_path, [f"experiment={experiment}", "model.n_jobs=1"])
+    if cfg.data._target_.endswith("load_unicodedata"):
+        cfg.data.max_code_point = 0x24F  # Latin letters and symbols: a few hundred rows
+    elif "n_samples" in cfg.data:
+        cfg.data.n_samples = 1500
+    if "n_estimators" in cfg.model.estimator:
+        cfg.model.estimator.n_estimators = 10
+    metrics = train(cfg)
+    assert np.isfinite(metrics["test"]["hierarchical_f1"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "message"),
+    [
+        (["data=csv", "data.label_columns=[a]"], ConfigError, "Missing required config value 'data.path'"),
+        (["data=csv", "data.path=/nonexistent/train.csv", "data.label_columns=[a]"],
+         FileNotFoundError, "does not exist"),
+        (["model.estimator._target_=sklearn.nope.Classifier"], ConfigError,
+         r"model.estimator._target_='sklearn.nope.Classifier' cannot be imported"),
+        (["+model.level_estimators.species.C=2"], ConfigError,
+         r"keys \['species'\] that are not levels .* \['chapter', 'block', 'category'\]"),
+    ],
+)
+def test_bad_config_fails_before_training(tmp_path, overrides, error, message):
+    small = SMALL[1:] if "data=csv" in overrides else SMALL
+    with pytest.raises(error, match=message):
+        train(compose_train(tmp_path, [*small, *overrides]))
+    assert not (tmp_path / "model").exists()
+
+
+def test_missing_label_columns_are_listed(tmp_path):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": [1, 2], "f": [0.1, 0.2]}).to_csv(path, index=False)
+    cfg = compose_train(tmp_path, ["data=csv", f"data.path={path}", "data.label_columns=[a,b,c]"])
+    with pytest.raises(SchemaError, match=r"has no column\(s\) \['b', 'c'\]; its columns are \['a', 'f'\]"):
+        train(cfg)
+
+
+def test_level_empty_in_every_row_fails_at_start(tmp_path):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": ["x", "y"] * 20, "b": [""] * 40, "f": np.arange(40.0)}).to_csv(path, index=False)
+    cfg = compose_train(tmp_path, ["data=csv", f"data.path={path}", "data.label_columns=[a,b]"])
+    with pytest.raises(ConfigError, match=r"Label level\(s\) \['b'\] are empty in every row"):
+        train(cfg)
+
+
+def _run_cli(args, cwd):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "hiercls.cli.train", *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_multirun_leaves_one_folder_per_run_and_a_summary(tmp_path):
+    result = _run_cli(["-m", "model=logreg,mixed", f"paths.output_dir={tmp_path}", *SMALL], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = next((tmp_path / "multirun").iterdir())
+    assert (sweep / "0" / "metrics.json").is_file() and (sweep / "1" / "metrics.json").is_file()
+    summary = pd.read_csv(sweep / "summary.csv")
+    assert len(summary) == 2
+    assert summary["overrides"].str.contains("model=mixed").any()
+
+
+def test_unknown_group_option_names_it(tmp_path):
+    result = _run_cli(["data=nope", f"paths.output_dir={tmp_path}"], tmp_path)
+    assert result.returncode != 0
+    assert "Could not find 'data/nope'" in result.stderr
+    assert "synthetic" in result.stderr  # the available options are listed

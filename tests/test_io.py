@@ -1,0 +1,417 @@
+"""Model artifacts (save, load, checks) and chunked file reading, in tmp_path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from lightgbm import LGBMClassifier
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from hiercls import HierarchicalClassifier
+from hiercls.datasets import make_hierarchical_classification
+from hiercls.io import (
+    METADATA_FILE,
+    MODEL_FILE,
+    ArtifactError,
+    ArtifactVersionWarning,
+    classifier_of,
+    find_unparsable_value,
+    inspect_data_file,
+    iter_chunks,
+    load_model,
+    read_metadata,
+    save_model,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, Y = make_hierarchical_classification(
+        400, n_levels=3, branching=(2, 2, 2), n_features=4, as_frame=True, random_state=0
+    )
+    return X, Y
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, Y = data
+    return HierarchicalClassifier(min_samples=1, random_state=0).fit(X, Y)
+
+
+@pytest.fixture
+def artifact(tmp_path, fitted, data):
+    return save_model(fitted, tmp_path / "model", training_data=data)
+
+
+def files(directory):
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def edit_metadata(directory, **changes):
+    path = directory / METADATA_FILE
+    metadata = json.loads(path.read_text())
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        if name:
+            metadata[section][name] = value
+        else:
+            metadata[section] = value
+    path.write_text(json.dumps(metadata))
+
+
+def rehash(directory):
+    """Make metadata.json agree with whatever model.joblib now holds."""
+    digest = hashlib.sha256((directory / MODEL_FILE).read_bytes()).hexdigest()
+    edit_metadata(directory, model_sha256=digest)
+
+
+# ------------------------------------------------------------------ round trip
+def test_round_trip_predictions_identical(artifact, fitted, data):
+    X, _ = data
+    loaded = load_model(artifact)
+    expected, got = fitted.predict_paths(X), loaded.predict_paths(X)
+    assert_array_equal(got.labels, expected.labels)
+    assert_array_equal(got.level_proba, expected.level_proba)
+    assert_array_equal(got.path_proba, expected.path_proba)
+    for a, b in zip(loaded.predict_proba(X), fitted.predict_proba(X), strict=True):
+        assert_array_equal(a, b)
+
+
+def test_metadata_describes_the_model_and_its_training_data(artifact, fitted, data):
+    metadata = read_metadata(artifact)
+    assert metadata["format"] == "hiercls-model"
+    assert metadata["levels"] == fitted.levels_
+    assert metadata["classes_per_level"] == [len(c) for c in fitted.classes_]
+    assert metadata["feature_names"] == list(fitted.feature_names_in_)
+    assert metadata["n_features"] == 4
+    assert metadata["hierarchy_fingerprint"] == fitted.hierarchy_.fingerprint()
+    assert (
+        metadata["model_sha256"] == hashlib.sha256((artifact / MODEL_FILE).read_bytes()).hexdigest()
+    )
+    assert {"hiercls", "scikit-learn", "lightgbm", "numpy", "python"} <= set(metadata["versions"])
+    assert metadata["created_utc"].endswith("+00:00")
+    training = metadata["training_data"]
+    assert training["n_samples"] == 400
+    assert len(training["fingerprint"]) == 64
+    _, Y = data
+    level0 = training["class_counts"][0]
+    assert level0["counts"] == Y["level0"].value_counts().to_dict()
+    assert level0["n_missing"] == 0
+
+
+def test_training_fingerprint_follows_every_value(tmp_path, fitted, data):
+    X, Y = data
+    first = read_metadata(save_model(fitted, tmp_path / "a", training_data=(X, Y)))
+    again = read_metadata(save_model(fitted, tmp_path / "b", training_data=(X.copy(), Y.copy())))
+    changed_X = X.copy()
+    changed_X.iloc[123, 2] += 1e-9
+    other = read_metadata(save_model(fitted, tmp_path / "c", training_data=(changed_X, Y)))
+    no_labels = read_metadata(save_model(fitted, tmp_path / "d", training_data=(X, None)))
+    assert first["training_data"]["fingerprint"] == again["training_data"]["fingerprint"]
+    assert first["training_data"]["fingerprint"] != other["training_data"]["fingerprint"]
+    assert no_labels["training_data"]["class_counts"] is None
+    assert read_metadata(save_model(fitted, tmp_path / "e"))["training_data"] is None
+
+
+def test_pipeline_round_trip_and_paths_inside_the_artifact(tmp_path, data):
+    X, Y = data
+    model = make_pipeline(StandardScaler(), HierarchicalClassifier(min_samples=1)).fit(X, Y)
+    directory = save_model(
+        model, tmp_path / "model", extra_metadata={"run": "abc", "n": np.int64(3)}
+    )
+    for path in (directory, directory / MODEL_FILE, directory / METADATA_FILE):
+        loaded = load_model(path)
+        assert_array_equal(
+            classifier_of(loaded).predict(loaded[:-1].transform(X)),
+            classifier_of(model).predict(model[:-1].transform(X)),
+        )
+    metadata = read_metadata(directory / METADATA_FILE)
+    assert metadata["model_class"] == "sklearn.pipeline.Pipeline"
+    assert metadata["extra"] == {"run": "abc", "n": 3}
+
+
+# ------------------------------------------------------------------- bad files
+def corrupt_one_byte(directory):
+    path = directory / MODEL_FILE
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def truncate(directory):
+    path = directory / MODEL_FILE
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def random_bytes(directory):
+    (directory / MODEL_FILE).write_bytes(np.random.default_rng(0).bytes(5000))
+    rehash(directory)
+
+
+def truncate_and_rehash(directory):
+    truncate(directory)
+    rehash(directory)
+
+
+def not_a_hiercls_model(directory):
+    joblib.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), directory / MODEL_FILE)
+    rehash(directory)
+
+
+def unfitted_hiercls_model(directory):
+    joblib.dump(HierarchicalClassifier(), directory / MODEL_FILE)
+    rehash(directory)
+
+
+def no_metadata(directory):
+    (directory / METADATA_FILE).unlink()
+
+
+def garbled_metadata(directory):
+    (directory / METADATA_FILE).write_text('{"format": "hiercls-model", "levels": [')
+
+
+def foreign_metadata(directory):
+    (directory / METADATA_FILE).write_text(json.dumps({"name": "something else"}))
+
+
+def metadata_without_hash(directory):
+    metadata = json.loads((directory / METADATA_FILE).read_text())
+    del metadata["model_sha256"]
+    (directory / METADATA_FILE).write_text(json.dumps(metadata))
+
+
+def newer_format(directory):
+    edit_metadata(directory, format_version=99)
+
+
+def no_model_file(directory):
+    (directory / MODEL_FILE).unlink()
+
+
+def other_hierarchy(directory):
+    edit_metadata(directory, hierarchy_fingerprint="0" * 64)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (corrupt_one_byte, r"file changed or truncated since it was saved"),
+        (truncate, r"file changed or truncated since it was saved"),
+        (truncate_and_rehash, r"model\.joblib' could not be unpickled \(.*\); it is truncated"),
+        (random_bytes, r"model\.joblib' could not be unpickled"),
+        (
+            not_a_hiercls_model,
+            r"holds a sklearn\.linear_model.*LogisticRegression, not a fitted Hier",
+        ),
+        (unfitted_hiercls_model, r"not a fitted HierarchicalClassifier"),
+        (no_metadata, r"is not a complete hiercls model artifact: it has no metadata\.json"),
+        (garbled_metadata, r"metadata\.json' is not valid JSON"),
+        (foreign_metadata, r"is not hiercls model metadata"),
+        (metadata_without_hash, r"lacks the keys \['model_sha256'\]"),
+        (newer_format, r"artifact format version 99; this hiercls reads up to version 1\. Upgrade"),
+        (no_model_file, r"has metadata\.json but no model\.joblib"),
+        (other_hierarchy, r"hierarchy does not match metadata\.json"),
+    ],
+)
+def test_damaged_artifacts_give_clear_errors(artifact, damage, message):
+    damage(artifact)
+    with pytest.raises(ArtifactError, match=message) as info:
+        load_model(artifact)
+    assert str(artifact) in str(info.value)
+    assert info.value.__cause__ is None  # no pickle traceback chained to the report
+
+
+def test_truncated_pickle_without_verification_is_still_a_clear_error(artifact):
+    truncate(artifact)
+    with pytest.raises(ArtifactError, match=r"could not be unpickled \((EOFError|Unpickling)"):
+        load_model(artifact, verify=False)
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"No model artifact at .*nothing.*does not exist"):
+        load_model(tmp_path / "nothing")
+
+
+def test_random_directory_is_not_an_artifact(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ArtifactError, match=r"has no metadata\.json"):
+        read_metadata(tmp_path)
+
+
+# -------------------------------------------------------------------- versions
+def test_scikit_learn_version_mismatch_warns_once_naming_both(artifact):
+    import sklearn
+
+    edit_metadata(artifact, **{"versions__scikit-learn": "0.0.1"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_model(artifact)
+    ours = [w for w in caught if issubclass(w.category, ArtifactVersionWarning)]
+    assert len(ours) == 1
+    assert f"scikit-learn 0.0.1 when saved, {sklearn.__version__} installed" in str(ours[0].message)
+    assert len(caught) == 1
+
+
+def test_lightgbm_version_mismatch_warns_for_lightgbm_models(tmp_path, data):
+    import lightgbm
+
+    X, Y = data
+    model = HierarchicalClassifier(
+        LGBMClassifier(n_estimators=3, verbose=-1), min_samples=1, random_state=0
+    ).fit(X, Y)
+    directory = save_model(model, tmp_path / "lgbm")
+    edit_metadata(directory, **{"versions__lightgbm": "3.0.0"})
+    with pytest.warns(
+        ArtifactVersionWarning,
+        match=rf"lightgbm 3\.0\.0 when saved, {lightgbm.__version__} installed",
+    ):
+        load_model(directory)
+
+
+def test_lightgbm_version_ignored_when_no_node_model_uses_it(artifact):
+    edit_metadata(artifact, **{"versions__lightgbm": "3.0.0"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_model(artifact)
+
+
+# ------------------------------------------------------------------ atomicity
+def test_failed_dump_leaves_existing_artifact_untouched(artifact, fitted, monkeypatch):
+    before = files(artifact)
+
+    def broken_dump(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(joblib, "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(fitted, artifact)
+    assert files(artifact) == before  # no temporary files left either
+    load_model(artifact)
+
+
+def test_failed_dump_into_new_directory_leaves_nothing_that_loads(tmp_path, fitted, monkeypatch):
+    def half_dump(model, path, *args, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"\x80\x05partial")
+        raise KeyboardInterrupt("killed while dumping")
+
+    monkeypatch.setattr(joblib, "dump", half_dump)
+    with pytest.raises(KeyboardInterrupt, match="killed while dumping"):
+        save_model(fitted, tmp_path / "model")
+    assert list((tmp_path / "model").iterdir()) == []
+
+
+def test_crash_between_the_renames_leaves_nothing_that_loads(artifact, fitted, monkeypatch):
+    real_replace = os.replace
+    calls = []
+
+    def replace_then_crash(src, dst):
+        calls.append(dst)
+        if str(dst).endswith(METADATA_FILE):
+            raise KeyboardInterrupt("killed between the renames")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_then_crash)
+    with pytest.raises(KeyboardInterrupt, match="killed between the renames"):
+        save_model(fitted, artifact)
+    monkeypatch.setattr(os, "replace", real_replace)
+    with pytest.raises(ArtifactError, match=r"has no metadata\.json"):
+        load_model(artifact)
+    assert sorted(p.name for p in artifact.iterdir()) == [MODEL_FILE]
+
+
+# -------------------------------------------------------------- bad arguments
+@pytest.mark.parametrize(
+    ("make_model", "kwargs", "error", "message"),
+    [
+        (lambda fitted: HierarchicalClassifier(), {}, NotFittedError, "not fitted"),
+        (
+            lambda fitted: LogisticRegression(),
+            {},
+            TypeError,
+            r"Expected a HierarchicalClassifier or a Pipeline",
+        ),
+        (
+            lambda fitted: fitted,
+            {"extra_metadata": {"x": object()}},
+            TypeError,
+            r"object is not JSON serialisable",
+        ),
+        (
+            lambda fitted: fitted,
+            {"training_data": "X"},
+            TypeError,
+            r"training_data must be a tuple \(X, Y\)",
+        ),
+    ],
+)
+def test_save_model_rejects_bad_arguments_before_writing(
+    tmp_path, fitted, make_model, kwargs, error, message
+):
+    with pytest.raises(error, match=message):
+        save_model(make_model(fitted), tmp_path / "model", **kwargs)
+    assert not (tmp_path / "model").exists()
+
+
+# ------------------------------------------------------------------ data files
+@pytest.fixture
+def table_files(tmp_path):
+    frame = pd.DataFrame({"id": np.arange(1000), "x": np.arange(1000) * 0.5, "s": ["v"] * 1000})
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False),
+        tmp_path / "t.parquet",
+        row_group_size=170,
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    return frame, tmp_path / "t.parquet", tmp_path / "t.csv"
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+@pytest.mark.parametrize("start_row", [0, 169, 170, 555, 999, 1000])
+def test_iter_chunks_gives_exact_chunks_from_any_row(table_files, kind, start_row):
+    frame, parquet, csv = table_files
+    data_file = inspect_data_file(parquet if kind == "parquet" else csv)
+    chunks = list(iter_chunks(data_file, ["x", "id"], chunk_rows=300, start_row=start_row))
+    assert [c.num_rows for c in chunks][:-1] == [300] * (len(chunks) - 1) if chunks else True
+    ids = np.concatenate([c.column("id").to_numpy() for c in chunks]) if chunks else np.array([])
+    assert_array_equal(ids, frame["id"].to_numpy()[start_row:])
+    assert all(c.column_names == ["x", "id"] for c in chunks)
+
+
+def test_inspect_data_file(table_files):
+    _, parquet, csv = table_files
+    parquet_file, csv_file = inspect_data_file(parquet), inspect_data_file(csv)
+    assert parquet_file.n_rows == 1000
+    assert sum(parquet_file.row_group_rows) == 1000
+    assert csv_file.n_rows is None
+    assert csv_file.columns == ["id", "x", "s"]
+    with pytest.raises(FileNotFoundError, match=r"Input file .*missing\.csv' does not exist"):
+        inspect_data_file(parquet.parent / "missing.csv")
+    (parquet.parent / "data.xlsx").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"Cannot tell the format of .*data\.xlsx.*\.xlsx"):
+        inspect_data_file(parquet.parent / "data.xlsx")
+
+
+def test_find_unparsable_value(tmp_path):
+    frame = pd.DataFrame({"x": ["1.5"] * 700 + ["oops"] + ["2"] * 10, "y": ["3"] * 711})
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "bad.parquet")
+    for name in ("bad.csv", "bad.parquet"):
+        data_file = inspect_data_file(tmp_path / name)
+        assert find_unparsable_value(data_file, "x") == (700, "oops")
+        assert find_unparsable_value(data_file, "y") is None
+    assert_allclose(float(frame["y"][0]), 3.0)
