@@ -9,6 +9,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -331,9 +332,12 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 f"per row of X."
             )
         for column, missing in zip(paths.columns, paths.missing.T):
-            # Object columns (ragged paths) hold plain ints or strs: let numpy type them.
-            present = column[~missing]
-            check_classification_targets(np.asarray(present.tolist()) if present.dtype == object else present)
+            # The type of target shows in its distinct values; object columns (ragged
+            # paths) hold plain ints or strs, which numpy types once made an array.
+            distinct = pd.unique(column[~missing])
+            check_classification_targets(
+                np.asarray(distinct.tolist()) if distinct.dtype == object else distinct
+            )
         hierarchy, node_codes = self._build_hierarchy(paths)
         self._check_estimator_keys(hierarchy)
         self.sufficiency_report_ = sufficiency_report(

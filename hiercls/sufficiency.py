@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ class SufficiencyReport:
     min_samples: int
     policy: str
 
-    @property
+    @cached_property
     def insufficient(self) -> pd.DataFrame:
         """Classes below ``min_samples`` (whatever was done about them), rarest first."""
         below = self.table[self.table["support"] < self.min_samples]
@@ -212,16 +213,14 @@ def sufficiency_report(
     status[below & (depth == 1)] = "flagged" if policy == "merge" else "insufficient"
     status[removed[1:]] = "merged"
     notes = _notes(hierarchy, support, nodes, estimator, n_splits)
-    paths = [hierarchy.node_path(int(v)) for v in nodes]
+    path_text = _path_texts(hierarchy)
     table = pd.DataFrame(
         {
             "level": [hierarchy.level_names[d - 1] for d in depth],
             "level_index": depth - 1,
-            "path": [" / ".join(str(label) for label in p) for p in paths],
-            "label": pd.Series([as_python(p[-1]) for p in paths], dtype=object),
-            "parent": pd.Series(
-                [as_python(p[-2]) if len(p) > 1 else None for p in paths], dtype=object
-            ),
+            "path": path_text[nodes],
+            "label": pd.Series(_node_labels(hierarchy, nodes), dtype=object),
+            "parent": pd.Series(_node_labels(hierarchy, parent), dtype=object),
             "support": support[nodes],
             "n_children": hierarchy.n_children[nodes],
             "n_children_below": children_below[nodes],
@@ -234,6 +233,29 @@ def sufficiency_report(
         }
     )
     return SufficiencyReport(table=table, min_samples=int(min_samples), policy=policy)
+
+
+def _node_labels(hierarchy: Hierarchy, nodes: NDArray[np.intp]) -> list[Any]:
+    """Each node's own label as a plain Python value (None for the root)."""
+    labels: list[Any] = [None] * len(nodes)
+    depth = hierarchy.depth[nodes]
+    for level in range(hierarchy.n_levels):
+        at = np.flatnonzero(depth == level + 1)
+        values = hierarchy.level_labels[level][hierarchy.label_index[nodes[at]]].tolist()
+        for position, value in zip(at.tolist(), values):
+            labels[position] = value
+    return labels
+
+
+def _path_texts(hierarchy: Hierarchy) -> NDArray[Any]:
+    """``"a / b / c"`` for every node, built level by level (the root's is ``""``)."""
+    texts = np.empty(hierarchy.n_nodes, dtype=object)
+    texts[0] = ""
+    for level in range(hierarchy.n_levels):
+        ids = np.arange(hierarchy.level_ptr[level], hierarchy.level_ptr[level + 1])
+        labels = hierarchy.level_labels[level][hierarchy.label_index[ids]].astype(str).astype(object)
+        texts[ids] = labels if level == 0 else texts[hierarchy.parent[ids]] + " / " + labels
+    return texts
 
 
 def _merged_subtrees(hierarchy: Hierarchy, below: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -251,7 +273,7 @@ def _merge_target(hierarchy: Hierarchy, node: int, removed: NDArray[np.bool_]) -
     ancestor = int(hierarchy.parent[node])
     while removed[ancestor]:
         ancestor = int(hierarchy.parent[ancestor])
-    return " / ".join(str(label) for label in hierarchy.node_path(ancestor))
+    return " / ".join(str(as_python(label)) for label in hierarchy.node_path(ancestor))
 
 
 def _notes(

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .hierarchy import ROOT, Hierarchy
-from .node_models import outcome_proba
+from .node_models import ConstantNodeModel, outcome_proba
 
 __all__ = [
     "NodeScorer",
@@ -48,8 +48,11 @@ class NodeScorer:
         self.X = X
 
     def __call__(self, node: int, rows: NDArray[np.intp]) -> NDArray[np.float64]:
+        model = self.models[node]
+        if isinstance(model, ConstantNodeModel):  # no need to index X for a sure outcome
+            return np.ones((len(rows), 1))
         X = self.X if len(rows) == self.X.shape[0] and _is_identity(rows) else self.X[rows]
-        return outcome_proba(self.models[node], X)
+        return outcome_proba(model, X)
 
 
 def _is_identity(rows: NDArray[np.intp]) -> bool:
@@ -222,7 +225,9 @@ def level_marginals(
         for position, child in enumerate(child_ids.tolist()):
             if outcomes[child] is not None:
                 reach[child] = child_proba[position]
-    return [np.ascontiguousarray(total.T) for total in totals]
+    # Transposed views (Fortran-ordered): copying 1k labels x 1M rows back to C order
+    # would cost as much as computing them.
+    return [total.T for total in totals]
 
 
 def table_scorer(tables: dict[int, NDArray[np.float64]]) -> Scorer:
@@ -234,13 +239,15 @@ def table_scorer(tables: dict[int, NDArray[np.float64]]) -> Scorer:
     return scorer
 
 
-def _top_k_per_row(
-    row: NDArray[np.intp], proba: NDArray[np.float64], node: NDArray[np.intp], k: int
-) -> NDArray[np.intp]:
-    """Positions of the ``k`` most probable entries of each row (ties: smaller node first)."""
+def _top_k_per_row(row: NDArray[np.intp], proba: NDArray[np.float64], k: int) -> NDArray[np.intp]:
+    """Positions of the ``k`` most probable entries of each row.
+
+    Ties keep the input order, which for any one row depends only on that row's own
+    candidates, so the choice does not depend on the other rows of the batch.
+    """
     if row.size == 0:
         return row
-    order = np.lexsort((node, -proba, row))
+    order = np.lexsort((-proba, row))
     sorted_rows = row[order]
     starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
     counts = np.diff(np.r_[starts, len(order)])
@@ -248,7 +255,34 @@ def _top_k_per_row(
     return order[rank < k]
 
 
+def _select(
+    rows: NDArray[np.intp],
+    proba: NDArray[np.float64],
+    columns: NDArray[np.intp],
+    k: int,
+    bound: NDArray[np.float64] | None,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """Flatten one node's (rows x outcomes) block, keeping only entries that can matter.
+
+    Without a bound: each row's ``k`` best (no other entry of this block can enter the
+    row's top ``k``). With a bound: the entries at or above the row's bound.
+    """
+    if bound is None:
+        if proba.shape[1] > k:
+            top = np.argpartition(-proba, k - 1, axis=1)[:, :k]
+            return (
+                np.repeat(rows, k),
+                columns[top].ravel(),
+                np.take_along_axis(proba, top, axis=1).ravel(),
+            )
+        keep_r, keep_c = np.nonzero(proba > 0)
+    else:
+        keep_r, keep_c = np.nonzero((proba > 0) & (proba >= bound[rows][:, None]))
+    return rows[keep_r], columns[keep_c], proba[keep_r, keep_c]
+
+
 def _search(
+    has_model: NDArray[np.bool_],
     outcomes: Sequence[NDArray[np.intp] | None],
     scorer: Scorer,
     n_samples: int,
@@ -274,25 +308,15 @@ def _search(
                 finished.append((rows, np.full(len(rows), node), base))
                 continue
             proba = base[:, None] * scorer(node, rows)
-            expandable = np.array(
-                [o != node and outcomes[o] is not None for o in node_outcomes.tolist()]
-            )
+            expandable = (node_outcomes != node) & has_model[node_outcomes]
             for mask, target in ((expandable, new), (~expandable, finished)):
                 if mask.any():
-                    target.append(
-                        (
-                            np.repeat(rows, mask.sum()),
-                            np.tile(node_outcomes[mask], len(rows)),
-                            proba[:, mask].ravel(),
-                        )
-                    )
+                    target.append(_select(rows, proba[:, mask], node_outcomes[mask], k, bound))
         if finished:
-            done_row, done_node, done_p = (
-                np.concatenate([done_row, *(f[0] for f in finished)]),
-                np.concatenate([done_node, *(f[1] for f in finished)]),
-                np.concatenate([done_p, *(f[2] for f in finished)]),
-            )
-            keep = _top_k_per_row(done_row, done_p, done_node, k)
+            done_row = np.concatenate([done_row, *(f[0] for f in finished)])
+            done_node = np.concatenate([done_node, *(f[1] for f in finished)])
+            done_p = np.concatenate([done_p, *(f[2] for f in finished)])
+            keep = _top_k_per_row(done_row, done_p, k)
             done_row, done_node, done_p = done_row[keep], done_node[keep], done_p[keep]
         if not new:
             break
@@ -300,10 +324,8 @@ def _search(
         cand_node = np.concatenate([c[1] for c in new])
         cand_p = np.concatenate([c[2] for c in new])
         if bound is None:
-            keep = _top_k_per_row(cand_row, cand_p, cand_node, k)
-        else:
-            keep = np.flatnonzero((cand_p > 0) & (cand_p >= bound[cand_row]))
-        cand_row, cand_node, cand_p = cand_row[keep], cand_node[keep], cand_p[keep]
+            keep = _top_k_per_row(cand_row, cand_p, k)
+            cand_row, cand_node, cand_p = cand_row[keep], cand_node[keep], cand_p[keep]
     return done_row, done_node, done_p
 
 
@@ -328,19 +350,18 @@ def top_k_paths(
     proba : ndarray of float, shape (n_samples, k)
         Path probabilities, descending; NaN where ``nodes`` is -1.
     """
-    row, node, proba = _search(outcomes, scorer, n_samples, k, None)
+    has_model = np.array([o is not None for o in outcomes])
+    row, node, proba = _search(has_model, outcomes, scorer, n_samples, k, None)
     bound = np.zeros(n_samples)
-    counts = np.bincount(row, minlength=n_samples)
-    full = counts >= k
+    full = np.bincount(row, minlength=n_samples) >= k
     if full.any():
-        keep = _top_k_per_row(row, proba, node, k)
         kth = np.full(n_samples, np.inf)
-        np.minimum.at(kth, row[keep], proba[keep])
+        np.minimum.at(kth, row, proba)  # the beam's done set holds at most k per row
         bound[full] = kth[full] * (1 - 1e-9)  # tolerance for rounding between the passes
-    row, node, proba = _search(outcomes, scorer, n_samples, k, bound)
-    keep = _top_k_per_row(row, proba, node, k)
+    row, node, proba = _search(has_model, outcomes, scorer, n_samples, k, bound)
+    keep = _top_k_per_row(row, proba, k)
     row, node, proba = row[keep], node[keep], proba[keep]
-    order = np.lexsort((node, -proba, row))
+    order = np.lexsort((-proba, row))
     row, node, proba = row[order], node[order], proba[order]
     starts = np.searchsorted(row, np.arange(n_samples))
     rank = np.arange(len(row)) - starts[row]
