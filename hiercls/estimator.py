@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, get_tags, validate_data
@@ -288,7 +288,11 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = self._allows_nan()
+        # Once fitted, the answer is fixed; recomputing it on every predict call (through
+        # check_is_fitted) would cost more than a single row's whole descent.
+        tags.input_tags.allow_nan = getattr(self, "_nan_allowed", None)
+        if tags.input_tags.allow_nan is None:
+            tags.input_tags.allow_nan = self._allows_nan()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
@@ -313,11 +317,12 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self : HierarchicalClassifier
             The fitted estimator.
         """
+        self._nan_allowed = self._allows_nan()
         X = validate_data(
             self,
             X,
             accept_sparse="csr",
-            ensure_all_finite=not self._allows_nan(),
+            ensure_all_finite=not self._nan_allowed,
             reset=True,
         )
         if y is None:
@@ -335,9 +340,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             # The type of target shows in its distinct values; object columns (ragged
             # paths) hold plain ints or strs, which numpy types once made an array.
             distinct = pd.unique(column[~missing])
-            check_classification_targets(
-                np.asarray(distinct.tolist()) if distinct.dtype == object else distinct
-            )
+            _check_discrete(np.asarray(distinct.tolist()) if distinct.dtype == object else distinct)
         hierarchy, node_codes = self._build_hierarchy(paths)
         self._check_estimator_keys(hierarchy)
         self.sufficiency_report_ = sufficiency_report(
@@ -478,7 +481,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             self,
             X,
             accept_sparse="csr",
-            ensure_all_finite=not self._allows_nan(),
+            ensure_all_finite=not self._nan_allowed,
             reset=False,
         )
 
@@ -634,6 +637,16 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             same = (truth.columns[j] == predicted.columns[j]) & ~truth.missing[:, j]
             correct &= both_missing | same
         return float(np.average(correct, weights=sample_weight))
+
+
+def _check_discrete(labels: NDArray[Any]) -> None:
+    """Refuse regression targets, in scikit-learn's words (its checks look for them)."""
+    kind = type_of_target(labels, input_name="y")
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(
+            f"Unknown label type: {kind}. Maybe you are trying to fit a classifier, which "
+            f"expects discrete classes on a regression target with continuous values."
+        )
 
 
 def _node_training_sets(hierarchy: Hierarchy, node_codes: NDArray[np.intp]):  # type: ignore[no-untyped-def]
