@@ -99,7 +99,7 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(temporary)``, flush it to disk, then rename it to ``path``."""
     temporary = _temporary_name(path)
     try:
@@ -386,7 +386,7 @@ def _build_metadata(
         "flat_target": not isinstance(classifier.classes_, list),
         "classes_per_level": [int(len(c)) for c in _classes_per_level(classifier)],
         "feature_names": None if names is None else [str(n) for n in names],
-        "n_features": int(getattr(model, "n_features_in_", classifier.n_features_in_)),
+        "n_features": int(getattr(model, "n_features_in_", None) or classifier.n_features_in_),
         "input_features": _input_features(model, X),
         "hierarchy_fingerprint": classifier.hierarchy_.fingerprint(),
         "training_data": None if X is None else _training_summary(model, classifier, X, Y),
@@ -865,7 +865,8 @@ def iter_chunks(
             columns=columns,
             use_threads=True,
         )
-        schema = pa.schema([parquet.schema_arrow.field(c) for c in columns])
+        fields = {f.name: f for f in parquet.schema_arrow}  # a property: rebuilt on each use
+        schema = pa.schema([fields[c] for c in columns])
         yield from _rechunk(batches, schema, chunk_rows, start_row - int(starts[first_group]))
         return
     reader = pacsv.open_csv(

@@ -1,0 +1,130 @@
+"""``hiercls-predict``: score a CSV or Parquet file with a saved model, in resumable parts.
+
+::
+
+    hiercls-predict model_path=outputs/runs/<run>/model input=new_rows.parquet output=scored/
+    hiercls-predict ... engine=dask engine.address=tcp://scheduler:8786
+    hiercls-predict ... top_k=3 id_columns=[row_id] format=csv quiet=true
+
+Running the same command again after a kill continues from the first missing part.
+The config is ``conf/predict.yaml`` with the ``engine`` group (``local``, ``dask``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ..batch import DaskEngine, LocalEngine, predict_file
+from .config import CONF_DIR, ConfigError, check_required
+
+__all__ = ["main", "predict"]
+
+logger = logging.getLogger(__name__)
+
+_FORMATS = ("parquet", "csv")
+
+
+def _engine(cfg: DictConfig) -> LocalEngine | DaskEngine:
+    node = cfg.get("engine")
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        raise ConfigError(
+            f"engine={node!r} is not an engine config; choose engine=local or engine=dask."
+        )
+    try:
+        engine = instantiate(node)
+    except Exception as exc:  # noqa: BLE001 - any instantiation failure reads alike
+        raise ConfigError(
+            f"engine could not be built from _target_={node._target_!r} "
+            f"({type(exc).__name__}: {exc}); choose engine=local or engine=dask."
+        ) from None
+    if not isinstance(engine, (LocalEngine, DaskEngine)):
+        raise ConfigError(
+            f"engine._target_={node._target_!r} is not a hiercls engine; choose engine=local "
+            f"or engine=dask."
+        )
+    return engine
+
+
+def _check(cfg: DictConfig) -> None:
+    check_required(cfg)
+    if not Path(cfg.model_path).exists():
+        raise ConfigError(
+            f"model_path={cfg.model_path!r} does not exist; give the model directory that "
+            f"hiercls-train wrote (<run>/model)."
+        )
+    if not Path(cfg.input).is_file():
+        raise ConfigError(
+            f"input={cfg.input!r} is not a file; give the CSV or Parquet file to score."
+        )
+    if cfg.format not in _FORMATS:
+        raise ConfigError(f"format={cfg.format!r} is not supported; choose parquet or csv.")
+    if cfg.input_format not in (None, *_FORMATS):
+        raise ConfigError(
+            f"input_format={cfg.input_format!r} is not supported; choose parquet, csv or null."
+        )
+
+
+def predict(cfg: DictConfig) -> dict[str, Any]:
+    """Score ``cfg.input`` with the artifact at ``cfg.model_path`` into ``cfg.output``.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        A composed ``predict`` config.
+
+    Returns
+    -------
+    summary : dict
+        What ``_summary.json`` holds (see :class:`hiercls.batch.BatchSummary`).
+
+    Raises
+    ------
+    ConfigError
+        A missing required key, a path that does not exist, an unknown engine or
+        format; raised before any work, naming the key.
+    hiercls.SchemaError, hiercls.batch.OutputConflictError, hiercls.io.ArtifactError
+        From :func:`hiercls.batch.predict_file`.
+    """
+    _check(cfg)
+    engine = _engine(cfg)
+    options = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(options, dict)
+    summary = predict_file(
+        options["model_path"],
+        options["input"],
+        options["output"],
+        chunk_rows=options["chunk_rows"],
+        top_k=options["top_k"],
+        id_columns=options["id_columns"],
+        passthrough=options["passthrough"],
+        feature_columns=options["feature_columns"],
+        input_format=options["input_format"],
+        output_format=options["format"],
+        confidence=options["confidence"],
+        overwrite=options["overwrite"],
+        quiet=options["quiet"],
+        engine=engine,
+    )
+    return summary.to_dict()
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="predict", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    """Hydra entry point; a bad config or input ends with a one-line error and exit code 1."""
+    try:
+        predict(cfg)
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        # The message is the report; a traceback would bury it in cron mail.
+        print(f"hiercls-predict: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
