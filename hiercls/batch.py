@@ -51,7 +51,7 @@ import pyarrow.parquet as pq
 from scipy import sparse as sp
 
 from ._compat import get_tags, import_optional
-from .exceptions import SchemaError
+from .exceptions import OutputConflictError, SchemaError
 from .hierarchy import as_python
 from .io import (
     DataFile,
@@ -98,10 +98,6 @@ _NUMERIC = (
     pa.types.is_decimal,
     pa.types.is_null,
 )
-
-
-class OutputConflictError(ValueError):
-    """An output directory holds another job's output, which a run will not mix with."""
 
 
 # ------------------------------------------------------------------------ engines

@@ -5,6 +5,9 @@ specific type or ``ValueError``.
 """
 
 __all__ = [
+    "ArtifactError",
+    "ArtifactVersionWarning",
+    "OutputConflictError",
     "HierarchyError",
     "InsufficientSupportError",
     "SchemaError",
@@ -30,3 +33,15 @@ class SchemaError(ValueError):
 
 class InsufficientSupportWarning(UserWarning):
     """Classes have fewer training samples than ``min_samples``; training goes on."""
+
+
+class ArtifactError(ValueError):
+    """A path does not hold a complete, unchanged hiercls model artifact."""
+
+
+class ArtifactVersionWarning(UserWarning):
+    """An artifact was saved with other scikit-learn or LightGBM versions than installed."""
+
+
+class OutputConflictError(ValueError):
+    """An output directory holds another job's output, which a run will not mix with."""

@@ -45,7 +45,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .estimator import HierarchicalClassifier
-from .exceptions import SchemaError
+from .exceptions import ArtifactError, ArtifactVersionWarning, SchemaError
 from .hierarchy import as_python, read_label_paths
 
 __all__ = [
@@ -74,14 +74,6 @@ METADATA_FILE = "metadata.json"
 FORMAT_VERSION = 1
 _ARTIFACT_KIND = "hiercls-model"
 _HASH_BLOCK = 1 << 20
-
-
-class ArtifactError(ValueError):
-    """A path does not hold a complete, unchanged hiercls model artifact."""
-
-
-class ArtifactVersionWarning(UserWarning):
-    """An artifact was saved with other scikit-learn or LightGBM versions than installed."""
 
 
 # ------------------------------------------------------------------ atomic writes
