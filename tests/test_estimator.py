@@ -344,3 +344,14 @@ def test_explicit_hierarchy_object(three_levels):
     clf = HierarchicalClassifier(hierarchy=tree).fit(X, Y)
     assert clf.hierarchy_ == tree
     assert_array_equal(clf.predict(centres), expected_paths(THREE_LEVELS))
+
+
+def test_calibrated_node_models(three_levels):
+    from sklearn.calibration import CalibratedClassifierCV
+
+    X, Y, centres = three_levels
+    clf = HierarchicalClassifier(CalibratedClassifierCV(LogisticRegression(), cv=2)).fit(X, Y)
+    assert_array_equal(clf.predict(centres), expected_paths(THREE_LEVELS))
+    proba = clf.predict_proba(centres)
+    assert_allclose(proba[0].sum(axis=1), 1.0)
+    assert isinstance(clf.estimators_[0], CalibratedClassifierCV)
