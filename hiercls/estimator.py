@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -21,8 +21,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, get_tags, validate_data
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
-from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, sufficiency_report
 from .node_models import ConstantNodeModel, fit_node, make_node_estimator, node_seed
+from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, sufficiency_report
 from .traversal import (
     GreedyPaths,
     NodeScorer,
@@ -30,7 +30,6 @@ from .traversal import (
     greedy_paths,
     group_by_node,
     level_marginals,
-    table_scorer,
     top_k_paths,
 )
 
@@ -318,7 +317,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._nan_allowed = self._allows_nan()
-        X = validate_data(
+        X_checked: Any = validate_data(
             self,
             X,
             accept_sparse="csr",
@@ -331,12 +330,12 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 "give label paths of shape (n_samples,) or (n_samples, n_levels)."
             )
         paths = read_label_paths(y, input_name="y")
-        if paths.n_samples != X.shape[0]:
+        if paths.n_samples != X_checked.shape[0]:
             raise ValueError(
-                f"X has {X.shape[0]} rows but y has {paths.n_samples}; give one label path "
+                f"X has {X_checked.shape[0]} rows but y has {paths.n_samples}; give one label path "
                 f"per row of X."
             )
-        for column, missing in zip(paths.columns, paths.missing.T):
+        for column, missing in zip(paths.columns, paths.missing.T, strict=True):
             # The type of target shows in its distinct values; object columns (ragged
             # paths) hold plain ints or strs, which numpy types once made an array.
             distinct = pd.unique(column[~missing])
@@ -355,15 +354,15 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         )
         self.hierarchy_ = hierarchy
         self.levels_ = list(hierarchy.level_names)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, X_checked)
+        if weights is not None:
             self._check_accepts_sample_weight(hierarchy)
         self._is_flat = paths.is_flat
         self._can_stop = bool((node_codes[:, -1] < 0).any()) or self.stop_threshold is not None
         self.classes_ = (
             hierarchy.level_labels[0] if paths.is_flat else list(hierarchy.level_labels)
         )
-        self.estimators_ = self._fit_nodes(X, hierarchy, node_codes, sample_weight)
+        self.estimators_ = self._fit_nodes(X_checked, hierarchy, node_codes, weights)
         self._outcomes = [
             None if model is None else np.asarray(model.classes_, dtype=np.intp)
             for model in self.estimators_
@@ -470,7 +469,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             )
             for node, rows, targets in tasks
         )
-        for (node, *_), model in zip(tasks, fitted):
+        for (node, *_), model in zip(tasks, fitted, strict=True):
             models[node] = model
         return models
 
@@ -522,8 +521,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         Y_pred : ndarray of shape (n_samples,) or (n_samples, n_levels)
             Same shape as the target given to ``fit``; None below a stop.
         """
-        X = self._validate_for_predict(X)
-        return self._labels(self._greedy(X).node_codes)
+        X_checked: Any = self._validate_for_predict(X)
+        return self._labels(self._greedy(X_checked).node_codes)
 
     def predict_paths(self, X: ArrayLike) -> PathPrediction:
         """Predict label paths together with the probability of every predicted node.
@@ -538,8 +537,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             Labels (2-D, as ``predict`` for 2-D targets), per-level node probabilities
             and the probability of the predicted outcome.
         """
-        X = self._validate_for_predict(X)
-        paths = self._greedy(X)
+        X_checked: Any = self._validate_for_predict(X)
+        paths = self._greedy(X_checked)
         labels = self._labels(paths.node_codes)
         if labels.ndim == 1:
             labels = labels[:, None]
@@ -563,9 +562,10 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             columns follow ``classes_[j]``; a row sums to the probability that its
             path reaches level ``j``.
         """
-        X = self._validate_for_predict(X)
-        n = X.shape[0]
-        tables = conditional_tables(self.hierarchy_, self._outcomes, NodeScorer(self.estimators_, X), n)
+        X_checked: Any = self._validate_for_predict(X)
+        n = X_checked.shape[0]
+        scorer = NodeScorer(self.estimators_, X_checked)
+        tables = conditional_tables(self.hierarchy_, self._outcomes, scorer, n)
         marginals = level_marginals(self.hierarchy_, self._outcomes, tables, n)
         return marginals[0] if self._is_flat else marginals
 
@@ -605,8 +605,9 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         """
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer; got {k!r}.")
-        X = self._validate_for_predict(X)
-        nodes, proba = top_k_paths(self._outcomes, NodeScorer(self.estimators_, X), X.shape[0], k)
+        X_checked: Any = self._validate_for_predict(X)
+        scorer = NodeScorer(self.estimators_, X_checked)
+        nodes, proba = top_k_paths(self._outcomes, scorer, X_checked.shape[0], k)
         path_codes = self.hierarchy_.ancestors(nodes.ravel())
         labels = np.empty((nodes.size, self.hierarchy_.n_levels), dtype=object)
         for j in range(self.hierarchy_.n_levels):
@@ -636,7 +637,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             both_missing = truth.missing[:, j] & predicted.missing[:, j]
             same = (truth.columns[j] == predicted.columns[j]) & ~truth.missing[:, j]
             correct &= both_missing | same
-        return float(np.average(correct, weights=sample_weight))
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return float(np.average(correct, weights=weights))
 
 
 def _check_discrete(labels: NDArray[Any]) -> None:
@@ -664,7 +666,7 @@ def _node_training_sets(hierarchy: Hierarchy, node_codes: NDArray[np.intp]):  # 
         child_codes = node_codes[rows_below, depth]
         outcomes = np.where(child_codes >= 0, child_codes, parent_codes[rows_below])
         nodes, groups = group_by_node(parent_codes[rows_below])
-        for node, group in zip(nodes.tolist(), groups):
+        for node, group in zip(nodes.tolist(), groups, strict=True):
             if hierarchy.n_children[node] == 0:
                 continue
             yield node, rows_below[group], outcomes[group]

@@ -230,7 +230,7 @@ class Hierarchy:
         child_ptr = np.concatenate([[1], 1 + np.cumsum(counts)]).astype(np.intp)
         keys = tuple(
             _node_keys(p, li, len(labels))
-            for p, li, labels in zip(level_parents, level_label_index, level_labels)
+            for p, li, labels in zip(level_parents, level_label_index, level_labels, strict=True)
         )
         return cls(
             parent=parent,
@@ -584,7 +584,7 @@ class Hierarchy:
         digest = hashlib.sha256()
         for array in (self.parent, self.label_index):
             digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
-        for name, labels in zip(self.level_names, self.level_labels):
+        for name, labels in zip(self.level_names, self.level_labels, strict=True):
             digest.update(repr((name, labels.tolist())).encode())
         return digest.hexdigest()
 

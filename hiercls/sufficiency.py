@@ -242,7 +242,7 @@ def _node_labels(hierarchy: Hierarchy, nodes: NDArray[np.intp]) -> list[Any]:
     for level in range(hierarchy.n_levels):
         at = np.flatnonzero(depth == level + 1)
         values = hierarchy.level_labels[level][hierarchy.label_index[nodes[at]]].tolist()
-        for position, value in zip(at.tolist(), values):
+        for position, value in zip(at.tolist(), values, strict=True):
             labels[position] = value
     return labels
 

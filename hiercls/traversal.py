@@ -48,6 +48,7 @@ class NodeScorer:
         self.X = X
 
     def __call__(self, node: int, rows: NDArray[np.intp]) -> NDArray[np.float64]:
+        """Conditional outcome probabilities of ``node``'s model on ``rows``."""
         model = self.models[node]
         if isinstance(model, ConstantNodeModel):  # no need to index X for a sure outcome
             return np.ones((len(rows), 1))
@@ -78,7 +79,7 @@ def group_by_node(nodes: NDArray[np.intp]) -> tuple[NDArray[np.intp], list[NDArr
     sorted_nodes = nodes[order]
     starts = np.flatnonzero(np.r_[True, sorted_nodes[1:] != sorted_nodes[:-1]])
     bounds = np.r_[starts, len(order)]
-    return sorted_nodes[starts], [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return sorted_nodes[starts], [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def greedy_paths(
             break
         still_active = []
         nodes, groups = group_by_node(current[active])
-        for node, group in zip(nodes.tolist(), groups):
+        for node, group in zip(nodes.tolist(), groups, strict=True):
             rows = active[group]
             node_outcomes = outcomes[node]
             if node_outcomes is None:
@@ -289,8 +290,11 @@ def _search(
     k: int,
     bound: NDArray[np.float64] | None,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-    """Level-by-level expansion: a beam of width ``k`` or, with ``bound``, every
-    partial path whose probability reaches the row's bound."""
+    """Expand partial paths level by level.
+
+    Without ``bound`` this is a beam of width ``k``; with it, every partial path
+    whose probability reaches the row's bound is expanded.
+    """
     cand_row = np.arange(n_samples)
     cand_node = np.zeros(n_samples, dtype=np.intp)
     cand_p = np.ones(n_samples)
@@ -301,7 +305,7 @@ def _search(
         new: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
         finished: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
         nodes, groups = group_by_node(cand_node)
-        for node, group in zip(nodes.tolist(), groups):
+        for node, group in zip(nodes.tolist(), groups, strict=True):
             rows, base = cand_row[group], cand_p[group]
             node_outcomes = outcomes[node]
             if node_outcomes is None:

@@ -17,13 +17,14 @@ def hierarchical_data(draw, max_levels=3, max_branching=3, ragged=True):
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     paths = [()]
-    for level, width in enumerate(branching):
+    for width in branching:
         paths = [p + (p_index * width + c if not shared_names else c,)
                  for p_index, p in enumerate(paths) for c in range(width)]
     paths = [tuple(int(v) if int_labels else f"n{v}" for v in p) for p in paths]
     rows_per_leaf = draw(st.integers(3, 6))
     centres = rng.normal(scale=4.0, size=(len(paths), 3))
-    X = np.repeat(centres, rows_per_leaf, axis=0) + rng.normal(scale=1.0, size=(len(paths) * rows_per_leaf, 3))
+    noise = rng.normal(scale=1.0, size=(len(paths) * rows_per_leaf, 3))
+    X = np.repeat(centres, rows_per_leaf, axis=0) + noise
     Y = np.empty((len(X), n_levels), dtype=object)
     Y[:] = [list(p) for p in paths for _ in range(rows_per_leaf)]
     if ragged and n_levels > 1 and draw(st.booleans()):

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,7 +116,8 @@ def test_multirun_leaves_one_folder_per_run_and_a_summary(tmp_path):
     result = _run_cli(["-m", "model=logreg,mixed", f"paths.output_dir={tmp_path}", *SMALL], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = next((tmp_path / "multirun").iterdir())
-    assert (sweep / "0" / "metrics.json").is_file() and (sweep / "1" / "metrics.json").is_file()
+    assert (sweep / "0" / "metrics.json").is_file()
+    assert (sweep / "1" / "metrics.json").is_file()
     summary = pd.read_csv(sweep / "summary.csv")
     assert len(summary) == 2
     assert summary["overrides"].str.contains("model=mixed").any()

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import INT_LABELS, RAGGED, REPEATED_NAMES, THREE_LEVELS
 from lightgbm import LGBMClassifier
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_classifier
@@ -18,7 +19,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from hiercls import HierarchicalClassifier, Hierarchy, HierarchyError
-from conftest import INT_LABELS, RAGGED, REPEATED_NAMES, THREE_LEVELS, clustered
 
 
 def expected_paths(spec):
@@ -153,7 +153,7 @@ def test_pipeline_clone_and_joblib_roundtrip(tmp_path, three_levels):
     joblib.dump(pipe, path)
     reloaded = joblib.load(path)
     assert_array_equal(reloaded.predict(centres), pipe.predict(centres))
-    for a, b in zip(reloaded.predict_proba(centres), pipe.predict_proba(centres)):
+    for a, b in zip(reloaded.predict_proba(centres), pipe.predict_proba(centres), strict=True):
         assert_array_equal(a, b)
     assert clone(pipe).get_params()["hierarchicalclassifier__random_state"] == 0
 
@@ -178,7 +178,7 @@ def test_lightgbm_base_and_reproducible_across_n_jobs(three_levels):
     one = HierarchicalClassifier(base, random_state=3, n_jobs=1).fit(X, Y)
     two = HierarchicalClassifier(base, random_state=3, n_jobs=2).fit(X, Y)
     assert_array_equal(one.predict(centres), two.predict(centres))
-    for a, b in zip(one.predict_proba(centres), two.predict_proba(centres)):
+    for a, b in zip(one.predict_proba(centres), two.predict_proba(centres), strict=True):
         assert_allclose(a, b, rtol=0, atol=1e-12)
     assert_array_equal(one.predict(centres), expected_paths(THREE_LEVELS))
     # Node models never take more threads than n_jobs allows.

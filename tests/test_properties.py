@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+from strategies import hierarchical_data
 
 from hiercls import HierarchicalClassifier
 from hiercls.hierarchy import read_label_paths
-from strategies import hierarchical_data
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -42,7 +42,7 @@ def test_level_probabilities_are_coherent(data):
     reach = [p.sum(axis=1) for p in proba]
     assert all(np.all(p >= 0) for p in proba)
     assert_allclose(reach[0], 1.0)
-    for upper, lower in zip(reach, reach[1:]):
+    for upper, lower in zip(reach[:-1], reach[1:], strict=True):
         assert np.all(lower <= upper + 1e-12)
     predicted = clf.predict(X)
     first = predicted if predicted.ndim == 1 else predicted[:, 0]
@@ -58,7 +58,7 @@ def test_rows_do_not_depend_on_the_batch(data, seed):
     subset = np.random.default_rng(seed).permutation(len(X))[: max(1, len(X) // 3)]
     assert_array_equal(clf.predict(X[subset]), clf.predict(X)[subset])
     full, part = as_list(clf.predict_proba(X)), as_list(clf.predict_proba(X[subset]))
-    for a, b in zip(full, part):
+    for a, b in zip(full, part, strict=True):
         assert_allclose(b, a[subset], rtol=0, atol=1e-12)
     top_full, top_part = clf.predict_top_k(X, k=3), clf.predict_top_k(X[subset], k=3)
     assert_allclose(top_part.proba, top_full.proba[subset], rtol=0, atol=1e-12)

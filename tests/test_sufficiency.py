@@ -7,13 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import clustered
 from lightgbm import LGBMClassifier
 from numpy.testing import assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from hiercls import HierarchicalClassifier, InsufficientSupportError, check_sufficiency
 from hiercls.exceptions import InsufficientSupportWarning
-from conftest import clustered
 
 # Support: J45 has 8 rows, J46 4, K1 8, K2 4 (under K), L 4 (top level, rare): 8 classes.
 SPEC = [
@@ -93,7 +93,8 @@ def test_raise_policy_raises_before_training(data):
 
 def test_merge_policy_folds_rare_children_into_parents(data):
     X, Y, centres = data
-    with pytest.warns(InsufficientSupportWarning, match="Top-level classes .* cannot be merged.*'L' \\(4 samples\\)"):
+    message = "Top-level classes .* cannot be merged.*'L' \\(4 samples\\)"
+    with pytest.warns(InsufficientSupportWarning, match=message):
         clf = HierarchicalClassifier(min_samples=5, sufficiency_policy="merge").fit(X, Y)
     # J46, K2 and L1 are gone from the classes and from predict_proba.
     assert list(clf.classes_[1]) == ["J45", "K1"]

@@ -59,7 +59,7 @@ def _targets(node: Any, prefix: str) -> Iterator[tuple[str, str]]:
     if isinstance(node, DictConfig):
         for key in node.keys():
             value = node.get(key)
-            path = f"{prefix}.{key}" if prefix else str(key)
+            path = f"{prefix}.{key!s}" if prefix else str(key)
             if key == "_target_":
                 yield path, str(value)
             else:

@@ -69,7 +69,7 @@ def _estimator_configs(model_cfg: DictConfig, level_names: list[str]) -> DictCon
     equal to the base estimator's values) is dropped, so a model config can list
     tunable levels without tying itself to one dataset's level names.
     """
-    model_cfg = OmegaConf.create(OmegaConf.to_container(model_cfg, resolve=True))
+    model_cfg = OmegaConf.create(OmegaConf.to_container(model_cfg, resolve=True))  # type: ignore[assignment]
     levels = model_cfg.get("level_estimators") or {}
     base = model_cfg.get("estimator") or {}
     resolved = {}
@@ -98,7 +98,9 @@ def build_model(model_cfg: DictConfig, dataset: Any, tfidf_cfg: DictConfig | Non
     text_column = getattr(dataset, "text_column", None)
     if not text_column:
         return classifier
-    tfidf = OmegaConf.to_container(tfidf_cfg, resolve=True) if tfidf_cfg else {}
+    tfidf: dict[str, Any] = (
+        OmegaConf.to_container(tfidf_cfg, resolve=True) if tfidf_cfg else {}  # type: ignore[assignment]
+    )
     if "ngram_range" in tfidf:
         tfidf["ngram_range"] = tuple(tfidf["ngram_range"])
     others = [c for c in dataset.data.columns if c != text_column]
@@ -164,7 +166,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     dataset = load_dataset(cfg.data)
     model = build_model(cfg.model, dataset, cfg.data.get("tfidf"))
-    split = OmegaConf.to_container(cfg.data.split, resolve=True)
+    split: dict[str, Any] = OmegaConf.to_container(cfg.data.split, resolve=True)  # type: ignore[assignment]
     X_train, X_val, X_test, Y_train, Y_val, Y_test = train_test_split_hierarchical(
         dataset.data, dataset.target, **{"validation_size": 0.1, **split}
     )
