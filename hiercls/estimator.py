@@ -618,7 +618,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         """Exact-path accuracy: the share of rows whose whole predicted path is right.
 
         For a 1-D target this is plain accuracy. Hierarchical F1 is available as
-        ``hiercls.metrics.hierarchical_f1_scorer``.
+        ``hiercls.metrics.hierarchical_f1_scorer`` (``scoring=hierarchical_f1_scorer``).
 
         Parameters
         ----------

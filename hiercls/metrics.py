@@ -997,3 +997,27 @@ def calibration_by_level(
         summary=pd.DataFrame(summary, index=pd.Index(level_names, name="level")),
         bins=pd.concat(bins, ignore_index=True),
     )
+
+
+def hierarchical_f1_scorer(estimator: Any, X: Any, Y_true: ArrayLike) -> float:
+    """Scorer (``scoring=`` in ``GridSearchCV``, ``cross_validate``) for hierarchical F1.
+
+    Predicts ``X`` with ``estimator`` (a ``HierarchicalClassifier`` or a Pipeline ending
+    in one) and scores the paths against the fitted hierarchy, so a predicted class
+    absent from this fold's ``Y_true`` is still known.
+
+    Parameters
+    ----------
+    estimator : HierarchicalClassifier or Pipeline
+        A fitted model.
+    X : array-like
+        Rows to predict.
+    Y_true : array-like of shape (n_samples, n_levels)
+        True label paths.
+
+    Returns
+    -------
+    score : float
+    """
+    classifier = estimator[-1] if hasattr(estimator, "steps") else estimator
+    return hierarchical_f1(Y_true, estimator.predict(X), hierarchy=classifier.hierarchy_)

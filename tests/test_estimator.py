@@ -355,3 +355,15 @@ def test_calibrated_node_models(three_levels):
     proba = clf.predict_proba(centres)
     assert_allclose(proba[0].sum(axis=1), 1.0)
     assert isinstance(clf.estimators_[0], CalibratedClassifierCV)
+
+
+def test_hierarchical_f1_scorer_in_cross_validation(three_levels):
+    from hiercls.metrics import hierarchical_f1_scorer
+
+    X, Y, _ = three_levels
+    leaf = Y[:, -1].astype(str)
+    scores = cross_validate(
+        HierarchicalClassifier(), X, Y, cv=StratifiedKFold(3).split(X, leaf),
+        scoring=hierarchical_f1_scorer,
+    )
+    assert_allclose(scores["test_score"], 1.0)
