@@ -128,3 +128,24 @@ def test_unknown_group_option_names_it(tmp_path):
     assert result.returncode != 0
     assert "Could not find 'data/nope'" in result.stderr
     assert "synthetic" in result.stderr  # the available options are listed
+
+
+def test_optuna_search_returns_the_validation_metric(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="pip install 'hiercls[optuna]'")
+    result = _run_cli(["-m", "hparams_search=optuna", "model=lgbm", "hydra.sweeper.n_trials=2",
+                       "model.estimator.n_estimators=10", f"paths.output_dir={tmp_path}", *SMALL],
+                      tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = next((tmp_path / "multirun").iterdir())
+    assert "best_value" in (sweep / "optimization_results.yaml").read_text()
+    assert len(pd.read_csv(sweep / "summary.csv")) == 2
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="pip install 'hiercls[sweep]'")
+    result = _run_cli(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                       "sufficiency.min_samples=5,10", f"paths.output_dir={tmp_path}", *SMALL[:1],
+                       *SMALL[2:]], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = next((tmp_path / "multirun").iterdir())
+    assert len(pd.read_csv(sweep / "summary.csv")) == 2
