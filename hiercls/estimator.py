@@ -26,7 +26,6 @@ from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, suffici
 from .traversal import (
     GreedyPaths,
     NodeScorer,
-    conditional_tables,
     greedy_paths,
     group_by_node,
     level_marginals,
@@ -565,8 +564,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         X_checked: Any = self._validate_for_predict(X)
         n = X_checked.shape[0]
         scorer = NodeScorer(self.estimators_, X_checked)
-        tables = conditional_tables(self.hierarchy_, self._outcomes, scorer, n)
-        marginals = level_marginals(self.hierarchy_, self._outcomes, tables, n)
+        marginals = level_marginals(self.hierarchy_, self._outcomes, scorer, n)
         return marginals[0] if self._is_flat else marginals
 
     @available_if(_templates_have("predict_proba"))

@@ -2,9 +2,10 @@
 
 Each node model sees a block of rows at once: rows are grouped by the node they are
 at with one stable argsort per level, never with a mask per node or a loop per row.
-``predict`` calls only the models that some row reaches; ``predict_proba`` evaluates
-every internal node on every row (that is what exact marginals cost) and then decodes
-with the *same* greedy rule from the stored conditionals, so the two never disagree.
+``predict`` (greedy descent) calls only the models that some row reaches; exact
+per-level marginals evaluate every internal node on every row, which is what they
+cost by nature; top-k search expands only the partial paths that can still enter a
+row's k best. All three read node models through one scorer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ __all__ = [
     "NodeScorer",
     "GreedyPaths",
     "greedy_paths",
-    "conditional_tables",
     "level_marginals",
     "top_k_paths",
 ]
@@ -171,37 +171,18 @@ def greedy_paths(
     return GreedyPaths(node_codes, node_proba, path_proba)
 
 
-def conditional_tables(
+def level_marginals(
     hierarchy: Hierarchy,
     outcomes: Sequence[NDArray[np.intp] | None],
     scorer: Scorer,
     n_samples: int,
-) -> dict[int, NDArray[np.float64]]:
-    """Evaluate every internal node's model once on every row.
-
-    Returns
-    -------
-    tables : dict
-        Node id -> (n_samples, n_outcomes) conditional probabilities.
-    """
-    all_rows = np.arange(n_samples)
-    return {
-        node: scorer(node, all_rows)
-        for node in range(hierarchy.n_nodes)
-        if outcomes[node] is not None
-    }
-
-
-def level_marginals(
-    hierarchy: Hierarchy,
-    outcomes: Sequence[NDArray[np.intp] | None],
-    tables: dict[int, NDArray[np.float64]],
-    n_samples: int,
 ) -> list[NDArray[np.float64]]:
-    """Exact per-level label probabilities from the conditional tables.
+    """Exact per-level label probabilities: every internal node's model sees every row once.
 
     ``P(node) = P(parent) * P(node | parent)``; the probability of a label at a level
     adds up every node of that level carrying the label (same name, other parents).
+    Nodes are visited parent first, and a node's conditional probabilities are
+    dropped once its children's probabilities are known.
 
     Returns
     -------
@@ -213,31 +194,24 @@ def level_marginals(
     # then writes whole rows instead of scattering into columns of a row-major array.
     totals = [np.zeros((len(labels), n_samples)) for labels in hierarchy.level_labels]
     reach: dict[int, NDArray[np.float64]] = {ROOT: np.ones(n_samples)}
-    for node in sorted(tables):  # ids grow with depth, so parents come first
-        node_reach = reach.pop(node, None)
-        if node_reach is None:  # no training row ever reaches this node
-            continue
+    all_rows = np.arange(n_samples)
+    for node in range(hierarchy.n_nodes):  # ids grow with depth, so parents come first
         children = outcomes[node]
-        assert children is not None
+        node_reach = reach.pop(node, None)
+        if children is None or node_reach is None:  # a leaf, or no row can reach it
+            continue
+        conditional = scorer(node, all_rows)
         is_child = children != node
-        child_ids = children[is_child]
-        child_proba = tables[node][:, is_child].T * node_reach
-        totals[hierarchy.depth[node]][hierarchy.label_index[child_ids]] += child_proba
-        for position, child in enumerate(child_ids.tolist()):
+        if not is_child.all():
+            conditional, children = conditional[:, is_child], children[is_child]
+        child_proba = conditional.T * node_reach
+        totals[hierarchy.depth[node]][hierarchy.label_index[children]] += child_proba
+        for position, child in enumerate(children.tolist()):
             if outcomes[child] is not None:
                 reach[child] = child_proba[position]
     # Transposed views (Fortran-ordered): copying 1k labels x 1M rows back to C order
     # would cost as much as computing them.
     return [total.T for total in totals]
-
-
-def table_scorer(tables: dict[int, NDArray[np.float64]]) -> Scorer:
-    """A scorer that reads stored conditional tables instead of calling models."""
-
-    def scorer(node: int, rows: NDArray[np.intp]) -> NDArray[np.float64]:
-        return tables[node][rows]
-
-    return scorer
 
 
 def _top_k_per_row(row: NDArray[np.intp], proba: NDArray[np.float64], k: int) -> NDArray[np.intp]:
