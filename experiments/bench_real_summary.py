@@ -103,7 +103,8 @@ def markdown_table(t: pd.DataFrame) -> str:
             _fmt(r["predict_rows_per_s"], ",.0f"), _fmt(r["latency_p50_ms"], ".3f"),
             f"{_fmt(r['latency_p99_ms'], '.3f')} ({_fmt(r['latency_cpu_p99_ms'], '.3f')})",
             f"{_fmt(r['peak_rss_tree_mib'], ',.0f')} (+{_fmt(r['fit_extra_rss_mib'], ',.0f')})",
-            r["per_level_accuracy"] or "–", _fmt(r["hierarchical_f1"], ".4f"),
+            r["per_level_accuracy"] if isinstance(r["per_level_accuracy"], str) else "–",
+            _fmt(r["hierarchical_f1"], ".4f"),
             _fmt(r["leaf_accuracy"], ".4f"),
             *[_fmt(r[f"recall_{b}"], ".3f") for b in BUCKETS], _fmt(r["recall_lt100"], ".3f"),
             _fmt(r["n_invalid_paths"], ".0f"),
@@ -170,25 +171,38 @@ def targets(frame: pd.DataFrame) -> list[dict[str, Any]]:
             if ha is not None and hb is not None:
                 add(dataset, f"{vs}: hierarchical F1 no lower", ha >= hb - 1e-12,
                     f"{ha:.4f} vs {hb:.4f}")
-        a, b = _row(frame, dataset, "hiercls_default"), _row(frame, dataset, "hiclass_lcppn_lr")
-        if a is not None and b is not None:
+        b = _row(frame, dataset, "hiclass_lcppn_lr")
+        for ours in ("hiercls_default", "hiercls_proposed", "hiercls_lr_balanced"):
+            a = _row(frame, dataset, ours)
+            if a is None or b is None or a["status"] != "ok" or b["status"] != "ok":
+                continue
             ra, rb = _get(a, "rare_recall_lt100"), _get(b, "rare_recall_lt100")
-            if ra is not None and rb is not None:
-                add(dataset, "hiercls defaults vs hiclass LCPPN (LR): recall on leaf classes "
-                    "with < 100 training rows ≥ +5 points", ra - rb >= 0.05,
-                    f"{ra:.3f} vs {rb:.3f} ({100 * (ra - rb):+.1f} points, "
-                    f"{int(_get(a, 'n_rare_leaf_classes_tested') or 0)} classes)")
+            label = "hiercls defaults" if ours == "hiercls_default" else f"`{ours}` (not default)"
+            add(dataset, f"{label} vs hiclass LCPPN (LR): recall on leaf classes with < 100 "
+                "training rows ≥ +5 points", ra - rb >= 0.05,
+                f"{ra:.3f} vs {rb:.3f} ({100 * (ra - rb):+.1f} points, "
+                f"{int(_get(a, 'n_rare_leaf_classes_tested') or 0)} classes)")
         n = _row(frame, dataset, "napkinxc_plt")
-        if a is not None and n is not None and n["status"] == "ok" and dataset == "wordnet":
-            add(dataset, "vs napkinXC PLT: leaf accuracy reached",
+        for ours in ("hiercls_default", "hiercls_proposed"):
+            a = _row(frame, dataset, ours)
+            if a is None or n is None or n["status"] != "ok" or a["status"] != "ok" or (
+                    dataset != "wordnet"):
+                continue
+            label = "hiercls defaults" if ours == "hiercls_default" else f"`{ours}` (not default)"
+            add(dataset, f"{label} vs napkinXC PLT: leaf accuracy reached",
                 a["leaf_accuracy"] >= n["leaf_accuracy"],
                 f"{a['leaf_accuracy']:.4f} vs {n['leaf_accuracy']:.4f}")
-            add(dataset, "vs napkinXC PLT: rare-class (<100) recall reached",
+            add(dataset, f"{label} vs napkinXC PLT: rare-class (<100) recall reached",
                 a["rare_recall_lt100"] >= n["rare_recall_lt100"],
                 f"{a['rare_recall_lt100']:.3f} vs {n['rare_recall_lt100']:.3f}")
             if a["cpu_model"] == n["cpu_model"]:
-                add(dataset, "vs napkinXC PLT: fit within 2×", a["fit_s"] <= 2 * n["fit_s"],
-                    f"{a['fit_s'] / n['fit_s']:.1f}× ({a['fit_s']:.1f} s vs {n['fit_s']:.1f} s)")
+                cpu = ""
+                if _get(a, "fit_cpu_s") and _get(n, "fit_cpu_s"):
+                    cpu = f"; CPU {a['fit_cpu_s'] / n['fit_cpu_s']:.1f}×"
+                add(dataset, f"{label} vs napkinXC PLT: fit within 2×",
+                    a["fit_s"] <= 2 * n["fit_s"],
+                    f"{a['fit_s'] / n['fit_s']:.1f}× ({a['fit_s']:.1f} s vs {n['fit_s']:.1f} s{cpu})")
+        a = _row(frame, dataset, "hiercls_default")
         g = _row(frame, dataset, "hiercls_lgbm")
         if dataset == "oews" and a is not None and g is not None and g["status"] == "ok":
             add(dataset, "hiercls+LightGBM beats hiercls+LR on tabular data",
@@ -324,9 +338,13 @@ def write_summary(runs: Path, out_dir: Path, *, stem: str, mode: str) -> Path | 
     if len(errors):
         lines += ["## Runs that did not finish", ""]
         for _, r in errors.iterrows():
-            tail = (r.get("error") or str(r.get("stderr_tail") or "").strip().splitlines()[-1:]
-                    or [""])
-            tail = tail if isinstance(tail, str) else (tail[0] if tail else "")
+            error = r.get("error")
+            if isinstance(error, str):
+                tail = error.splitlines()[0]
+            else:
+                stderr = r.get("stderr_tail")
+                last = stderr.strip().splitlines()[-1:] if isinstance(stderr, str) else []
+                tail = last[0] if last else ""
             lines.append(f"- {r['dataset']} `{r['model']}`: {r['status']} after "
                          f"{r['wall_s']:.0f} s (last finished phase: {r.get('phase')}) {tail[:300]}")
         lines.append("")
