@@ -73,6 +73,9 @@ class Plan:
     row_branchings: tuple[tuple[int, ...], ...] = ((20, 50), (20, 20, 25))
     node_rows: int = 100_000
     node_branchings: tuple[tuple[int, ...], ...] = ((5, 5, 4), (10, 10, 10), (20, 20, 25))
+    # Nodes no row visits: (children, grandchildren) of each of the 9 unvisited classes.
+    unvisited_rows: int = 100_000
+    unvisited_extra: tuple[tuple[int, int], ...] = ((1, 1), (10, 10), (32, 32), (100, 100))
     repeats: int = 3
     big_repeats: int = 2
     # Dense predict_proba only where n_samples x n_leaves float64 stays under ~0.8 GB.
@@ -94,6 +97,8 @@ QUICK = Plan(
     row_branchings=((5, 5, 8),),
     node_rows=20_000,
     node_branchings=((2, 2, 5), (5, 5, 8)),
+    unvisited_rows=5_000,
+    unvisited_extra=((1, 1), (10, 10)),
     repeats=2,
     big_repeats=1,
     profile_big=False,
@@ -225,6 +230,37 @@ def _model_summary(model: Any) -> dict[str, Any]:
     }
 
 
+def unvisited_tree_data(
+    n_main: int, extra: Sequence[int], n_predict: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A tree whose visited path stays the same while the rest of it grows.
+
+    Level 0 has the main class ``m`` and nine others ``e0..e8``; ``m`` has 10 children
+    with 10 children each (100 leaves, Zipf-sized, ``n_main`` rows). Each ``e`` has
+    ``extra[0]`` children with ``extra[1]`` children each, one row per leaf. With
+    ``DummyClassifier(strategy="prior")`` every row goes down ``m``'s largest path,
+    and every node model on that path has 10 outcomes whatever ``extra`` is: only
+    the nodes no row visits change. Returns X (training rows), Y, and ``n_predict``
+    fresh rows to predict.
+    """
+    rng = np.random.default_rng(seed)
+    main = np.array([f"m.{i}.{j}" for i in range(10) for j in range(10)], dtype=object)
+    weights = 1.0 / np.arange(1, 101)
+    leaf = rng.choice(100, size=n_main, p=weights / weights.sum())
+    rows = [np.column_stack([np.full(n_main, "m", dtype=object),
+                             np.array([f"m.{i}" for i in range(10)], dtype=object)[leaf // 10],
+                             main[leaf]])]
+    n_children, n_grandchildren = extra
+    for a in range(9):
+        paths = [(f"e{a}", f"e{a}.{b}", f"e{a}.{b}.{c}")
+                 for b in range(n_children) for c in range(n_grandchildren)]
+        rows.append(np.array(paths, dtype=object).reshape(-1, 3))
+    Y = np.concatenate(rows)
+    Y = Y[rng.permutation(len(Y))]
+    X = rng.standard_normal((len(Y), 20), dtype=np.float32)
+    return X, Y, rng.standard_normal((n_predict, 20), dtype=np.float32)
+
+
 def child_timing(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
     import logging
     import warnings
@@ -233,8 +269,16 @@ def child_timing(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
     logging.disable(logging.CRITICAL)  # hiclass attaches its own handlers
     clock = BaseModelClock()
     start = time.perf_counter()
-    X, Y, source = bu.load_data(spec["n_samples"], spec["branching"], random_state=spec["seed"])
+    if spec.get("tree") == "unvisited":
+        X, Y, X_predict = unvisited_tree_data(spec["n_samples"], spec["extra"],
+                                              spec["n_predict"], spec["seed"])
+        source = "unvisited_tree_data"
+    else:
+        X, Y, source = bu.load_data(spec["n_samples"], spec["branching"],
+                                    random_state=spec["seed"])
+        X_predict = X
     data = _data_summary(X, Y, source, time.perf_counter() - start)
+    data["n_predict"] = int(X_predict.shape[0])
     data_peak = bu.peak_rss()
     progress(phase="data", **data)
     timings: dict[str, list[dict[str, Any]]] = {m: [] for m in spec["methods"]}
@@ -246,8 +290,10 @@ def child_timing(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
             if method in failed or (repeat and method in spec.get("once", ())):
                 continue
             try:
-                record, out = _measure(lambda m=method: _call(model, m, X, Y, spec["k"]),
-                                       clock)
+                record, out = _measure(
+                    lambda m=method: _call(model, m, X if m == "fit" else X_predict, Y,
+                                           spec["k"]),
+                    clock)
                 del out
             except Exception as exc:  # MemoryError under the cap is a result, not a crash
                 record = {"error": f"{type(exc).__name__}: {str(exc)[:300]}",
@@ -571,6 +617,9 @@ class Runner:
 
 
 def _describe(spec: dict[str, Any]) -> str:
+    if spec.get("tree") == "unvisited":
+        return (f"{spec['kind']}: hiercls, {spec['n_samples']:,} rows on one path, unvisited "
+                f"subtrees {spec['extra']}")
     leaves = math.prod(spec["branching"])
     what = spec.get("library", "hiercls") + ("/" + spec["strategy"] if spec.get("strategy") else "")
     return (f"{spec['kind']}: {what} n={spec['n_samples']:,} leaves={leaves:,} "
@@ -757,7 +806,15 @@ def run_scaling(runner: Runner, plan: Plan) -> dict[str, Any]:
 
     by_rows = [measure(n, b) for b in plan.row_branchings for n in plan.row_counts]
     by_nodes = [measure(plan.node_rows, b) for b in plan.node_branchings]
-    return {"by_rows": by_rows, "by_nodes": by_nodes}
+    unvisited = []
+    for extra in plan.unvisited_extra:
+        spec = timing_spec("hiercls", "HierarchicalClassifier", plan.unvisited_rows,
+                           (10, 10, 10), ["fit", "predict", "predict_top_k"], plan.repeats)
+        spec.update(tree="unvisited", extra=list(extra), n_predict=plan.unvisited_rows)
+        row = summarize(runner.run(spec), ["fit", "predict", "predict_top_k"])
+        row["extra"] = list(extra)
+        unvisited.append(row)
+    return {"by_rows": by_rows, "by_nodes": by_nodes, "unvisited": unvisited}
 
 
 def run_labels(runner: Runner, plan: Plan) -> dict[str, Any]:
@@ -940,6 +997,7 @@ def _scaling_md(section: dict[str, Any], plan: Plan) -> list[str]:
                   f"nodes that have rows by design, one model each."]
     for method, growth in _node_growth(rows).items():
         lines.append(f"{method}: {_fmt(growth)}× from the smallest to the largest tree.")
+    lines += _unvisited_md(section.get("unvisited") or [], plan)
     lines += ["", "With `DummyClassifier(strategy='prior')` every row takes the same path, so "
               "`predict` visits one node per level whatever the tree, and the other nodes are "
               "never touched (the traversal loops over visited nodes only). What growth "
@@ -950,6 +1008,41 @@ def _scaling_md(section: dict[str, Any], plan: Plan) -> list[str]:
               "branching (see the profile). Dense `predict_proba` grows with its output "
               "(rows × labels)."]
     return lines
+
+
+def _unvisited_md(rows: list[dict[str, Any]], plan: Plan) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", f"Nodes no row visits: {plan.unvisited_rows:,} rows all go down one path "
+             "whose three node models have 10 outcomes each, while nine sibling subtrees "
+             "that no row reaches grow (`unvisited_tree_data`; fit also sees one row per "
+             "leaf of those subtrees, predict gets fresh rows). CPU seconds:", ""]
+    table = []
+    for row in rows:
+        table.append([f"{row['extra'][0]} × {row['extra'][1]}", row.get("n_tree_nodes"),
+                      row.get("n_node_models"), row.get("fit_cpu_s"), row.get("predict_cpu_s"),
+                      row.get("predict_framework_s"), row.get("predict_top_k_cpu_s")])
+    lines.append(_table(["unvisited subtrees (children × grandchildren)", "nodes",
+                         "node models", "fit CPU s", "predict CPU s", "predict own time s",
+                         "predict_top_k CPU s"], table))
+    growth = _unvisited_growth(rows)
+    if growth:
+        lines += ["", "From the smallest to the largest tree: "
+                  + ", ".join(f"{m} {_fmt(g)}×" for m, g in growth.items())
+                  + ". Top-k's beam does expand the unvisited level-0 classes (they are "
+                  "among each row's 5 best), so it sees their children; greedy `predict` "
+                  "never does."]
+    return lines
+
+
+def _unvisited_growth(rows: list[dict[str, Any]]) -> dict[str, float]:
+    out = {}
+    for label, key in (("predict", "predict_cpu_s"), ("predict (own time)", "predict_framework_s"),
+                       ("predict_top_k", "predict_top_k_cpu_s")):
+        a, b = rows[0].get(key), rows[-1].get(key)
+        if a and b:
+            out[label] = b / a
+    return out
 
 
 def _row_exponents(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, float]:
@@ -1112,17 +1205,22 @@ def _verdicts_md(results: dict[str, Any], plan: Plan) -> list[str]:
                              ", ".join(f"{m} {_fmt(e)}" for m, e in exps.items()),
                              verdict(all(e <= 1.15 for e in exps.values()))])
         nodes = scaling["by_nodes"]
+        unvisited = scaling.get("unvisited") or []
+        growth = _unvisited_growth(unvisited)
+        if growth:
+            sizes = [r.get("n_tree_nodes") or 0 for r in unvisited]
+            rows.append([f"flat in nodes no row visits (`predict` of {plan.unvisited_rows:,} "
+                         f"rows down a fixed path, {sizes[0]:,} → {sizes[-1]:,} nodes in the "
+                         f"tree; growth ≤ 1.5×)",
+                         ", ".join(f"{m} {_fmt(g)}×" for m, g in growth.items()),
+                         verdict(max(growth.get("predict", 99),
+                                     growth.get("predict (own time)", 99)) <= 1.5)])
         growth = _node_growth(nodes)
         if growth:
             leaves = [math.prod(r["branching"]) for r in nodes]
-            rows.append([f"flat in nodes no row visits (`predict` CPU time at "
-                         f"{plan.node_rows:,} rows, {leaves[0]:,} → {leaves[-1]:,} leaves; "
-                         f"growth ≤ 1.5×)",
-                         ", ".join(f"{m} {_fmt(g)}×" for m, g in growth.items()),
-                         verdict(growth.get("predict (own time)", growth.get("predict", 99))
-                                 <= 1.5)
-                         + ("" if growth.get("predict_top_k", 0) <= 1.5 else
-                            " for predict; top-k grows with branching (see Scaling)")])
+            rows.append([f"complete trees at {plan.node_rows:,} rows, {leaves[0]:,} → "
+                         f"{leaves[-1]:,} leaves (visited nodes get wider too)",
+                         ", ".join(f"{m} {_fmt(g)}×" for m, g in growth.items()), "–"])
         per_node = _fit_cost_per_node(nodes)
         if per_node is not None:
             rows.append(["fit: cost per node model (each node with rows gets a model, so fit "
