@@ -37,8 +37,9 @@ SINGLE_THREAD_ENV = {
 
 
 # ------------------------------------------------------------------- frozen sources
-def snapshot_package(dest: Path, *, source: str = "worktree", tries: int = 6,
-                     wait_seconds: float = 20.0) -> dict[str, Any]:
+def snapshot_package(
+    dest: Path, *, source: str = "worktree", tries: int = 6, wait_seconds: float = 20.0
+) -> dict[str, Any]:
     """Copy ``hiercls/`` into ``dest`` so that every child measures the same code.
 
     Other people edit the working tree while a benchmark runs for an hour; children
@@ -52,21 +53,27 @@ def snapshot_package(dest: Path, *, source: str = "worktree", tries: int = 6,
     for attempt in range(tries):
         shutil.rmtree(target, ignore_errors=True)
         if source == "head":
-            archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD", "hiercls"],
-                                     capture_output=True, check=True).stdout
+            archive = subprocess.run(
+                ["git", "-C", str(REPO), "archive", "HEAD", "hiercls"], capture_output=True, check=True
+            ).stdout
             subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
         else:
-            shutil.copytree(REPO / "hiercls", target,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(REPO / "hiercls", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         check = subprocess.run(
             [sys.executable, "-c", "import hiercls, hiercls.datasets; print(hiercls.__file__)"],
-            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(dest)},
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(dest)},
             cwd=str(dest),
         )
         if check.returncode == 0 and check.stdout.strip().startswith(str(dest)):
             state = source_state(target)
-            return {"source": source, "path": str(dest), "attempts": attempt + 1,
-                    "hiercls_sources_sha256": state["hiercls_sources_sha256"]}
+            return {
+                "source": source,
+                "path": str(dest),
+                "attempts": attempt + 1,
+                "hiercls_sources_sha256": state["hiercls_sources_sha256"],
+            }
         time.sleep(wait_seconds)
     raise RuntimeError(f"hiercls from {source} does not import:\n{check.stderr[-2000:]}")
 
@@ -110,9 +117,7 @@ def source_state(package_dir: Path = REPO / "hiercls") -> dict[str, Any]:
 
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(
-                ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=20
-            )
+            out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=20)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return out.stdout.rstrip("\n") if out.returncode == 0 else None
@@ -139,8 +144,16 @@ def machine_info() -> dict[str, Any]:
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "versions": {
             name: package_version(name)
-            for name in ("hiercls", "hiclass", "scikit-learn", "numpy", "pandas", "joblib",
-                         "networkx", "pyinstrument")
+            for name in (
+                "hiercls",
+                "hiclass",
+                "scikit-learn",
+                "numpy",
+                "pandas",
+                "joblib",
+                "networkx",
+                "pyinstrument",
+            )
         },
         **source_state(),
     }
@@ -232,8 +245,12 @@ def run_isolated(
     peak = 0
     with open(stderr_path, "w") as stderr:
         process = subprocess.Popen(
-            list(argv), stdout=subprocess.DEVNULL, stderr=stderr, env=env,
-            start_new_session=True, preexec_fn=limit_memory,
+            list(argv),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+            start_new_session=True,
+            preexec_fn=limit_memory,
         )
         status = None
         while True:
@@ -342,7 +359,5 @@ def load_data(
         return np.asarray(X, dtype=np.float32), np.asarray(Y), "hiercls.datasets"
     except Exception as exc:  # the generator is being written concurrently
         print(f"hiercls.datasets unavailable ({exc!r}); using the fallback", file=sys.stderr)
-        X, Y = make_tree_data(
-            n_samples, branching, n_features=n_features, random_state=random_state
-        )
+        X, Y = make_tree_data(n_samples, branching, n_features=n_features, random_state=random_state)
         return X, Y, "fallback"
