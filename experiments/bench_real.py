@@ -314,11 +314,19 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
              fit_peak_rss_bytes=fit_peak,
              fit_extra_rss_bytes=None if fit_peak is None else fit_peak - rss_before)
 
-        start, cpu_start = time.perf_counter(), time.process_time()
-        Y_pred = adapter.predict(X_test)
-        predict_s = time.perf_counter() - start
-        save(phase="predict", predict_s=predict_s, predict_cpu_s=time.process_time() - cpu_start,
-             predict_rows_per_s=X_test.shape[0] / predict_s)
+        # Best of a few passes (one when a pass is slow): one 50 ms pass is too
+        # noisy on a shared machine to compare libraries with.
+        walls, cpus = [], []
+        while len(walls) < spec["predict_repeats"]:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            Y_pred = adapter.predict(X_test)
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu_start)
+            if sum(walls) > 20:
+                break
+        predict_s = min(walls)
+        save(phase="predict", predict_s=predict_s, predict_cpu_s=min(cpus),
+             predict_passes_s=walls, predict_rows_per_s=X_test.shape[0] / predict_s)
 
         X_rows = adapter._hiclass_X(X_test) if adapter.family == "hiclass" else X_test
         rows = single_rows(X_rows, spec["latency_calls"], float32=adapter.family == "napkinxc")
@@ -396,6 +404,7 @@ def run_one(dataset: str, model: str, *, mode: str, timeout: float, memory_limit
     n_rows = (QUICK_ROWS if mode == "quick" else FULL_ROWS)[dataset]
     spec = {"dataset": dataset, "model": model, "n_rows": n_rows,
             "latency_calls": 50 if mode == "quick" else 1000,
+            "predict_repeats": 1 if mode == "quick" else 5,
             "latency_budget_s": 10.0 if mode == "quick" else 60.0}
     result_path = workdir / f"{dataset}_{model}.json"
     result_path.unlink(missing_ok=True)

@@ -45,6 +45,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "C10_used_columns": {"max_iter": 1000, "C": 10, "_used_columns": True},
     "C10_balanced_used_columns": {"max_iter": 1000, "C": 10, "class_weight": "balanced",
                                   "_used_columns": True},
+    "C10_used_columns_tol1e-3": {"max_iter": 1000, "C": 10, "tol": 1e-3,
+                                 "_used_columns": True},
     "balanced_used_columns": {"max_iter": 1000, "class_weight": "balanced",
                               "_used_columns": True},
 }
