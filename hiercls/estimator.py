@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, get_tags, validate_data
+from .categorical import categorical_node_settings, find_categorical_columns
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
 from .node_models import ConstantNodeModel, fit_node, make_node_estimator, node_seed
 from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, sufficiency_report
@@ -153,6 +154,13 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         Number of features seen during fit.
     feature_names_in_ : ndarray of str
         Names of features seen during fit, when ``X`` had string column names.
+    categorical_columns_ : CategoricalColumns or None
+        Columns of a training DataFrame with pandas ``category`` or string dtype,
+        with their categories. Node models get them as codes into those categories
+        (NaN for missing or unseen values) and are told which columns they are
+        (LightGBM's ``categorical_feature``, ``HistGradientBoostingClassifier``'s
+        ``categorical_features``); a node model that cannot take categories is an
+        error at fit. None when every column was numeric.
 
     See Also
     --------
@@ -316,6 +324,12 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._nan_allowed = self._allows_nan()
+        categorical = find_categorical_columns(X) if isinstance(X, pd.DataFrame) else None
+        if categorical is not None:
+            for template in self._templates():
+                categorical_node_settings(template, categorical)  # refuse before any work
+            X = categorical.encode(X)
+        self.categorical_columns_ = categorical
         X_checked: Any = validate_data(
             self,
             X,
@@ -453,20 +467,25 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 sum(m is not None for m in models),
                 n_workers,
             )
-        fitted = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1))(
-            delayed(fit_node)(
-                make_node_estimator(
-                    self._template_for(hierarchy, node),
-                    n_rows=len(rows),
-                    seed=None if base_seed is None else node_seed(base_seed, node),
-                    n_threads=n_threads,
-                ),
-                X,
-                rows,
-                targets,
-                sample_weight,
+        def node_task(node: int, rows: NDArray[np.intp], targets: NDArray[np.intp]) -> Any:
+            template = self._template_for(hierarchy, node)
+            params, fit_params = (
+                ({}, {})
+                if self.categorical_columns_ is None
+                else categorical_node_settings(template, self.categorical_columns_)
             )
-            for node, rows, targets in tasks
+            estimator = make_node_estimator(
+                template,
+                n_rows=len(rows),
+                seed=None if base_seed is None else node_seed(base_seed, node),
+                n_threads=n_threads,
+            )
+            return delayed(fit_node)(
+                estimator.set_params(**params), X, rows, targets, sample_weight, fit_params
+            )
+
+        fitted = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1))(
+            node_task(node, rows, targets) for node, rows, targets in tasks
         )
         for (node, *_), model in zip(tasks, fitted, strict=True):
             models[node] = model
@@ -475,6 +494,10 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
     def _validate_for_predict(self, X: ArrayLike) -> Any:
         check_is_fitted(self)
+        if self._is_plain_float_array(X):
+            return X
+        if self.categorical_columns_ is not None and isinstance(X, pd.DataFrame):
+            X = self.categorical_columns_.encode(X)
         return validate_data(
             self,
             X,
@@ -483,13 +506,39 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             reset=False,
         )
 
-    def _greedy(self, X: Any) -> GreedyPaths:
+    def _is_plain_float_array(self, X: Any) -> bool:
+        """Whether ``X`` is a float ndarray that ``validate_data`` would return as is.
+
+        Production serves one row at a time, and scikit-learn's full validation costs
+        more than such a row's whole descent. This shortcut accepts only what needs no
+        conversion; anything else (and any non-finite value) goes through
+        ``validate_data``, which then raises its usual errors.
+        """
+        if not (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float64, np.float32)
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        ):
+            return False
+        with np.errstate(over="ignore", invalid="ignore"):
+            # The sum is finite exactly when no entry is NaN or inf (barring overflow,
+            # which only sends a valid X down the slow path).
+            return bool(np.isfinite(X.sum()))
+
+    def _greedy(self, X: Any, *, with_proba: bool = True) -> GreedyPaths:
+        # Without a threshold, labels need only each node's best outcome: decision
+        # values rank outcomes as probabilities do, without the softmax.
+        with_proba = with_proba or self.stop_threshold is not None
         return greedy_paths(
             self.hierarchy_,
             self._outcomes,
-            NodeScorer(self.estimators_, X),
+            NodeScorer(self.estimators_, X, ranking_only=not with_proba),
             X.shape[0],
             stop_threshold=self.stop_threshold,
+            with_proba=with_proba,
         )
 
     def _labels(self, node_codes: NDArray[np.intp]) -> NDArray[Any]:
@@ -521,7 +570,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             Same shape as the target given to ``fit``; None below a stop.
         """
         X_checked: Any = self._validate_for_predict(X)
-        return self._labels(self._greedy(X_checked).node_codes)
+        return self._labels(self._greedy(X_checked, with_proba=False).node_codes)
 
     def predict_paths(self, X: ArrayLike) -> PathPrediction:
         """Predict label paths together with the probability of every predicted node.
@@ -538,6 +587,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         """
         X_checked: Any = self._validate_for_predict(X)
         paths = self._greedy(X_checked)
+        assert paths.node_proba is not None
+        assert paths.path_proba is not None
         labels = self._labels(paths.node_codes)
         if labels.ndim == 1:
             labels = labels[:, None]

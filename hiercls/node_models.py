@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.svm import LinearSVC
 from sklearn.utils.extmath import safe_sparse_dot, softmax
 
 __all__ = [
@@ -22,10 +24,17 @@ __all__ = [
     "size_aware_params",
     "fit_node",
     "outcome_proba",
+    "outcome_scores",
+    "take_rows",
 ]
 
 # Estimators whose ``n_jobs=None`` means "every core" rather than scikit-learn's "one".
 _ALL_CORES_BY_DEFAULT = ("lightgbm", "xgboost")
+
+# Linear models that ``fit_node`` fits on the columns a sparse node's rows use (see
+# there), when those are fewer than this share of all columns.
+_LINEAR_ON_USED_COLUMNS = (LogisticRegression, LinearSVC, RidgeClassifier)
+_USED_COLUMNS_MAX_SHARE = 0.9
 
 
 class ConstantNodeModel(ClassifierMixin, BaseEstimator):
@@ -144,6 +153,7 @@ def fit_node(
     rows: NDArray[np.intp],
     y: NDArray[np.intp],
     sample_weight: NDArray[np.float64] | None,
+    fit_params: dict[str, Any] | None = None,
 ) -> Any:
     """Fit one node's model on its own rows of ``X``.
 
@@ -159,14 +169,73 @@ def fit_node(
         The outcome (child node id, or the node's own id for "stop") of each row.
     sample_weight : ndarray or None
         Weights of all training rows; the node's rows are passed by keyword.
+    fit_params : dict, default=None
+        Other keyword arguments for the model's ``fit`` (e.g. LightGBM's
+        ``categorical_feature``).
 
     Returns
     -------
     estimator : estimator
         The fitted estimator.
+
+    Notes
+    -----
+    On sparse ``X`` a node's rows use only some columns (a text node's vocabulary).
+    A linear model (``LogisticRegression``, ``LinearSVC``, ``RidgeClassifier``) is
+    then fitted on those columns only and its ``coef_`` put back at full width with
+    zeros elsewhere: a column that is zero in every row gets
+    zero weight at the optimum anyway, so the model is the same, but the solver's
+    work and memory scale with the node's vocabulary instead of all of ``X``'s.
     """
-    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight[rows]}
-    return estimator.fit(X[rows], y, **fit_params)
+    fit_params = dict(fit_params or {})
+    if sample_weight is not None:
+        fit_params["sample_weight"] = sample_weight[rows]
+    X_node = take_rows(X, rows)
+    if sparse.issparse(X_node) and _fits_on_used_columns(estimator):
+        columns = np.unique(X_node.indices)
+        if len(columns) < _USED_COLUMNS_MAX_SHARE * X.shape[1]:
+            estimator.fit(_keep_columns(X_node, columns), y, **fit_params)
+            return _widen_linear_model(estimator, columns, X.shape[1])
+    return estimator.fit(X_node, y, **fit_params)
+
+
+def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:
+    """``X[rows]`` for ascending ``rows``, without a copy when they are all of X's rows."""
+    if len(rows) == X.shape[0] and (len(rows) == 0 or (rows[0] == 0 and rows[-1] == len(rows) - 1)):
+        return X
+    return X[rows]
+
+
+def _fits_on_used_columns(estimator: Any) -> bool:
+    # Exactly these classes: their optimum gives an all-zero column a zero weight
+    # (the penalty's and the data's gradients are both zero there). Stochastic solvers
+    # (SGDClassifier) are left out: stopped before the optimum, their path depends on
+    # the width.
+    return type(estimator) in _LINEAR_ON_USED_COLUMNS
+
+
+def _keep_columns(X: Any, columns: NDArray[np.intp]) -> Any:
+    """CSR ``X[:, columns]`` for ``columns`` = every column with a stored entry.
+
+    Renumbering the stored column indices is one pass over them; scipy's general
+    column indexing would build an index map per call.
+    """
+    X = X.tocsr()
+    indices = np.searchsorted(columns, X.indices).astype(X.indices.dtype, copy=False)
+    return sparse.csr_matrix((X.data, indices, X.indptr), shape=(X.shape[0], len(columns)))
+
+
+def _widen_linear_model(model: Any, columns: NDArray[np.intp], n_features: int) -> Any:
+    """Put a model fitted on ``columns`` back at full width, zero weight elsewhere.
+
+    ``coef_`` keeps scikit-learn's Fortran order, so ``coef_.T`` stays C-contiguous
+    and a CSR @ dense product uses it without a copy.
+    """
+    coef = np.zeros((model.coef_.shape[0], n_features), dtype=model.coef_.dtype, order="F")
+    coef[:, columns] = model.coef_
+    model.coef_ = coef
+    model.n_features_in_ = n_features
+    return model
 
 
 def _logistic_proba(model: LogisticRegression, X: Any) -> NDArray[np.float64]:
@@ -180,6 +249,21 @@ def _logistic_proba(model: LogisticRegression, X: Any) -> NDArray[np.float64]:
         positive = expit(scores[:, 0])
         return np.column_stack([1 - positive, positive])
     return softmax(scores, copy=False)
+
+
+def outcome_scores(model: Any, X: Any) -> NDArray[np.float64]:
+    """Scores whose row-wise argmax is the model's most probable outcome.
+
+    For ``LogisticRegression`` these are the decision values (the softmax that
+    would turn them into probabilities keeps their order); for other models, the
+    probabilities themselves.
+    """
+    if type(model) is LogisticRegression:
+        scores = safe_sparse_dot(X, model.coef_.T, dense_output=True) + model.intercept_
+        if scores.shape[1] == 1:  # binary: P(positive) > 1/2 exactly when the score is > 0
+            return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
+        return np.asarray(scores)
+    return outcome_proba(model, X)
 
 
 def outcome_proba(model: Any, X: Any) -> NDArray[np.float64]:

@@ -1,0 +1,67 @@
+"""Node models: fitting a sparse node on the columns its rows use gives the same model."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.svm import LinearSVC
+
+from hiercls import HierarchicalClassifier
+from hiercls.node_models import fit_node, take_rows
+
+
+def _sparse_rows_using_few_columns(seed=0, n_rows=120, n_features=300):
+    """Rows 0..59 use columns 0..49 only; the rest use columns 50..299."""
+    rng = np.random.default_rng(seed)
+    dense = np.zeros((n_rows, n_features))
+    dense[:60, :50] = rng.random((60, 50)) * (rng.random((60, 50)) < 0.2)
+    dense[60:, 50:] = rng.random((60, 250)) * (rng.random((60, 250)) < 0.05)
+    y = np.r_[(dense[:60, :5].sum(axis=1) > 0.2).astype(int), rng.integers(0, 2, 60)] + 1
+    y[:3] = [1, 2, 3]  # three outcomes at the node
+    return sp.csr_matrix(dense), y
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        LogisticRegression(max_iter=1000, tol=1e-10),
+        LogisticRegression(C=10, max_iter=1000, tol=1e-10, class_weight="balanced"),
+        LinearSVC(tol=1e-10, max_iter=100_000),
+        RidgeClassifier(solver="sparse_cg", tol=1e-12),
+    ],
+    ids=["logreg", "logreg_balanced", "linear_svc", "ridge"],
+)
+def test_fit_on_used_columns_equals_fit_on_all_columns(model):
+    from sklearn.base import clone
+
+    X, y = _sparse_rows_using_few_columns()
+    rows = np.arange(60)
+    weights = np.linspace(0.5, 2.0, X.shape[0])
+    narrow = fit_node(clone(model), X, rows, y[rows], weights)
+    full = clone(model).fit(X[rows].toarray(), y[rows], sample_weight=weights[rows])
+    assert narrow.coef_.shape == full.coef_.shape == (3, 300)
+    assert narrow.n_features_in_ == 300
+    assert np.all(narrow.coef_[:, 50:] == 0)
+    np.testing.assert_allclose(narrow.coef_, full.coef_, atol=1e-5)
+    np.testing.assert_allclose(narrow.intercept_, full.intercept_, atol=1e-5)
+    assert narrow.coef_.flags.f_contiguous
+    np.testing.assert_array_equal(narrow.predict(X), full.predict(X.toarray()))
+
+
+def test_take_rows_keeps_the_matrix_when_every_row_is_taken():
+    X, _ = _sparse_rows_using_few_columns()
+    assert take_rows(X, np.arange(X.shape[0])) is X
+    assert take_rows(X, np.arange(5)).shape == (5, X.shape[1])
+    assert take_rows(X, np.array([], dtype=np.intp)).shape == (0, X.shape[1])
+
+
+def test_sparse_text_hierarchy_predicts_as_dense():
+    """End to end: sparse input (fitted per node on used columns) predicts like dense."""
+    X, y = _sparse_rows_using_few_columns(seed=1)
+    Y = np.column_stack([np.where(np.arange(120) < 60, "a", "b"), y.astype(str)])
+    sparse_fit = HierarchicalClassifier(LogisticRegression(tol=1e-10, max_iter=1000)).fit(X, Y)
+    dense_fit = HierarchicalClassifier(LogisticRegression(tol=1e-10, max_iter=1000)).fit(X.toarray(), Y)
+    np.testing.assert_array_equal(sparse_fit.predict(X), dense_fit.predict(X.toarray()))
+    pairs = zip(sparse_fit.predict_proba(X), dense_fit.predict_proba(X.toarray()), strict=True)
+    for p_sparse, p_dense in pairs:
+        np.testing.assert_allclose(p_sparse, p_dense, atol=1e-6)
