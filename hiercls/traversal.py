@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .hierarchy import ROOT, Hierarchy
-from .node_models import ConstantNodeModel, outcome_proba
+from .node_models import ConstantNodeModel, outcome_proba, outcome_scores, take_rows
 
 __all__ = [
     "NodeScorer",
@@ -41,23 +41,23 @@ class NodeScorer:
         Fitted model per node id, None for nodes without one (leaves).
     X : ndarray or sparse matrix
         Validated input rows.
+    ranking_only : bool, default=False
+        Return scores whose row-wise argmax is the most probable outcome instead of
+        probabilities (a linear model's decision values: no softmax to compute).
     """
 
-    def __init__(self, models: Sequence[Any], X: Any) -> None:
+    def __init__(self, models: Sequence[Any], X: Any, *, ranking_only: bool = False) -> None:
         self.models = models
         self.X = X
+        self.ranking_only = ranking_only
 
     def __call__(self, node: int, rows: NDArray[np.intp]) -> NDArray[np.float64]:
-        """Conditional outcome probabilities of ``node``'s model on ``rows``."""
+        """Conditional outcome probabilities (or ranking scores) of ``node``'s model on ``rows``."""
         model = self.models[node]
         if isinstance(model, ConstantNodeModel):  # no need to index X for a sure outcome
             return np.ones((len(rows), 1))
-        X = self.X if len(rows) == self.X.shape[0] and _is_identity(rows) else self.X[rows]
-        return outcome_proba(model, X)
-
-
-def _is_identity(rows: NDArray[np.intp]) -> bool:
-    return bool(rows[0] == 0 and rows[-1] == len(rows) - 1) if len(rows) else True
+        X = take_rows(self.X, rows)
+        return outcome_scores(model, X) if self.ranking_only else outcome_proba(model, X)
 
 
 def group_by_node(nodes: NDArray[np.intp]) -> tuple[NDArray[np.intp], list[NDArray[np.intp]]]:
@@ -75,6 +75,8 @@ def group_by_node(nodes: NDArray[np.intp]) -> tuple[NDArray[np.intp], list[NDArr
     groups : list of ndarray of int
         For each distinct node, the positions at it, ascending.
     """
+    if len(nodes) and nodes[0] == nodes[-1] and nodes.min() == nodes.max():
+        return nodes[:1], [np.arange(len(nodes))]  # one node: nothing to sort
     order = np.argsort(nodes, kind="stable")
     sorted_nodes = nodes[order]
     starts = np.flatnonzero(np.r_[True, sorted_nodes[1:] != sorted_nodes[:-1]])
@@ -100,8 +102,8 @@ class GreedyPaths:
     """
 
     node_codes: NDArray[np.intp]
-    node_proba: NDArray[np.float64]
-    path_proba: NDArray[np.float64]
+    node_proba: NDArray[np.float64] | None
+    path_proba: NDArray[np.float64] | None
 
 
 def greedy_paths(
@@ -111,6 +113,7 @@ def greedy_paths(
     n_samples: int,
     *,
     stop_threshold: float | None = None,
+    with_proba: bool = True,
 ) -> GreedyPaths:
     """Walk every row down the tree, taking the most probable outcome at each node.
 
@@ -129,18 +132,23 @@ def greedy_paths(
     n_samples : int
     stop_threshold : float or None
         Minimum path probability for going below level 0.
+    with_proba : bool, default=True
+        Compute the probabilities. Without them (and without ``stop_threshold``)
+        ``scorer`` may return any scores with the same row-wise argmax.
 
     Returns
     -------
     paths : GreedyPaths
+        ``node_proba`` and ``path_proba`` are None without ``with_proba``.
     """
     n_levels = hierarchy.n_levels
     node_codes = np.full((n_samples, n_levels), -1, dtype=np.intp)
-    node_proba = np.full((n_samples, n_levels), np.nan)
     current = np.zeros(n_samples, dtype=np.intp)
-    current_proba = np.ones(n_samples)
-    path_proba = np.ones(n_samples)
     active = np.arange(n_samples)
+    if with_proba:
+        node_proba = np.full((n_samples, n_levels), np.nan)
+        current_proba = np.ones(n_samples)
+        path_proba = np.ones(n_samples)
     for depth in range(n_levels):
         if active.size == 0:
             break
@@ -154,20 +162,29 @@ def greedy_paths(
             proba = scorer(node, rows)
             best = np.argmax(proba, axis=1)
             chosen = node_outcomes[best]
-            chosen_proba = current_proba[rows] * proba[np.arange(len(rows)), best]
             goes_down = chosen != node
-            path_proba[rows] = chosen_proba  # learned stops keep P(node) * P(stop | node)
-            if stop_threshold is not None and node != ROOT:
-                unsure = goes_down & (chosen_proba < stop_threshold)
-                path_proba[rows[unsure]] = current_proba[rows[unsure]]
-                goes_down &= ~unsure
-            rows, chosen, chosen_proba = rows[goes_down], chosen[goes_down], chosen_proba[goes_down]
+            if with_proba:
+                chosen_proba = current_proba[rows] * np.take_along_axis(proba, best[:, None], axis=1)[:, 0]
+                path_proba[rows] = chosen_proba  # learned stops keep P(node) * P(stop | node)
+                if stop_threshold is not None and node != ROOT:
+                    unsure = goes_down & (chosen_proba < stop_threshold)
+                    path_proba[rows[unsure]] = current_proba[rows[unsure]]
+                    goes_down &= ~unsure
+                chosen_proba = chosen_proba[goes_down]
+            if not goes_down.all():
+                rows, chosen = rows[goes_down], chosen[goes_down]
             node_codes[rows, depth] = chosen
-            node_proba[rows, depth] = chosen_proba
             current[rows] = chosen
-            current_proba[rows] = chosen_proba
+            if with_proba:
+                node_proba[rows, depth] = chosen_proba
+                current_proba[rows] = chosen_proba
             still_active.append(rows)
-        active = np.sort(np.concatenate(still_active)) if still_active else active[:0]
+        if len(still_active) == 1:  # one node's rows: still ascending
+            active = still_active[0]
+        else:
+            active = np.sort(np.concatenate(still_active)) if still_active else active[:0]
+    if not with_proba:
+        return GreedyPaths(node_codes, None, None)
     return GreedyPaths(node_codes, node_proba, path_proba)
 
 
@@ -190,9 +207,8 @@ def level_marginals(
         One (n_samples, n_labels_at_level) array per level; a row sums to the
         probability that its path reaches that level.
     """
-    # Accumulate label-major (one contiguous row per label): adding a node's children
-    # then writes whole rows instead of scattering into columns of a row-major array.
-    totals = [np.zeros((len(labels), n_samples)) for labels in hierarchy.level_labels]
+    marginals = [np.zeros((n_samples, len(labels))) for labels in hierarchy.level_labels]
+    written = [np.zeros(len(labels), dtype=bool) for labels in hierarchy.level_labels]
     reach: dict[int, NDArray[np.float64]] = {ROOT: np.ones(n_samples)}
     all_rows = np.arange(n_samples)
     for node in range(hierarchy.n_nodes):  # ids grow with depth, so parents come first
@@ -204,14 +220,37 @@ def level_marginals(
         is_child = children != node
         if not is_child.all():
             conditional, children = conditional[:, is_child], children[is_child]
-        child_proba = conditional.T * node_reach
-        totals[hierarchy.depth[node]][hierarchy.label_index[children]] += child_proba
+        depth = hierarchy.depth[node]
+        _add_columns(
+            marginals[depth], written[depth], hierarchy.label_index[children], conditional, node_reach
+        )
         for position, child in enumerate(children.tolist()):
             if outcomes[child] is not None:
-                reach[child] = child_proba[position]
-    # Transposed views (Fortran-ordered): copying 1k labels x 1M rows back to C order
-    # would cost as much as computing them.
-    return [total.T for total in totals]
+                reach[child] = conditional[:, position] * node_reach
+    return marginals
+
+
+def _add_columns(
+    out: NDArray[np.float64],
+    written: NDArray[np.bool_],
+    columns: NDArray[np.intp],
+    conditional: NDArray[np.float64],
+    reach: NDArray[np.float64],
+) -> None:
+    """``out[:, columns] += conditional * reach[:, None]``, in one write where possible.
+
+    Most labels belong to one node only: their columns are written once, straight
+    into ``out`` (a slice when the columns are adjacent), without a temporary block.
+    Only a label shared by several parents ("Other" under two groups) is added to.
+    """
+    fresh = not written[columns].any()
+    written[columns] = True
+    if fresh and columns[-1] - columns[0] + 1 == len(columns) and bool(np.all(np.diff(columns) == 1)):
+        np.multiply(conditional, reach[:, None], out=out[:, columns[0] : columns[-1] + 1])
+    elif fresh:
+        out[:, columns] = conditional * reach[:, None]
+    else:
+        out[:, columns] += conditional * reach[:, None]
 
 
 def _top_k_per_row(row: NDArray[np.intp], proba: NDArray[np.float64], k: int) -> NDArray[np.intp]:
