@@ -1,0 +1,55 @@
+"""Node fits on a Dask cluster through joblib's dask backend equal local fits."""
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+from hiercls import HierarchicalClassifier
+from hiercls.datasets import make_hierarchical_classification
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_dask_backend_fits_the_same_models(client, sparse, monkeypatch):
+    X, Y = make_hierarchical_classification(
+        600, n_levels=3, branching=3, n_features=12, random_state=0
+    )
+    if sparse:
+        X = sp.csr_matrix(np.where(X > 0.5, X, 0.0))
+    scattered = []
+    original_scatter = client.scatter
+
+    def counting_scatter(data, *args, **kwargs):
+        scattered.append(data)
+        return original_scatter(data, *args, **kwargs)
+
+    monkeypatch.setattr(client, "scatter", counting_scatter)
+    model = LogisticRegression(max_iter=500)
+    with joblib.parallel_config(backend="dask"):
+        on_dask = HierarchicalClassifier(model, n_jobs=2, random_state=0).fit(X, Y)
+    local = HierarchicalClassifier(model, n_jobs=1, random_state=0).fit(X, Y)
+
+    fitted = [(a, b) for a, b in zip(on_dask.estimators_, local.estimators_, strict=True) if b is not None]
+    assert sum(hasattr(b, "coef_") for _, b in fitted) > 3
+    for a, b in fitted:
+        assert type(a) is type(b)
+        if hasattr(b, "coef_"):
+            np.testing.assert_array_equal(a.coef_, b.coef_)
+            np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    np.testing.assert_array_equal(on_dask.predict(X), local.predict(X))
+    # X went to the cluster once, not once per node task.
+    assert sum(item is X for item in scattered) == 1
