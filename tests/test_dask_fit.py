@@ -25,9 +25,7 @@ def client():
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 def test_dask_backend_fits_the_same_models(client, sparse, monkeypatch):
-    X, Y = make_hierarchical_classification(
-        600, n_levels=3, branching=3, n_features=12, random_state=0
-    )
+    X, Y = make_hierarchical_classification(600, n_levels=3, branching=3, n_features=12, random_state=0)
     if sparse:
         X = sp.csr_matrix(np.where(X > 0.5, X, 0.0))
     scattered = []
@@ -53,3 +51,36 @@ def test_dask_backend_fits_the_same_models(client, sparse, monkeypatch):
     np.testing.assert_array_equal(on_dask.predict(X), local.predict(X))
     # X went to the cluster once, not once per node task.
     assert sum(item is X for item in scattered) == 1
+
+
+def test_fit_backend_runs_node_fits_on_the_engine_cluster(client, monkeypatch):
+    from hiercls.batch import DaskEngine, LocalEngine
+    from hiercls.parallel import fit_backend
+
+    X, Y = make_hierarchical_classification(400, n_levels=2, branching=4, random_state=1)
+    submitted = []
+    original_submit = client.submit
+
+    def counting_submit(*args, **kwargs):
+        submitted.append(args[0])
+        return original_submit(*args, **kwargs)
+
+    monkeypatch.setattr(client, "submit", counting_submit)
+    with fit_backend(DaskEngine(client=client)):
+        on_dask = HierarchicalClassifier(random_state=0).fit(X, Y)  # n_jobs=None: the cluster's
+    assert submitted, "no node fit reached the cluster"
+    with fit_backend(LocalEngine()):
+        local = HierarchicalClassifier(random_state=0).fit(X, Y)
+    np.testing.assert_array_equal(on_dask.predict_proba(X)[1], local.predict_proba(X)[1])
+
+
+def test_fit_backend_starts_and_closes_a_local_cluster():
+    from hiercls.batch import DaskEngine
+    from hiercls.parallel import fit_backend
+
+    X, Y = make_hierarchical_classification(200, n_levels=2, branching=3, random_state=2)
+    with fit_backend(DaskEngine(n_workers=1, processes=False)):
+        clf = HierarchicalClassifier(random_state=0).fit(X, Y)
+        client = distributed.get_client()
+    assert client.status in ("closed", "closing")
+    assert clf.score(X, Y) > 0.5

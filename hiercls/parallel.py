@@ -1,0 +1,80 @@
+"""Where node models are fitted: this machine's joblib workers, or a Dask cluster.
+
+``HierarchicalClassifier.fit`` runs its node fits through ``joblib.Parallel``, so any
+joblib backend works. :func:`fit_backend` sets one up from an engine config (the
+same ``LocalEngine``/``DaskEngine`` that batch prediction uses)::
+
+    with fit_backend(DaskEngine(address="tcp://scheduler:8786")):
+        clf.fit(X, Y)
+
+which is ``joblib.parallel_config(backend="dask")`` around a connected client. Each
+node task receives the whole ``X`` and its own row indices; joblib's dask backend
+scatters an argument it sees in several tasks once, so ``X`` travels to the cluster
+once per fit, not once per node.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["dask_client", "fit_backend"]
+
+
+@contextlib.contextmanager
+def dask_client(engine: Any) -> Iterator[Any]:
+    """A ``distributed.Client`` for a ``DaskEngine``, closed afterwards if opened here.
+
+    Parameters
+    ----------
+    engine : DaskEngine
+        ``client`` (used as is), else ``address`` (connect), else a LocalCluster with
+        ``n_workers`` x ``threads_per_worker``.
+
+    Yields
+    ------
+    client : distributed.Client
+    """
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ImportError("The Dask engine needs dask and distributed: pip install 'hiercls[dask]'.") from exc
+    if engine.client is not None:
+        yield engine.client
+        return
+    if engine.address:
+        with distributed.Client(engine.address) as client:
+            yield client
+        return
+    with (
+        distributed.LocalCluster(
+            n_workers=engine.n_workers,
+            threads_per_worker=engine.threads_per_worker,
+            processes=engine.processes,
+            dashboard_address=engine.dashboard_address,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@contextlib.contextmanager
+def fit_backend(engine: Any = None) -> Iterator[None]:
+    """Run the node fits of ``fit`` calls inside the block on ``engine``.
+
+    Parameters
+    ----------
+    engine : LocalEngine, DaskEngine or None
+        None or a ``LocalEngine``: joblib's default (processes on this machine, as
+        many as the estimator's ``n_jobs``). A ``DaskEngine``: joblib's dask backend
+        on that cluster; an estimator with ``n_jobs=None`` then uses every worker
+        thread of the cluster.
+    """
+    if engine is None or getattr(engine, "name", "local") == "local":
+        yield
+        return
+    import joblib
+
+    with dask_client(engine), joblib.parallel_config(backend="dask", n_jobs=-1):
+        yield
