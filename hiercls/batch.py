@@ -289,6 +289,10 @@ class _Job:
 
     features: tuple[str, ...]
     text_features: frozenset[str]
+    #: Categorical feature -> how its values are read (see ``_category_values``).
+    categorical_features: dict[str, str]
+    #: CSV: an empty cell of a categorical column is a missing value, as pandas reads it.
+    empty_category_is_missing: bool
     named_features: bool
     copied_columns: tuple[str, ...]
     read_schema: pa.Schema
@@ -303,6 +307,14 @@ class _Job:
     @property
     def read_columns(self) -> list[str]:
         return list(self.read_schema.names)
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return [
+            name
+            for name in self.features
+            if name not in self.text_features and name not in self.categorical_features
+        ]
 
 
 def _label_dictionary(labels: np.ndarray) -> pa.Array:
@@ -365,9 +377,12 @@ def _short_list(names: Sequence[str], limit: int = 20) -> str:
 def _feature_kinds(
     model: Any, metadata: dict[str, Any] | None, features: Sequence[str], data_file: DataFile
 ) -> dict[str, str]:
-    """Map every feature column to ``"number"`` or ``"text"``."""
-    if model is classifier_of(model):
-        return dict.fromkeys(features, "number")
+    """Map every feature column to ``"number"``, ``"text"`` or ``"category"``."""
+    classifier = classifier_of(model)
+    if model is classifier:
+        categorical = getattr(classifier, "categorical_columns_", None)
+        names = set() if categorical is None else set(categorical.names)
+        return {name: "category" if name in names else "number" for name in features}
     recorded = {
         entry["name"]: entry["dtype"]
         for entry in ((metadata or {}).get("input_features") or [])
@@ -377,12 +392,59 @@ def _feature_kinds(
     file_types = {f.name: f.type for f in data_file.schema}
     for name in features:
         dtype = recorded.get(name)
+        if dtype == "category":
+            kinds[name] = "category"
+            continue
         if dtype is not None:
             numeric = _is_numeric_dtype_name(dtype)
         else:  # not recorded: follow the file
             numeric = _is_numeric(file_types[name])
         kinds[name] = "number" if numeric else "text"
     return kinds
+
+
+def _category_value_kinds(
+    model: Any, metadata: dict[str, Any] | None, names: Sequence[str]
+) -> dict[str, str]:
+    """How to read each categorical column so its values equal the categories seen at fit.
+
+    ``"integer"``, ``"float"`` or ``"text"`` after the fitted categories' dtype (a CSV
+    holds ``"7"`` where the model saw the int 7), ``"as_read"`` when it is unknown.
+    """
+    classifier = classifier_of(model)
+    dtypes: dict[str, Any] = {}
+    if model is classifier:
+        categorical = getattr(classifier, "categorical_columns_", None)
+        if categorical is not None:
+            dtypes = {
+                name: categories.dtype
+                for name, categories in zip(categorical.names, categorical.categories, strict=True)
+            }
+    else:  # a Pipeline's encoders saw the training DataFrame's columns, as recorded
+        dtypes = {
+            entry["name"]: entry.get("categories_dtype")
+            for entry in ((metadata or {}).get("input_features") or [])
+            if entry.get("dtype") == "category"
+        }
+    return {name: _category_value_kind(dtypes.get(name)) for name in names}
+
+
+def _category_value_kind(dtype: Any) -> str:
+    if dtype is None:
+        return "as_read"
+    try:
+        dtype = pd.api.types.pandas_dtype(dtype)
+    except TypeError:
+        return "as_read"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "as_read"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if pd.api.types.is_string_dtype(dtype):
+        return "text"
+    return "as_read"
 
 
 def _is_numeric_dtype_name(name: str) -> bool:
@@ -473,6 +535,10 @@ def _prepare_job(
     return _Job(
         features=tuple(features),
         text_features=frozenset(n for n, k in kinds.items() if k == "text"),
+        categorical_features=_category_value_kinds(
+            model, metadata, [n for n in features if kinds[n] == "category"]
+        ),
+        empty_category_is_missing=data_file.format == "csv",
         named_features=expected is not None,
         copied_columns=tuple(copied),
         read_schema=read_schema,
@@ -487,6 +553,13 @@ def _prepare_job(
 
 
 def _check_feature_type(data_file: DataFile, name: str, kind: str, file_type: pa.DataType) -> None:
+    if kind == "category":
+        if data_file.format == "parquet" and not (_is_text(file_type) or _is_numeric(file_type)):
+            raise SchemaError(
+                f"Categorical feature column {name!r} of '{data_file.path}' has type "
+                f"{file_type}; the model needs text or numbers there (its categories)."
+            )
+        return
     if kind == "number":
         if _is_numeric(file_type):
             return
@@ -551,6 +624,42 @@ def _float_column(column: pa.ChunkedArray, name: str, where: Callable[[int], str
     return column.to_numpy()
 
 
+def _category_values(column: pa.ChunkedArray, kind: str, empty_is_missing: bool) -> np.ndarray:
+    """Values of a categorical column as the model saw them at fit (see ``_Job``).
+
+    Returns an object array; NaN marks a missing value (and ``""`` with
+    ``empty_is_missing``) or, for ``"integer"`` and ``"float"``, one that is not a
+    number (never a category of such a column). Values the model has not seen stay
+    as they are: its encoding makes them missing.
+    """
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if empty_is_missing and _is_text(column.type):
+        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+    if kind == "text":
+        if not _is_text(column.type):
+            column = pc.cast(column, pa.string())
+        values = column.to_numpy(zero_copy_only=False)
+    elif kind in ("integer", "float"):
+        if _is_text(column.type):
+            text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+            numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        else:
+            numbers = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        if kind == "float":
+            values = numbers.astype(object)
+        else:
+            whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+            values = np.full(len(numbers), np.nan, dtype=object)
+            values[whole] = numbers[whole].astype(np.int64).tolist()
+    else:
+        values = column.to_numpy(zero_copy_only=False)
+    values = np.asarray(values, dtype=object)
+    # One missing marker: scikit-learn's encoders match NaN with NaN but not None with NaN.
+    values[pd.isna(values)] = np.nan
+    return values
+
+
 def _constant(message: str) -> Callable[[int], str]:
     return lambda row: message
 
@@ -598,8 +707,9 @@ def _design_matrix(
                 reasons[row] = message(row)
 
     if model is classifier:
-        X = np.empty((n, len(job.features)))
-        for j, name in enumerate(job.features):
+        numeric = job.numeric_features
+        X = np.empty((n, len(numeric)))
+        for j, name in enumerate(numeric):
             X[:, j] = _float_column(table.column(name), name, where)
         bad_rows = _non_finite_rows(X, job.allow_nan)
         if bad_rows.size:
@@ -607,11 +717,18 @@ def _design_matrix(
             first = dict(zip(bad_rows.tolist(), bad.argmax(axis=1).tolist(), strict=True))
             mark(
                 bad_rows,
-                lambda row: (
-                    f"feature {job.features[first[row]]!r} is {_describe(X[row, first[row]])}"
-                ),
+                lambda row: f"feature {numeric[first[row]]!r} is {_describe(X[row, first[row]])}",
             )
         good = np.flatnonzero(~unscorable) if bad_rows.size else np.arange(n)
+        if job.categorical_features:
+            # The classifier encodes categories into its fitted codes itself (unseen: missing).
+            frame = pd.DataFrame(X, columns=numeric, copy=False)
+            for name, kind in job.categorical_features.items():
+                frame[name] = _category_values(
+                    table.column(name), kind, job.empty_category_is_missing
+                )
+            frame = frame[list(job.features)]
+            return (frame if good.size == n else frame.iloc[good]), good, reasons
         X_good = X if good.size == n else X[good]
         if job.named_features:
             X_good = pd.DataFrame(X_good, columns=list(job.features), copy=False)
@@ -619,7 +736,11 @@ def _design_matrix(
     columns: dict[str, np.ndarray] = {}
     for name in job.features:
         column = table.column(name)
-        if name in job.text_features:
+        if name in job.categorical_features:
+            columns[name] = _category_values(
+                column, job.categorical_features[name], job.empty_category_is_missing
+            )
+        elif name in job.text_features:
             if pa.types.is_dictionary(column.type):
                 column = column.cast(column.type.value_type)
             missing = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
@@ -627,7 +748,7 @@ def _design_matrix(
             columns[name] = column.to_numpy(zero_copy_only=False)
         else:
             columns[name] = _float_column(column, name, where)
-    numeric = [name for name in job.features if name not in job.text_features]
+    numeric = job.numeric_features
     good = np.flatnonzero(~unscorable)
     frame = pd.DataFrame(columns, columns=list(job.features))
     if not good.size:
@@ -1043,11 +1164,7 @@ class _Run:
 def _csv_error(data_file: DataFile, job: _Job, error: Exception, start_row: int) -> SchemaError:
     """Turn an Arrow CSV conversion error into one naming the column and row."""
     column = csv_column_of_error(data_file, error, data_file.columns)
-    candidates = (
-        [column]
-        if column in job.features
-        else [c for c in job.features if c not in job.text_features]
-    )
+    candidates = [column] if column in job.numeric_features else job.numeric_features
     for name in candidates:
         found = find_unparsable_value(data_file, name, start_row=start_row)
         if found is not None:
@@ -1210,7 +1327,7 @@ def _dask_frame(dd: Any, data_file: DataFile, job: _Job, engine: DaskEngine) -> 
             dtype_backend="pyarrow",
         )
     null_values = pacsv.ConvertOptions().null_values
-    numbers = [c for c in job.features if c not in job.text_features]
+    numbers = job.numeric_features
     # The same parsing as the local engine: Arrow's null markers for numbers only,
     # text kept as written, floats correctly rounded.
     # pandas < 3 rounds some decimals differently from Arrow unless told to round-trip;
@@ -1402,6 +1519,12 @@ def predict_file(
     ignored (or copied, see ``passthrough``). Rows that cannot be scored (a NaN or
     infinite feature when the model does not accept one, a missing text value) keep
     their place in the output with null labels and a ``scoring_error``.
+
+    Categorical columns (a model fitted on a DataFrame with ``category`` or string
+    columns, or a Pipeline whose artifact records ``category`` columns) are read with
+    their values, converted to the type of the categories seen at fit (a CSV's
+    ``"7"`` is the int category 7); a category not seen at fit, or an empty value, is
+    scored as a missing value, not as an error.
 
     Parameters
     ----------

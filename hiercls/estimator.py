@@ -496,8 +496,9 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if self._is_plain_float_array(X):
             return X
-        if self.categorical_columns_ is not None and isinstance(X, pd.DataFrame):
-            X = self.categorical_columns_.encode(X)
+        categorical = getattr(self, "categorical_columns_", None)  # absent in 0.1.0.dev0 pickles
+        if categorical is not None and isinstance(X, pd.DataFrame):
+            X = categorical.encode(X)
         return validate_data(
             self,
             X,

@@ -349,7 +349,15 @@ def _classes_per_level(classifier: HierarchicalClassifier) -> list[np.ndarray]:
 
 def _input_features(model: Any, X: Any) -> list[dict[str, str]] | None:
     if isinstance(X, pd.DataFrame):
-        return [{"name": str(c), "dtype": str(X[c].dtype)} for c in X.columns]
+        features = []
+        for position, name in enumerate(X.columns):
+            dtype = X.dtypes.iloc[position]
+            entry = {"name": str(name), "dtype": str(dtype)}
+            if isinstance(dtype, pd.CategoricalDtype):
+                # Batch prediction reads a CSV's "7" as 7 when the categories were ints.
+                entry["categories_dtype"] = str(dtype.categories.dtype)
+            features.append(entry)
+        return features
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         return None
@@ -400,11 +408,12 @@ def save_model(
     ``metadata.json`` records the format version, the creation time (UTC), the
     versions of hiercls, scikit-learn, LightGBM, numpy, pandas, joblib and Python, the
     model class and node model classes, level names, number of classes per level,
-    feature names (or the number of features) and the input columns' dtypes, the
-    hierarchy fingerprint, the SHA-256 and size of ``model.joblib``, and, when
-    ``training_data`` is given, a fingerprint of the training data and the training
-    class counts per level, from Y and from the model's own predictions on X (the
-    baseline for the drift report of batch prediction).
+    feature names (or the number of features) and the input columns' dtypes (for a
+    ``category`` column also its categories' dtype), the hierarchy fingerprint, the
+    SHA-256 and size of ``model.joblib``, and, when ``training_data`` is given, a
+    fingerprint of the training data and the training class counts per level, from Y
+    and from the model's own predictions on X (the baseline for the drift report of
+    batch prediction).
 
     Writes are atomic: both files are written under temporary names in ``path``,
     then ``metadata.json`` is removed, ``model.joblib`` renamed into place and

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from numpy.testing import assert_array_equal
+from sklearn.pipeline import Pipeline
 
+from hiercls.batch import predict_file
 from hiercls.cli.config import CONF_DIR, ConfigError
 from hiercls.cli.train import load_dataset, train
 from hiercls.datasets import make_hierarchical_classification
@@ -149,3 +151,46 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = next((tmp_path / "multirun").iterdir())
     assert len(pd.read_csv(sweep / "summary.csv")) == 2
+
+
+@pytest.mark.parametrize("model_name", ["lgbm", "logreg"])
+def test_categorical_columns_train_and_score_in_batch(tmp_path, model_name):
+    X, Y = make_hierarchical_classification(600, n_levels=2, branching=3, n_features=3,
+                                            as_frame=True, random_state=0)
+    Y = Y.set_axis(["group", "leaf"], axis=1)
+    rng = np.random.default_rng(0)
+    codes = pd.Series(Y["group"].astype("category").cat.codes.to_numpy())
+    # A state code that follows the group (zeros kept), an industry code that is noise.
+    state = np.where(rng.random(600) < 0.8, codes, rng.integers(0, 3, 600))
+    table = pd.concat([X, Y], axis=1).assign(
+        state=[f"0{s}" for s in state], industry=rng.choice([11, 21, 31], size=600)
+    )
+    table.to_csv(tmp_path / "train.csv", index=False)
+    overrides = ["data=csv", f"data.path={tmp_path / 'train.csv'}", "data.label_columns=[group,leaf]",
+                 "data.categorical_columns=[state,industry]", f"model={model_name}", *SMALL[1:]]
+    if model_name == "lgbm":
+        overrides.append("model.estimator.n_estimators=20")
+    metrics = train(compose_train(tmp_path / "run", overrides))
+    assert metrics["test"]["hierarchical_f1"] > 0.3
+
+    model = load_model(tmp_path / "run" / "model")
+    if model_name == "lgbm":  # LightGBM nodes take the categories themselves
+        assert model.categorical_columns_.names == ("state", "industry")
+    else:  # one-hot encoded in front of the logistic regressions
+        assert isinstance(model, Pipeline)
+        assert model.named_steps["classifier"].categorical_columns_ is None
+    new = X.iloc[:50].assign(state=[f"0{s}" for s in state[:50]], industry=table["industry"][:50])
+    new.loc[0, "state"] = "99"  # unseen
+    new.loc[1, "industry"] = 41  # unseen
+    new.loc[2, "x0"] = np.nan
+    new.to_csv(tmp_path / "new.csv", index=False)
+    new.to_parquet(tmp_path / "new.parquet")
+    in_memory = new.assign(state=new["state"].astype("category"),
+                           industry=new["industry"].astype(str).astype("category"))
+    expected = model.predict(in_memory)
+    for kind in ("csv", "parquet"):
+        summary = predict_file(tmp_path / "run" / "model", tmp_path / f"new.{kind}",
+                               tmp_path / f"out-{kind}", quiet=True)
+        out = pd.read_parquet(tmp_path / f"out-{kind}")
+        assert summary.rows_failed == 0
+        assert_array_equal(out[["group", "leaf"]].to_numpy(dtype=str), expected.astype(str))

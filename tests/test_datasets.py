@@ -723,3 +723,31 @@ def test_load_table_parquet_and_missing_columns(tmp_path):
     assert _paths(bunch.target) == [("a", "a1"), ("b", None)]
     with pytest.raises(SchemaError, match=r"has no column\(s\) \['l2'\]; its columns are"):
         load_table(path, label_columns=["l0", "l2"], format="parquet")
+
+
+def test_load_table_categorical_columns(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("size,state,industry,note,leaf\n1.5,06,11,big,a\n2.5,01,21,small,b\n,06,11,big,a\n")
+    bunch = load_table(
+        path, label_columns=["leaf"], categorical_columns=["state"], text_column="note"
+    )
+    data = bunch.data
+    # Listed codes keep their zeros; other columns of text (not the text column) are categories too.
+    assert list(data["state"].cat.categories) == ["01", "06"]
+    assert data["industry"].dtype == np.int64
+    assert not isinstance(data["note"].dtype, pd.CategoricalDtype)
+    bunch = load_table(path, label_columns=["leaf"], categorical_columns=["state", "industry"])
+    assert list(bunch.data["industry"].cat.categories) == ["11", "21"]
+    assert isinstance(bunch.data["note"].dtype, pd.CategoricalDtype)
+    with pytest.raises(SchemaError, match=r"has no column\(s\) \['county'\]"):
+        load_table(path, label_columns=["leaf"], categorical_columns=["county"])
+
+
+def test_load_oews_sample(tmp_path):
+    database = _oews_database(tmp_path / "oews-test.sqlite")
+    bunch = load_oews(source=database, cache_dir=tmp_path / "c", n_rows=3, random_state=0)
+    again = load_oews(source=database, cache_dir=tmp_path / "c", n_rows=3, random_state=0)
+    assert len(bunch.data) == len(bunch.target) == 3
+    assert bunch.data.index.equals(again.data.index)
+    assert bunch.data.index.is_monotonic_increasing
+    assert len(load_oews(source=database, cache_dir=tmp_path / "c", n_rows=50).data) == 5

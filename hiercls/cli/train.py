@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import Pipeline
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from ..categorical import CategoricalColumns, categorical_node_settings, find_categorical_columns
 from ..datasets import train_test_split_hierarchical
 from ..estimator import HierarchicalClassifier
 from ..io import save_model
@@ -92,24 +96,62 @@ def _estimator_configs(model_cfg: DictConfig, level_names: list[str]) -> DictCon
 
 
 def build_model(model_cfg: DictConfig, dataset: Any, tfidf_cfg: DictConfig | None) -> Any:
-    """The HierarchicalClassifier, behind a TF-IDF step when the data have a text column."""
+    """The HierarchicalClassifier, behind a preprocessing Pipeline step when the data need one.
+
+    A text column becomes TF-IDF features. Categorical columns (pandas ``category``
+    or string dtype) reach node models that take categories (LightGBM,
+    HistGradientBoosting) as they are; for other node models, or next to a text
+    column, they are one-hot encoded, and numeric columns are then imputed (with
+    missing-value indicators) and standardised.
+    """
     level_names = [str(c) for c in dataset.target.columns]
     classifier = instantiate(_estimator_configs(model_cfg, level_names), _convert_="all")
     text_column = getattr(dataset, "text_column", None)
-    if not text_column:
-        return classifier
-    tfidf: dict[str, Any] = (
-        OmegaConf.to_container(tfidf_cfg, resolve=True) if tfidf_cfg else {}  # type: ignore[assignment]
-    )
-    if "ngram_range" in tfidf:
-        tfidf["ngram_range"] = tuple(tfidf["ngram_range"])
     others = [c for c in dataset.data.columns if c != text_column]
-    features = ColumnTransformer(
-        [("text", TfidfVectorizer(**tfidf), text_column)]
-        + ([("numeric", "passthrough", others)] if others else []),
-        sparse_threshold=1.0,
+    categorical = find_categorical_columns(dataset.data[others])
+    # After a ColumnTransformer the classifier sees one numeric matrix: no categories left.
+    one_hot = categorical is not None and (
+        bool(text_column) or not _node_models_take_categories(classifier, categorical)
     )
+    if not text_column and not one_hot:
+        return classifier
+    transformers: list[tuple[str, Any, Any]] = []
+    if text_column:
+        tfidf: dict[str, Any] = (
+            OmegaConf.to_container(tfidf_cfg, resolve=True) if tfidf_cfg else {}  # type: ignore[assignment]
+        )
+        if "ngram_range" in tfidf:
+            tfidf["ngram_range"] = tuple(tfidf["ngram_range"])
+        transformers.append(("text", TfidfVectorizer(**tfidf), text_column))
+    if one_hot and categorical is not None:
+        names = list(categorical.names)
+        numeric = [c for c in others if c not in names]
+        transformers.append(("categorical", OneHotEncoder(handle_unknown="ignore"), names))
+        if numeric:
+            scaled = make_pipeline(SimpleImputer(add_indicator=True), StandardScaler())
+            transformers.append(("numeric", scaled, numeric))
+    elif others:
+        transformers.append(("numeric", "passthrough", others))
+    features = ColumnTransformer(transformers, sparse_threshold=1.0)
     return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def _node_models_take_categories(
+    classifier: HierarchicalClassifier, columns: CategoricalColumns
+) -> bool:
+    """Whether every node model of ``classifier`` can be told about categorical columns."""
+    templates = [classifier.estimator]
+    for mapping in (classifier.level_estimators, classifier.node_estimators):
+        if isinstance(mapping, Mapping):
+            templates.extend(mapping.values())
+    for template in templates:
+        if template is None:  # the default node model, a logistic regression
+            return False
+        try:
+            categorical_node_settings(template, columns)
+        except ValueError:
+            return False
+    return True
 
 
 def _classifier(model: Any) -> HierarchicalClassifier:
