@@ -66,6 +66,7 @@ from .io import (
     write_json_atomic,
     write_table_atomic,
 )
+from .parallel import dask_client
 
 __all__ = [
     "BatchSummary",
@@ -1366,7 +1367,8 @@ def _run_dask(
     todo = [i for i in range(n_parts) if i not in intact]
     if not todo:
         return
-    client, close = _connect(distributed, engine)
+    resources = contextlib.ExitStack()
+    client = resources.enter_context(dask_client(engine))
     futures: list[Any] = []
     finished = False
     try:
@@ -1398,28 +1400,7 @@ def _run_dask(
     finally:
         if futures and not finished:
             client.cancel(futures)  # parts already written stay; the rest is not started
-        close()
-
-
-def _connect(distributed: Any, engine: DaskEngine) -> tuple[Any, Callable[[], None]]:
-    if engine.client is not None:
-        return engine.client, lambda: None
-    if engine.address:
-        client = distributed.Client(engine.address)
-        return client, client.close
-    cluster = distributed.LocalCluster(
-        n_workers=engine.n_workers,
-        threads_per_worker=engine.threads_per_worker,
-        processes=engine.processes,
-        dashboard_address=engine.dashboard_address,
-    )
-    client = distributed.Client(cluster)
-
-    def close() -> None:
-        client.close()
-        cluster.close()
-
-    return client, close
+        resources.close()
 
 
 # ------------------------------------------------------------------ entry point

@@ -19,6 +19,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from ._compat import import_optional
+
 __all__ = ["dask_client", "fit_backend"]
 
 
@@ -36,10 +38,7 @@ def dask_client(engine: Any) -> Iterator[Any]:
     ------
     client : distributed.Client
     """
-    try:
-        import distributed
-    except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise ImportError("The Dask engine needs dask and distributed: pip install 'hiercls[dask]'.") from exc
+    distributed = import_optional("distributed", extra="dask")
     if engine.client is not None:
         yield engine.client
         return

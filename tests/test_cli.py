@@ -47,6 +47,20 @@ def test_train_leaves_every_artifact_and_the_model_reloads(tmp_path):
     assert_array_equal(predicted, run_predictions.filter(like="pred_").to_numpy(dtype=str))
 
 
+def test_train_on_a_dask_cluster_gives_the_local_model(tmp_path):
+    pytest.importorskip("distributed")
+    dask = ["engine=dask", "engine.processes=false", "engine.n_workers=2", "model.n_jobs=null"]
+    on_dask = train(compose_train(tmp_path / "dask", [*SMALL, *dask]))
+    local = train(compose_train(tmp_path / "local", SMALL))
+    scores = [{k: v for k, v in m["test"].items() if "second" not in k} for m in (on_dask, local)]
+    assert scores[0] == scores[1]
+    X = load_dataset(compose_train(tmp_path, SMALL).data).data
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "dask" / "model").predict_proba(X)[-1],
+        load_model(tmp_path / "local" / "model").predict_proba(X)[-1],
+    )
+
+
 def test_csv_data_with_named_columns(tmp_path):
     X, Y = make_hierarchical_classification(800, n_levels=2, branching=3, as_frame=True,
                                             random_state=0)

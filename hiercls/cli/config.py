@@ -6,13 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import get_object
+from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 import hiercls
 
-__all__ = ["CONF_DIR", "ConfigError", "check_required", "check_targets"]
+from ..batch import DaskEngine, LocalEngine
+
+__all__ = ["CONF_DIR", "ConfigError", "build_engine", "check_required", "check_targets"]
 
 
 def _find_conf_dir() -> Path:
@@ -85,3 +87,25 @@ def check_targets(cfg: DictConfig, section: str) -> None:
                 f"{path}={target!r} cannot be imported ({type(exc).__name__}: {exc}); "
                 f"give an importable class or function, e.g. lightgbm.LGBMClassifier."
             ) from None
+
+
+def build_engine(cfg: DictConfig) -> LocalEngine | DaskEngine:
+    """The ``engine`` of a config (``engine=local`` or ``engine=dask``), checked."""
+    node = cfg.get("engine")
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        raise ConfigError(
+            f"engine={node!r} is not an engine config; choose engine=local or engine=dask."
+        )
+    try:
+        engine = instantiate(node)
+    except Exception as exc:  # noqa: BLE001 - any instantiation failure reads alike
+        raise ConfigError(
+            f"engine could not be built from _target_={node._target_!r} "
+            f"({type(exc).__name__}: {exc}); choose engine=local or engine=dask."
+        ) from None
+    if not isinstance(engine, (LocalEngine, DaskEngine)):
+        raise ConfigError(
+            f"engine._target_={node._target_!r} is not a hiercls engine; choose engine=local "
+            f"or engine=dask."
+        )
+    return engine

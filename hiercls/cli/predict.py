@@ -18,38 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ..batch import DaskEngine, LocalEngine, predict_file
-from .config import CONF_DIR, ConfigError, check_required
+from ..batch import predict_file
+from .config import CONF_DIR, ConfigError, build_engine, check_required
 
 __all__ = ["main", "predict"]
 
 logger = logging.getLogger(__name__)
 
 _FORMATS = ("parquet", "csv")
-
-
-def _engine(cfg: DictConfig) -> LocalEngine | DaskEngine:
-    node = cfg.get("engine")
-    if not isinstance(node, DictConfig) or "_target_" not in node:
-        raise ConfigError(
-            f"engine={node!r} is not an engine config; choose engine=local or engine=dask."
-        )
-    try:
-        engine = instantiate(node)
-    except Exception as exc:  # noqa: BLE001 - any instantiation failure reads alike
-        raise ConfigError(
-            f"engine could not be built from _target_={node._target_!r} "
-            f"({type(exc).__name__}: {exc}); choose engine=local or engine=dask."
-        ) from None
-    if not isinstance(engine, (LocalEngine, DaskEngine)):
-        raise ConfigError(
-            f"engine._target_={node._target_!r} is not a hiercls engine; choose engine=local "
-            f"or engine=dask."
-        )
-    return engine
 
 
 def _check(cfg: DictConfig) -> None:
@@ -93,7 +71,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         From :func:`hiercls.batch.predict_file`.
     """
     _check(cfg)
-    engine = _engine(cfg)
+    engine = build_engine(cfg)
     options = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(options, dict)
     summary = predict_file(

@@ -32,8 +32,9 @@ from ..datasets import train_test_split_hierarchical
 from ..estimator import HierarchicalClassifier
 from ..io import save_model
 from ..metrics import evaluate
+from ..parallel import fit_backend
 from ..reports import rare_class_report
-from .config import CONF_DIR, ConfigError, check_required, check_targets
+from .config import CONF_DIR, ConfigError, build_engine, check_required, check_targets
 
 __all__ = ["train", "main", "build_model", "load_dataset"]
 
@@ -217,7 +218,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         len(Y_train), len(Y_val), len(Y_test), Y_train.shape[1], list(Y_train.columns),
     )
     started = time.perf_counter()
-    model.fit(X_train, Y_train)
+    with fit_backend(build_engine(cfg)):
+        model.fit(X_train, Y_train)
     fit_seconds = time.perf_counter() - started
     classifier = _classifier(model)
     classifier.sufficiency_report_.write(output_dir)
