@@ -15,7 +15,9 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.svm import LinearSVC
-from sklearn.utils.extmath import safe_sparse_dot, softmax
+from sklearn.utils.extmath import softmax
+
+from .linear import OneVsRestLogisticRegression, ovr_proba, ovr_scores
 
 __all__ = [
     "ConstantNodeModel",
@@ -33,7 +35,7 @@ _ALL_CORES_BY_DEFAULT = ("lightgbm", "xgboost")
 
 # Linear models that ``fit_node`` fits on the columns a sparse node's rows use (see
 # there), when those are fewer than this share of all columns.
-_LINEAR_ON_USED_COLUMNS = (LogisticRegression, LinearSVC, RidgeClassifier)
+_LINEAR_ON_USED_COLUMNS = (LogisticRegression, OneVsRestLogisticRegression, LinearSVC, RidgeClassifier)
 _USED_COLUMNS_MAX_SHARE = 0.9
 
 # LightGBM's own default ``min_child_weight`` (``min_sum_hessian_in_leaf``), which
@@ -196,11 +198,12 @@ def fit_node(
     Notes
     -----
     On sparse ``X`` a node's rows use only some columns (a text node's vocabulary).
-    A linear model (``LogisticRegression``, ``LinearSVC``, ``RidgeClassifier``) is
-    then fitted on those columns only and its ``coef_`` put back at full width with
-    zeros elsewhere: a column that is zero in every row gets
-    zero weight at the optimum anyway, so the model is the same, but the solver's
-    work and memory scale with the node's vocabulary instead of all of ``X``'s.
+    A linear model (``OneVsRestLogisticRegression``, ``LogisticRegression``,
+    ``LinearSVC``, ``RidgeClassifier``) is then fitted on those columns only and its
+    ``coef_`` put back at full width with zeros elsewhere: a column that is zero in
+    every row gets zero weight at the optimum anyway, so the model is the same, but
+    the solver's work and memory scale with the node's vocabulary instead of all of
+    ``X``'s.
     """
     fit_params = dict(fit_params or {})
     if sample_weight is not None:
@@ -259,7 +262,7 @@ def _logistic_proba(model: LogisticRegression, X: Any) -> NDArray[np.float64]:
     The input was validated once at the estimator's boundary; repeating it at every
     node of a path is most of a single row's latency.
     """
-    scores = safe_sparse_dot(X, model.coef_.T, dense_output=True) + model.intercept_
+    scores = ovr_scores(model, X)
     if scores.shape[1] == 1:
         positive = expit(scores[:, 0])
         return np.column_stack([1 - positive, positive])
@@ -273,11 +276,13 @@ def outcome_scores(model: Any, X: Any) -> NDArray[np.float64]:
     would turn them into probabilities keeps their order); for other models, the
     probabilities themselves.
     """
-    if type(model) is LogisticRegression:
-        scores = safe_sparse_dot(X, model.coef_.T, dense_output=True) + model.intercept_
-        if scores.shape[1] == 1:  # binary: P(positive) > 1/2 exactly when the score is > 0
+    if type(model) in (LogisticRegression, OneVsRestLogisticRegression):
+        # Sigmoids and softmax keep the order of the scores; for one binary model,
+        # P(positive) > 1/2 exactly when its score is > 0.
+        scores = ovr_scores(model, X)
+        if scores.shape[1] == 1:
             return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
-        return np.asarray(scores)
+        return scores
     return outcome_proba(model, X)
 
 
@@ -286,8 +291,11 @@ def outcome_proba(model: Any, X: Any) -> NDArray[np.float64]:
 
     Models without ``predict_proba`` give a one-hot of their hard prediction.
     """
-    if type(model) is LogisticRegression:  # exactly: a subclass may redefine predict_proba
+    # Exactly these types: a subclass may redefine predict_proba.
+    if type(model) is LogisticRegression:
         return _logistic_proba(model, X)
+    if type(model) is OneVsRestLogisticRegression:
+        return ovr_proba(model, X)
     if hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(X), dtype=np.float64)
     predicted = model.predict(X)

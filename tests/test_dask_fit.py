@@ -66,11 +66,14 @@ def test_fit_backend_runs_node_fits_on_the_engine_cluster(client, monkeypatch):
         return original_submit(*args, **kwargs)
 
     monkeypatch.setattr(client, "submit", counting_submit)
+    # liblinear (the default node model) seeds a process-wide C RNG: threads of one
+    # process would race for it, so compare with a deterministic solver here.
+    model = LogisticRegression(max_iter=500)
     with fit_backend(DaskEngine(client=client)):
-        on_dask = HierarchicalClassifier(random_state=0).fit(X, Y)  # n_jobs=None: the cluster's
+        on_dask = HierarchicalClassifier(model, random_state=0).fit(X, Y)  # n_jobs=None: all
     assert submitted, "no node fit reached the cluster"
     with fit_backend(LocalEngine()):
-        local = HierarchicalClassifier(random_state=0).fit(X, Y)
+        local = HierarchicalClassifier(model, random_state=0).fit(X, Y)
     np.testing.assert_array_equal(on_dask.predict_proba(X)[1], local.predict_proba(X)[1])
 
 

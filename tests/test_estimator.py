@@ -100,7 +100,7 @@ def test_dataframe_target_names_levels_and_per_level_estimators(three_levels):
     ).fit(X, frame)
     assert clf.levels_ == ["kingdom", "group", "species"]
     assert isinstance(clf.estimators_[0], DummyClassifier)
-    assert isinstance(clf.estimators_[1], LogisticRegression)
+    assert isinstance(clf.estimators_[1], LogisticRegression)  # the default for dense X
     # The dummy root sends everything to the more frequent kingdom.
     assert set(clf.predict(centres)[:, 0]) == {"animal"}
 

@@ -7,15 +7,41 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hiercls import HierarchicalClassifier
+from hiercls.linear import OneVsRestLogisticRegression
 
 ESTIMATORS = [
     HierarchicalClassifier(),
     HierarchicalClassifier(LGBMClassifier(n_estimators=20)),
     HierarchicalClassifier(LogisticRegression(C=10.0)),
+    OneVsRestLogisticRegression(),
 ]
 
+# The default node model stops liblinear's dual solver at a loose tolerance (0.1, as
+# napkinXC does; it is what makes it fast). At the optimum, integer weights and
+# repeated rows give the same model; at that stopping point they do not. scikit-learn
+# expects the same two failures from LogisticRegression(solver="liblinear").
+LOOSE_DUAL_TOLERANCE = {
+    check: "liblinear's dual solver stops at tol=0.1, before weights and repeated rows agree"
+    for check in (
+        "check_sample_weight_equivalence_on_dense_data",
+        "check_sample_weight_equivalence_on_sparse_data",
+    )
+}
 
-# No expected failures: every check passes with each of these node models.
-@parametrize_with_checks(ESTIMATORS)
+
+def expected_failed_checks(estimator):
+    """Only the dual, loose-tolerance node model has expected failures.
+
+    ``HierarchicalClassifier()`` uses it for sparse input only (dense input gets
+    ``LogisticRegression``, which passes).
+    """
+    if isinstance(estimator, OneVsRestLogisticRegression):
+        return LOOSE_DUAL_TOLERANCE
+    if isinstance(estimator, HierarchicalClassifier) and estimator.estimator is None:
+        return {k: v for k, v in LOOSE_DUAL_TOLERANCE.items() if k.endswith("_sparse_data")}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
