@@ -49,8 +49,8 @@ LGBM_ROUNDS = {"wordnet": 50, "oews": 100, "synthetic": 100}
 FLAT_LGBM_ROUNDS = {"wordnet": 10, "oews": 30, "synthetic": 30}
 
 ALL_MODELS = (
-    "hiercls_default", "hiercls_proposed", "hiercls_lgbm", "hiercls_lr_c10",
-    "hiercls_lr_balanced", "hiclass_lcppn_lr", "hiclass_lcppn_lgbm", "hiclass_lcpn_lr", "hiclass_lcpl_lr",
+    "hiercls_default", "hiercls_default_top1", "hiercls_lr", "hiercls_proposed", "hiercls_lgbm",
+    "hiercls_lr_c10", "hiercls_lr_balanced", "hiclass_lcppn_lr", "hiclass_lcppn_lgbm", "hiclass_lcpn_lr", "hiclass_lcpl_lr",
     "flat_lr", "flat_lr_saga", "flat_lgbm", "napkinxc_plt",
     # hiercls + LightGBM diagnosis variants (OEWS)
     "hiercls_lgbm_mcs5", "hiercls_lgbm_balanced", "hiercls_lgbm_lr_small",
@@ -147,8 +147,10 @@ def build_model(model: str, dataset: str, info: dict, Y_train: np.ndarray) -> An
     if model.startswith("hiercls"):
         from hiercls import HierarchicalClassifier
 
-        if model == "hiercls_default":
+        if model in ("hiercls_default", "hiercls_default_top1"):
             return HierarchicalClassifier(random_state=0)
+        if model == "hiercls_lr":  # the very base model hiclass gets
+            return HierarchicalClassifier(LogisticRegression(max_iter=1000), random_state=0)
         if model == "hiercls_proposed":
             # What the proposed changes give: C=10, each node fitted on its used columns.
             return HierarchicalClassifier(rd.UsedColumnsLogisticRegression(C=10, max_iter=1000),
@@ -223,6 +225,8 @@ class Adapter:
             self.model.fit(X32, [[self.leaf_index[leaf]] for leaf in self.y_leaf.tolist()])
 
     def predict(self, X: Any) -> np.ndarray:
+        if self.name.endswith("_top1"):  # the most probable complete path, found exactly
+            return rd.as_paths(self.model.predict_top_k(X, k=1).labels[:, 0, :])
         if self.family == "hiercls":
             return rd.as_paths(self.model.predict(X))
         if self.family == "hiclass":
@@ -243,6 +247,8 @@ class Adapter:
         return X
 
     def predict_one(self, row: Any) -> Any:
+        if self.name.endswith("_top1"):
+            return self.model.predict_top_k(row, k=1)
         if self.family == "napkinxc":
             return self.model.predict(row, top_k=1)
         out = self.model.predict(row)
