@@ -24,6 +24,7 @@ __all__ = [
     "NodeScorer",
     "GreedyPaths",
     "greedy_paths",
+    "best_paths",
     "level_marginals",
     "top_k_paths",
 ]
@@ -185,6 +186,56 @@ def greedy_paths(
             active = np.sort(np.concatenate(still_active)) if still_active else active[:0]
     if not with_proba:
         return GreedyPaths(node_codes, None, None)
+    return GreedyPaths(node_codes, node_proba, path_proba)
+
+
+def best_paths(
+    hierarchy: Hierarchy,
+    outcomes: Sequence[NDArray[np.intp] | None],
+    scorer: Scorer,
+    n_samples: int,
+    *,
+    stop_threshold: float | None = None,
+) -> GreedyPaths:
+    """The most probable complete path of each row, found exactly (top-1 search).
+
+    Unlike :func:`greedy_paths`, a row may leave a likely parent for a less likely
+    one whose best leaf is more probable than any leaf under the first. With
+    ``stop_threshold``, the path is cut above the first node below level 0 whose
+    probability is under it.
+
+    Returns
+    -------
+    paths : GreedyPaths
+        As from :func:`greedy_paths`, with probabilities.
+    """
+    final, proba = top_k_paths(outcomes, scorer, n_samples, 1)
+    node_codes = hierarchy.ancestors(final[:, 0])
+    path_proba = proba[:, 0].copy()
+    node_proba = np.full(node_codes.shape, np.nan)
+    parent = np.zeros(n_samples, dtype=np.intp)
+    parent_proba = np.ones(n_samples)
+    for depth in range(hierarchy.n_levels):
+        rows = np.flatnonzero(node_codes[:, depth] >= 0)
+        if rows.size == 0:
+            break
+        nodes, groups = group_by_node(parent[rows])
+        for node, group in zip(nodes.tolist(), groups, strict=True):
+            at = rows[group]
+            node_outcomes = outcomes[node]
+            assert node_outcomes is not None  # a path goes on below a node only through its model
+            order = np.argsort(node_outcomes)  # classes_ are sorted in scikit-learn, not always
+            column = order[np.searchsorted(node_outcomes, node_codes[at, depth], sorter=order)]
+            conditional = np.take_along_axis(scorer(node, at), column[:, None], axis=1)[:, 0]
+            node_proba[at, depth] = parent_proba[at] * conditional
+        if stop_threshold is not None and depth > 0:
+            unsure = rows[node_proba[rows, depth] < stop_threshold]
+            path_proba[unsure] = node_proba[unsure, depth - 1]
+            node_codes[unsure, depth:] = -1
+            node_proba[unsure, depth:] = np.nan
+            rows = np.setdiff1d(rows, unsure, assume_unique=True)
+        parent[rows] = node_codes[rows, depth]
+        parent_proba[rows] = node_proba[rows, depth]
     return GreedyPaths(node_codes, node_proba, path_proba)
 
 

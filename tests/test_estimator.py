@@ -367,3 +367,23 @@ def test_hierarchical_f1_scorer_in_cross_validation(three_levels):
         scoring=hierarchical_f1_scorer,
     )
     assert_allclose(scores["test_score"], 1.0)
+
+
+def test_best_path_decoding_leaves_a_likely_parent_for_a_more_likely_leaf():
+    """Root: A 0.6, B 0.4. A: A1 0.5, A2 0.5. B: B1 only. Greedy takes A/A1 (0.3);
+    the most probable complete path is B/B1 (0.4)."""
+    Y = [["A", "A1"]] * 3 + [["A", "A2"]] * 3 + [["B", "B1"]] * 4
+    X = np.zeros((len(Y), 1))
+    prior = DummyClassifier(strategy="prior")
+    greedy = HierarchicalClassifier(prior).fit(X, Y)
+    best = HierarchicalClassifier(prior, decoding="best_path").fit(X, Y)
+    assert_array_equal(greedy.predict(X[:1]), [["A", "A1"]])
+    assert_array_equal(best.predict(X[:1]), [["B", "B1"]])
+    paths = best.predict_paths(X[:1])
+    assert_allclose(paths.level_proba, [[0.4, 0.4]])
+    assert_allclose(paths.path_proba, [0.4])
+    # A threshold cuts the best path where it gets unsure: B (0.4) is under 0.5 but
+    # level 0 is never cut; B1 (0.4) is cut.
+    cut = HierarchicalClassifier(prior, decoding="best_path", stop_threshold=0.5).fit(X, Y)
+    assert_array_equal(cut.predict(X[:1]).astype(object), [["B", None]])
+    assert_allclose(cut.predict_paths(X[:1]).path_proba, [0.4])

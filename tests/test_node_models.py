@@ -100,3 +100,24 @@ def test_a_one_row_class_does_not_poison_a_large_lightgbm_node():
     model = LGBMClassifier(n_estimators=60, random_state=0)
     clf = HierarchicalClassifier(model, sufficiency_policy="ignore").fit(X, y)
     assert (clf.predict(X_test) == y_test.astype(str)).mean() > 0.83
+
+
+def test_default_node_model_follows_the_input():
+    """The dual one-vs-rest model for TF-IDF rows; L-BFGS for anything else."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from hiercls.linear import OneVsRestLogisticRegression
+
+    words = ["red apple", "green apple", "ripe pear", "green pear", "oak tree", "pine tree"]
+    texts = [f"{w} {i}" for i in range(20) for w in words]
+    Y = [["fruit", w.split()[1]] if "tree" not in w else ["plant", "tree"] for w in words] * 20
+    X = TfidfVectorizer().fit_transform(texts)
+    text_model = HierarchicalClassifier(random_state=0).fit(X, Y)
+    numeric_model = HierarchicalClassifier(random_state=0).fit(sp.csr_matrix(X.toarray() * 5 - 1), Y)
+    fitted = [m for m in text_model.estimators_ if hasattr(m, "coef_")]
+    assert fitted
+    assert all(isinstance(m, OneVsRestLogisticRegression) for m in fitted)
+    fitted = [m for m in numeric_model.estimators_ if hasattr(m, "coef_")]
+    assert fitted
+    assert all(type(m) is LogisticRegression for m in fitted)
+    assert text_model.score(X, Y) == 1.0

@@ -23,10 +23,14 @@ def fit(X, Y, **params):
 
 
 @SETTINGS
-@given(data=hierarchical_data(), threshold=st.sampled_from([None, 0.5]))
-def test_predictions_are_valid_paths(data, threshold):
+@given(
+    data=hierarchical_data(),
+    threshold=st.sampled_from([None, 0.5]),
+    decoding=st.sampled_from(["greedy", "best_path"]),
+)
+def test_predictions_are_valid_paths(data, threshold, decoding):
     X, Y = data
-    clf = fit(X, Y, stop_threshold=threshold)
+    clf = fit(X, Y, stop_threshold=threshold, decoding=decoding)
     predicted = clf.predict(X)
     assert predicted.shape == Y.shape
     # Encoding against the fitted tree raises for any path the tree does not contain.
@@ -86,3 +90,20 @@ def test_top_k_matches_brute_force_on_leaves(data):
     # Every complete path found, in descending order, covering all probability.
     assert_allclose(np.nansum(top.proba, axis=1), 1.0)
     assert np.all(np.isfinite(top.proba))
+
+
+@SETTINGS
+@given(data=hierarchical_data())
+def test_best_path_decoding_is_the_top_path_and_never_less_likely_than_greedy(data):
+    X, Y = data
+    greedy = fit(X, Y).predict_paths(X)
+    clf = fit(X, Y, decoding="best_path")
+    best = clf.predict_paths(X)
+    top = clf.predict_top_k(X, k=1)
+    assert_allclose(best.path_proba, top.proba[:, 0], rtol=1e-12)
+    assert np.all(best.path_proba >= greedy.path_proba - 1e-12)
+    labels = np.where(top.labels[:, 0, :] == None, None, top.labels[:, 0, :])  # noqa: E711
+    assert_array_equal(best.labels.astype(object), labels)
+    # Node probabilities are products down the path: they never grow with depth.
+    deeper = np.nan_to_num(best.level_proba[:, 1:], nan=0.0)
+    assert np.all(deeper <= np.nan_to_num(best.level_proba[:, :-1], nan=0.0) + 1e-12)
