@@ -59,11 +59,11 @@ def profile_fit(X: Any, Y: np.ndarray, estimator: Any) -> tuple[Any, list[dict[s
     records: list[dict[str, Any]] = []
     original = estimator_module.fit_node
 
-    def timed_fit_node(model, X_all, rows, y, sample_weight):  # type: ignore[no-untyped-def]
+    def timed_fit_node(model, X_all, rows, y, sample_weight, fit_params=None):  # type: ignore[no-untyped-def]
         rss0 = rd.vm_rss()
         rd.reset_hwm()
         t0, c0 = time.perf_counter(), time.thread_time()
-        fitted = original(model, X_all, rows, y, sample_weight)
+        fitted = original(model, X_all, rows, y, sample_weight, fit_params)
         seconds, cpu_seconds = time.perf_counter() - t0, time.thread_time() - c0
         n_iter = getattr(fitted, "n_iter_", None)
         records.append({
