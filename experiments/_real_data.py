@@ -16,9 +16,11 @@ Nothing here is imported by ``hiercls``. The pieces:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -427,3 +429,36 @@ def run_tree(argv: Sequence[str], *, timeout: float, memory_limit: int, env: dic
                 break
     return {"status": status, "returncode": returncode, "wall_s": time.perf_counter() - start,
             "peak_rss_tree_polled": peak}
+
+
+def run_child_line(script: str, spec: dict[str, Any], result_path: Path, *, timeout: float,
+                   memory_limit: int, env: dict[str, str], out: Path,
+                   machine: dict[str, Any]) -> dict[str, Any]:
+    """Run ``script --child spec`` under limits and append its result line to ``out``.
+
+    The child writes its JSON result to ``result_path`` (with ``phase: "done"`` when it
+    finished). The line adds status, wall time, peak RSS of the process tree, load
+    averages, time stamp, CPU model, versions and commit; a failed run keeps the tail
+    of its stderr.
+    """
+    result_path.unlink(missing_ok=True)
+    load_before = list(os.getloadavg())
+    outcome = run_tree(
+        [sys.executable, script, "--child", json.dumps(spec), "--result", str(result_path)],
+        timeout=timeout, memory_limit=memory_limit, env=env,
+        stderr_path=result_path.with_suffix(".stderr"))
+    result = json.loads(result_path.read_text()) if result_path.exists() else {}
+    status = outcome["status"] or ("ok" if outcome["returncode"] == 0 and
+                                   result.get("phase") == "done" else "error")
+    line = {**result, "status": status, "timeout_s": timeout, "wall_s": outcome["wall_s"],
+            "peak_rss_tree_bytes": max(outcome["peak_rss_tree_polled"] or 0,
+                                       result.get("peak_rss_self_bytes") or 0) or None,
+            "load_average_before": load_before, "load_average_after": list(os.getloadavg()),
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpu_model": machine["cpu_model"],
+            "versions": machine.get("versions"), "git_commit": machine.get("git_commit")}
+    if status != "ok":
+        line["stderr_tail"] = result_path.with_suffix(".stderr").read_text(
+            errors="replace")[-1500:]
+    with open(out, "a") as handle:
+        handle.write(json.dumps(line, default=float) + "\n")
+    return line

@@ -256,27 +256,10 @@ def run_one(dataset: str, config: str, *, n_rows: int, seed: int = 0, timeout: f
             workdir: Path, out: Path, machine: dict) -> dict[str, Any]:
     spec = {"dataset": dataset, "config": config, "n_rows": n_rows, "seed": seed}
     result_path = workdir / f"{dataset}_{seed}_{config}.json"
-    result_path.unlink(missing_ok=True)
-    load_before = list(os.getloadavg())
-    outcome = rd.run_tree(
-        [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec),
-         "--result", str(result_path)],
-        timeout=timeout, memory_limit=memory_limit, env={**os.environ, **SINGLE_THREAD_ENV},
-        stderr_path=result_path.with_suffix(".stderr"))
-    result = json.loads(result_path.read_text()) if result_path.exists() else {}
-    status = outcome["status"] or ("ok" if outcome["returncode"] == 0 and
-                                   result.get("phase") == "done" else "error")
-    line = {**result, "status": status, "timeout_s": timeout, "wall_s": outcome["wall_s"],
-            "peak_rss_tree_bytes": max(outcome["peak_rss_tree_polled"] or 0,
-                                       result.get("peak_rss_self_bytes") or 0) or None,
-            "load_average_before": load_before, "load_average_after": list(os.getloadavg()),
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpu_model": machine["cpu_model"],
-            "versions": machine["versions"], "git_commit": machine.get("git_commit")}
-    if status != "ok":
-        line["stderr_tail"] = result_path.with_suffix(".stderr").read_text(
-            errors="replace")[-1500:]
-    with open(out, "a") as handle:
-        handle.write(json.dumps(line, default=float) + "\n")
+    line = rd.run_child_line(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
+                             memory_limit=memory_limit, env={**os.environ, **SINGLE_THREAD_ENV},
+                             out=out, machine=machine)
+    status = line["status"]
     cond = " ".join(f"{c:.3f}" if c is not None else "–"
                     for c in line.get("conditional_accuracy", []))
     print(f"{dataset:9s} {config:16s} {status:8s} wall {line['wall_s']:6.1f}s fit "
