@@ -371,6 +371,11 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             ensure_all_finite=not self._nan_allowed,
             reset=True,
         )
+        if sparse.issparse(X_checked) and not X_checked.has_canonical_format:
+            # Sort once here: joblib's workers see a large X as a read-only memory map,
+            # where scipy (and the solvers calling it) could not sort it in place.
+            X_checked = X_checked.copy()
+            X_checked.sum_duplicates()
         self._text_like_input = _is_text_like(X_checked)
         if y is None:
             raise ValueError(

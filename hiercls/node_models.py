@@ -240,7 +240,14 @@ def _keep_columns(X: Any, columns: NDArray[np.intp]) -> Any:
     """
     X = X.tocsr()
     indices = np.searchsorted(columns, X.indices).astype(X.indices.dtype, copy=False)
-    return sparse.csr_matrix((X.data, indices, X.indptr), shape=(X.shape[0], len(columns)))
+    # X may be a read-only memory map (joblib's worker processes): never share buffers
+    # that scipy could later sort or deduplicate in place.
+    data = X.data if X.data.flags.writeable else X.data.copy()
+    indptr = X.indptr if X.indptr.flags.writeable else X.indptr.copy()
+    narrow = sparse.csr_matrix((data, indices, indptr), shape=(X.shape[0], len(columns)))
+    # Renumbering keeps the order of each row's columns, so sortedness carries over.
+    narrow.has_sorted_indices = X.has_sorted_indices
+    return narrow
 
 
 def _widen_linear_model(model: Any, columns: NDArray[np.intp], n_features: int) -> Any:

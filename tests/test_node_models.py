@@ -121,3 +121,20 @@ def test_default_node_model_follows_the_input():
     assert fitted
     assert all(type(m) is LogisticRegression for m in fitted)
     assert text_model.score(X, Y) == 1.0
+
+
+def test_fit_on_used_columns_of_a_read_only_matrix():
+    """joblib's workers see large X as read-only memory maps."""
+    X, y = _sparse_rows_using_few_columns()
+    # Rows of norm <= 1 (the default node model's input), columns in descending order
+    # within each row (as TfidfVectorizer may leave them): scipy then wants to sort.
+    indptr = X.indptr
+    bounds = zip(indptr[:-1], indptr[1:], strict=True)
+    order = np.concatenate([np.arange(b - 1, a - 1, -1) for a, b in bounds])
+    X = sp.csr_matrix((X.data[order] / 10, X.indices[order], indptr), shape=X.shape)
+    assert not X.has_sorted_indices
+    for array in (X.data, X.indices, X.indptr):
+        array.flags.writeable = False
+    Y = np.column_stack([np.where(np.arange(120) < 60, "a", "b"), y.astype(str)])
+    clf = HierarchicalClassifier(random_state=0).fit(X, Y)
+    assert clf.predict(X).shape == Y.shape
