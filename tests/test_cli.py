@@ -93,7 +93,7 @@ def test_every_experiment_runs_briefly(tmp_path, experiment):
         (["data=csv", "data.label_columns=[a]"], ConfigError, "Missing required config value 'data.path'"),
         (["data=csv", "data.path=/nonexistent/train.csv", "data.label_columns=[a]"],
          FileNotFoundError, "does not exist"),
-        (["model.estimator._target_=sklearn.nope.Classifier"], ConfigError,
+        (["model=logreg", "model.estimator._target_=sklearn.nope.Classifier"], ConfigError,
          r"model.estimator._target_='sklearn.nope.Classifier' cannot be imported"),
         (["+model.level_estimators.species.C=2"], ConfigError,
          r"keys \['species'\] that are not levels .* \['chapter', 'block', 'category'\]"),
