@@ -225,17 +225,27 @@ class Adapter:
             self.model.fit(X32, [[self.leaf_index[leaf]] for leaf in self.y_leaf.tolist()])
 
     def predict(self, X: Any) -> np.ndarray:
+        return self.paths(self.predict_raw(X))
+
+    def predict_raw(self, X: Any) -> Any:
+        """The library's own prediction call, and nothing else (this is what is timed)."""
         if self.name.endswith("_top1"):  # the most probable complete path, found exactly
-            return rd.as_paths(self.model.predict_top_k(X, k=1).labels[:, 0, :])
-        if self.family == "hiercls":
-            return rd.as_paths(self.model.predict(X))
+            return self.model.predict_top_k(X, k=1)
         if self.family == "hiclass":
-            return rd.as_paths(np.asarray(self.model.predict(self._hiclass_X(X)), dtype=object))
+            return self.model.predict(self._hiclass_X(X))
+        if self.family == "napkinxc":
+            return self.model.predict(X.astype(np.float32), top_k=1)
+        return self.model.predict(X)
+
+    def paths(self, raw: Any) -> np.ndarray:
+        """Turn :meth:`predict_raw`'s output into an object array of label paths."""
+        if self.name.endswith("_top1"):
+            return rd.as_paths(raw.labels[:, 0, :])
+        if self.family in ("hiercls", "hiclass"):
+            return rd.as_paths(np.asarray(raw, dtype=object))
         if self.family == "flat":
-            return rd.paths_from_leaves(self.model.predict(X).tolist(), self.leaf_to_path,
-                                        self.n_levels)
-        predicted = self.model.predict(X.astype(np.float32), top_k=1)
-        leaves = [self.leaves[p[0]] if len(p) else None for p in predicted]
+            return rd.paths_from_leaves(raw.tolist(), self.leaf_to_path, self.n_levels)
+        leaves = [self.leaves[p[0]] if len(p) else None for p in raw]
         return rd.paths_from_leaves(leaves, self.leaf_to_path, self.n_levels)
 
     @staticmethod
@@ -325,12 +335,13 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         walls, cpus = [], []
         while len(walls) < spec["predict_repeats"]:
             start, cpu_start = time.perf_counter(), time.process_time()
-            Y_pred = adapter.predict(X_test)
+            raw = adapter.predict_raw(X_test)
             walls.append(time.perf_counter() - start)
             cpus.append(time.process_time() - cpu_start)
             if sum(walls) > 20:
                 break
         predict_s = min(walls)
+        Y_pred = adapter.paths(raw)
         save(phase="predict", predict_s=predict_s, predict_cpu_s=min(cpus),
              predict_passes_s=walls, predict_rows_per_s=X_test.shape[0] / predict_s)
 
