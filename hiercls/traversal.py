@@ -87,7 +87,7 @@ def group_by_node(nodes: NDArray[np.intp]) -> tuple[NDArray[np.intp], list[NDArr
 
 @dataclass(frozen=True)
 class GreedyPaths:
-    """Greedy top-down decoding of a batch.
+    """One decoded path per row of a batch (from :func:`greedy_paths` or :func:`best_paths`).
 
     Attributes
     ----------
