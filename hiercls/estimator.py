@@ -16,6 +16,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
+from sklearn.utils.extmath import row_norms
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
@@ -96,10 +97,7 @@ def _is_text_like(X: Any) -> bool:
         return False
     if X.data.min() < 0:
         return False
-    squared_norms = np.bincount(
-        np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)), weights=X.data**2, minlength=X.shape[0]
-    )
-    return bool(squared_norms.max() <= 1 + 1e-6)
+    return bool(row_norms(X, squared=True).max() <= 1 + 1e-6)
 
 
 def _templates_have(method: str):  # type: ignore[no-untyped-def]
