@@ -300,64 +300,6 @@ def score(Y_train: np.ndarray, Y_test: np.ndarray, Y_pred: np.ndarray,
     }
 
 
-# ------------------------------------------------------------------------ prototypes
-from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
-
-
-class UsedColumnsLogisticRegression(ClassifierMixin, BaseEstimator):
-    """LogisticRegression fitted on the columns that are non-zero in its training rows.
-
-    With an L2 penalty a column that is zero in every training row gets a zero
-    weight at the optimum, so dropping it gives the same model; the solver then
-    works on (outcomes x used columns) instead of (outcomes x all columns).
-    A prototype of what ``hiercls.node_models.fit_node`` could do for sparse X.
-    """
-
-    def __init__(self, C: float = 1.0, class_weight: Any = None, max_iter: int = 100,
-                 tol: float = 1e-4) -> None:
-        self.C = C
-        self.class_weight = class_weight
-        self.max_iter = max_iter
-        self.tol = tol
-
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
-        """Fit on the used columns; return a plain ``LogisticRegression`` whose
-        coefficients are scattered back to all columns.
-
-        Returning another object than ``self`` breaks scikit-learn's convention; it is
-        done here so that hiercls keeps treating the node model as a
-        ``LogisticRegression`` (its fast, validation-free predict path), which is what
-        the same change made inside ``fit_node`` would give.
-        """
-        from scipy import sparse
-        from sklearn.linear_model import LogisticRegression
-
-        n_features = X.shape[1]
-        if sparse.issparse(X):
-            X = X.tocsr()
-            columns = np.unique(X.indices)
-            X_used = X[:, columns]
-        else:
-            columns = np.arange(n_features)
-            X_used = X
-        model = LogisticRegression(**self.get_params()).fit(X_used, y,
-                                                            sample_weight=sample_weight)
-        # Same memory layout as LogisticRegression's own coef_ (Fortran order), so that
-        # coef_.T is C-contiguous and scipy's CSR @ dense product does not copy it.
-        coef = np.zeros((model.coef_.shape[0], n_features), order="F")
-        coef[:, columns] = model.coef_
-        model.coef_ = coef
-        model.n_features_in_ = n_features
-        model.columns_ = columns  # for the node profile: how many columns were used
-        return model
-
-    def predict(self, X: Any) -> np.ndarray:  # fit returns the model that predicts
-        raise NotImplementedError("use the LogisticRegression returned by fit")
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        raise NotImplementedError("use the LogisticRegression returned by fit")
-
-
 # ------------------------------------------------------------------------------ memory
 def vm_hwm() -> int | None:
     try:

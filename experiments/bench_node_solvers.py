@@ -79,8 +79,9 @@ class OvRLinearNodeModel(ClassifierMixin, BaseEstimator):
     def __init__(self, proba: str = "sigmoid") -> None:
         self.proba = proba
 
-    def fit(self, X: Any, y: Any) -> Any:  # built by UsedColumnsLinear, never fitted
-        raise NotImplementedError
+    def fit(self, X: Any, y: Any) -> Any:
+        """Fit as the "ovr_log" setting does (what ``UsedColumnsLinear`` builds)."""
+        return UsedColumnsLinear(loss="ovr_log", proba=self.proba).fit(X, y)
 
     def decision_function(self, X: Any) -> np.ndarray:
         scores = X @ self.coef_.T
@@ -203,13 +204,16 @@ class UsedColumnsLinear(ClassifierMixin, BaseEstimator):
         model.n_iter_max_ = n_iter
         model.columns_ = columns
         model.fit_dtype_ = str(X_used.dtype)
+        self.model_ = model
         return model
 
     def predict(self, X: Any) -> np.ndarray:
-        raise NotImplementedError("use the model returned by fit")
+        """The fitted model's prediction (hiercls calls the model ``fit`` returned)."""
+        return self.model_.predict(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        raise NotImplementedError("use the model returned by fit")
+        """The fitted model's probabilities."""
+        return self.model_.predict_proba(X)
 
 
 # ============================================================================== settings

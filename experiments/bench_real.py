@@ -152,9 +152,9 @@ def build_model(model: str, dataset: str, info: dict, Y_train: np.ndarray) -> An
         if model == "hiercls_lr":  # the very base model hiclass gets
             return HierarchicalClassifier(LogisticRegression(max_iter=1000), random_state=0)
         if model == "hiercls_proposed":
-            # What the proposed changes give: C=10, each node fitted on its used columns.
-            return HierarchicalClassifier(rd.UsedColumnsLogisticRegression(C=10, max_iter=1000),
-                                          random_state=0)
+            # Session 1's proposal: C=10 (hiercls now fits every sparse linear node on the
+            # columns its rows use, as the prototype of this line did).
+            return HierarchicalClassifier(LogisticRegression(C=10, max_iter=1000), random_state=0)
         if model == "hiercls_lr_c10":
             return HierarchicalClassifier(LogisticRegression(C=10, max_iter=1000), random_state=0)
         if model == "hiercls_lr_balanced":

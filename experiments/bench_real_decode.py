@@ -29,6 +29,8 @@ import _real_data as rd  # noqa: E402
 
 def main() -> None:
     warnings.filterwarnings("ignore")
+    from sklearn.linear_model import LogisticRegression
+
     from hiercls import HierarchicalClassifier
 
     lines = ["# Greedy path against the most probable path", "",
@@ -42,7 +44,7 @@ def main() -> None:
         X_train_raw, X_test_raw, Y_train_df, Y_test_df = rd.split(X_raw, Y, seed=0)
         X_train, X_test, _ = rd.featurize(dataset, "linear", X_train_raw, X_test_raw)
         Y_train, Y_test = rd.as_paths(Y_train_df), rd.as_paths(Y_test_df)
-        base = rd.UsedColumnsLogisticRegression(max_iter=1000) if dataset == "wordnet" else None
+        base = LogisticRegression(max_iter=1000) if dataset == "wordnet" else None
         clf = HierarchicalClassifier(base, random_state=0).fit(X_train, Y_train)
         for name, decode in (("greedy (`predict`)", lambda: rd.as_paths(clf.predict(X_test))),
                              ("best path (`predict_top_k(k=1)`)",

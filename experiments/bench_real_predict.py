@@ -51,6 +51,8 @@ def best_cpu(fn, repeats: int = 9):  # type: ignore[no-untyped-def]
 def main() -> None:
     warnings.filterwarnings("ignore")
     import hiercls.traversal as traversal
+    from sklearn.linear_model import LogisticRegression
+
     from hiercls import HierarchicalClassifier
     from sklearn.utils.extmath import safe_sparse_dot
 
@@ -58,7 +60,7 @@ def main() -> None:
     X_train_raw, X_test_raw, Y_train_df, _ = rd.split(X_raw, Y, seed=0)
     X_train, X_test, _ = rd.featurize("wordnet", "linear", X_train_raw, X_test_raw)
     Y_train = rd.as_paths(Y_train_df)
-    clf = HierarchicalClassifier(rd.UsedColumnsLogisticRegression(max_iter=1000),
+    clf = HierarchicalClassifier(LogisticRegression(max_iter=1000),
                                  random_state=0).fit(X_train, Y_train)
     n = X_test.shape[0]
     linear = [m for m in clf.estimators_ if m is not None and hasattr(m, "coef_")]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -141,17 +140,11 @@ def _node_models_take_categories(
     classifier: HierarchicalClassifier, columns: CategoricalColumns
 ) -> bool:
     """Whether every node model of ``classifier`` can be told about categorical columns."""
-    templates = [classifier.estimator]
-    for mapping in (classifier.level_estimators, classifier.node_estimators):
-        if isinstance(mapping, Mapping):
-            templates.extend(mapping.values())
-    for template in templates:
-        if template is None:  # the default node model, a logistic regression
-            return False
-        try:
+    try:
+        for template in classifier._templates():  # the same models fit() checks
             categorical_node_settings(template, columns)
-        except ValueError:
-            return False
+    except ValueError:
+        return False
     return True
 
 
