@@ -50,6 +50,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy import sparse as sp
 
+from ._allocator import settle_worker_allocator
 from ._compat import get_tags, import_optional
 from .exceptions import OutputConflictError, SchemaError
 from .hierarchy import as_python
@@ -1309,6 +1310,7 @@ def _score_partition(
     frame: pd.DataFrame, model: Any, job: _Job, directory: str, partition_info: Any = None
 ) -> pd.DataFrame:
     """Dask worker task: score one partition and write it as one part."""
+    settle_worker_allocator()
     index = int(partition_info["number"]) if partition_info else 0
     table = pa.Table.from_pandas(frame, preserve_index=False).select(job.read_columns)
     table = table.cast(job.read_schema)

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.svm import LinearSVC
 from sklearn.utils.extmath import softmax
 
+from ._allocator import settle_worker_allocator
 from .linear import OneVsRestLogisticRegression, ovr_proba, ovr_scores
 
 __all__ = [
@@ -204,7 +205,12 @@ def fit_node(
     every row gets zero weight at the optimum anyway, so the model is the same, but
     the solver's work and memory scale with the node's vocabulary instead of all of
     ``X``'s.
+
+    In a worker process (joblib's, Dask's) the first call also raises glibc's malloc
+    thresholds (see ``hiercls._allocator``), so that node-sized arrays are reused
+    instead of being page-faulted in afresh at every allocation.
     """
+    settle_worker_allocator()
     fit_params = dict(fit_params or {})
     if sample_weight is not None:
         fit_params["sample_weight"] = sample_weight[rows]
