@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -323,6 +324,21 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
     def _allows_nan(self) -> bool:
         return all(get_tags(t).input_tags.allow_nan for t in self._templates())
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # Models saved before a parameter or a piece of fitted state existed (commit
+        # c91f941 and earlier) get what makes them behave as they did, so they still load.
+        signature = inspect.signature(type(self).__init__)
+        for name, parameter in signature.parameters.items():
+            if parameter.default is not inspect.Parameter.empty and name not in state:
+                setattr(self, name, parameter.default)
+        if "estimators_" in state:
+            for name, value in (("categorical_columns_", None), ("_text_like_input", False)):
+                if name not in state:
+                    setattr(self, name, value)
+            if "_nan_allowed" not in state:
+                self._nan_allowed = self._allows_nan()
+
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -474,7 +490,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             return self.level_estimators[level_name]
         if self.estimator is not None:
             return self.estimator
-        return _default_estimator(text_like=getattr(self, "_text_like_input", False))
+        return _default_estimator(text_like=self._text_like_input)
 
     def _fit_nodes(
         self,
@@ -536,7 +552,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if self._is_plain_float_array(X):
             return X
-        categorical = getattr(self, "categorical_columns_", None)  # absent in 0.1.0.dev0 pickles
+        categorical = self.categorical_columns_
         if categorical is not None and isinstance(X, pd.DataFrame):
             X = categorical.encode(X)
         return validate_data(

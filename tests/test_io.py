@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -415,3 +416,20 @@ def test_find_unparsable_value(tmp_path):
         assert find_unparsable_value(data_file, "x") == (700, "oops")
         assert find_unparsable_value(data_file, "y") is None
     assert_allclose(float(frame["y"][0]), 3.0)
+
+
+LEGACY_ARTIFACT = Path(__file__).parent / "data" / "legacy_model_c91f941"
+
+
+def test_artifact_from_an_earlier_hiercls_still_predicts():
+    # Saved by commit c91f941, before fitted models recorded their NaN and categorical
+    # handling: a decision tree on 3 numeric columns, animal/plant -> cat/dog, fern/moss.
+    model = load_model(LEGACY_ARTIFACT)
+    X = np.loadtxt(LEGACY_ARTIFACT / "X.csv", delimiter=",")
+    assert_array_equal(
+        model.predict(X[:5]),
+        [["animal", "dog"], ["animal", "dog"], ["animal", "cat"], ["plant", "moss"], ["plant", "moss"]],
+    )
+    assert model.predict_paths(X).labels.shape == (8, 2)
+    assert model.predict_proba(X)[1].shape == (8, 4)
+    assert model.__sklearn_tags__().input_tags.allow_nan  # decision trees take NaN
