@@ -91,11 +91,16 @@ class OvRLinearNodeModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         scores = self.decision_function(X)
         if scores.shape[1] == 1:
-            positive = expit(scores[:, 0])
+            positive = (np.clip((scores[:, 0] + 1) / 2, 0.0, 1.0) if self.proba == "hinge"
+                        else expit(scores[:, 0]))
             return np.column_stack([1 - positive, positive])
         if self.proba == "softmax":
             scores -= scores.max(axis=1, keepdims=True)
             np.exp(scores, out=scores)
+        elif self.proba == "hinge":
+            # The squared hinge loss's population minimiser is f = 2p - 1 (Zhang 2004),
+            # so (f + 1) / 2, clipped to [0, 1], estimates each class's probability.
+            scores = np.clip((scores + 1) / 2, 1e-6, 1.0)
         else:
             scores = expit(scores)
         scores /= scores.sum(axis=1, keepdims=True)
@@ -115,7 +120,8 @@ class UsedColumnsLinear(ClassifierMixin, BaseEstimator):
       - "ovr_sqhinge": liblinear L2-loss SVM, dual (``LinearSVC``'s), one per outcome.
     class_weight: None, "balanced", or "sqrt" (square root of the balanced weights).
     float32: pass the node's X as float32 (whether it stays float32 depends on the solver).
-    proba (OvR only): "sigmoid" (normalised per row) or "softmax" of the OvR scores.
+    proba (OvR only): "sigmoid" (normalised per row), "softmax" of the OvR scores, or "hinge"
+      ((f + 1) / 2 clipped to [0, 1], normalised per row; for the squared hinge loss).
 
     ``fit`` returns a plain ``LogisticRegression`` (multinomial; the library's fast
     predict path) or an ``OvRLinearNodeModel`` with coefficients at full width, in
@@ -239,6 +245,9 @@ def _settings() -> dict[str, dict[str, Any]]:
         s[f"ovr_sqhinge_C{C}_tol0.1"] = {"loss": "ovr_sqhinge", "C": C, "tol": 0.1}
         s[f"ovr_sqhinge_C{C}_tol0.1_softmax"] = {"loss": "ovr_sqhinge", "C": C, "tol": 0.1,
                                                  "proba": "softmax"}
+        for cw in (None, "balanced", "sqrt"):
+            s[f"ovr_sqhinge_C{C}_tol0.1_hingeproba" + (f"_{cw}" if cw else "")] = {
+                "loss": "ovr_sqhinge", "C": C, "tol": 0.1, "proba": "hinge", "class_weight": cw}
     s["ovr_log_C20_tol0.1"] = {"loss": "ovr_log", "C": 20, "tol": 0.1}
     for C in (10, 20):
         for cw in (None, "balanced"):

@@ -18,7 +18,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.extmath import softmax
 
 from ._allocator import settle_worker_allocator
-from .linear import OneVsRestLogisticRegression, ovr_proba, ovr_scores
+from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, ovr_proba, ovr_scores
 
 __all__ = [
     "ConstantNodeModel",
@@ -36,7 +36,8 @@ _ALL_CORES_BY_DEFAULT = ("lightgbm", "xgboost")
 
 # Linear models that ``fit_node`` fits on the columns a sparse node's rows use (see
 # there), when those are fewer than this share of all columns.
-_LINEAR_ON_USED_COLUMNS = (LogisticRegression, OneVsRestLogisticRegression, LinearSVC, RidgeClassifier)
+_ONE_VS_REST = (OneVsRestLinearSVC, OneVsRestLogisticRegression)
+_LINEAR_ON_USED_COLUMNS = (LogisticRegression, *_ONE_VS_REST, LinearSVC, RidgeClassifier)
 _USED_COLUMNS_MAX_SHARE = 0.9
 
 # LightGBM's own default ``min_child_weight`` (``min_sum_hessian_in_leaf``), which
@@ -199,7 +200,7 @@ def fit_node(
     Notes
     -----
     On sparse ``X`` a node's rows use only some columns (a text node's vocabulary).
-    A linear model (``OneVsRestLogisticRegression``, ``LogisticRegression``,
+    A linear model (``OneVsRestLinearSVC``, ``OneVsRestLogisticRegression``, ``LogisticRegression``,
     ``LinearSVC``, ``RidgeClassifier``) is then fitted on those columns only and its
     ``coef_`` put back at full width with zeros elsewhere: a column that is zero in
     every row gets zero weight at the optimum anyway, so the model is the same, but
@@ -289,8 +290,8 @@ def outcome_scores(model: Any, X: Any) -> NDArray[np.float64]:
     would turn them into probabilities keeps their order); for other models, the
     probabilities themselves.
     """
-    if type(model) in (LogisticRegression, OneVsRestLogisticRegression):
-        # Sigmoids and softmax keep the order of the scores; for one binary model,
+    if type(model) is LogisticRegression or type(model) in _ONE_VS_REST:
+        # Their probabilities keep the order of the scores; for one binary model,
         # P(positive) > 1/2 exactly when its score is > 0.
         scores = ovr_scores(model, X)
         if scores.shape[1] == 1:
@@ -307,7 +308,7 @@ def outcome_proba(model: Any, X: Any) -> NDArray[np.float64]:
     # Exactly these types: a subclass may redefine predict_proba.
     if type(model) is LogisticRegression:
         return _logistic_proba(model, X)
-    if type(model) is OneVsRestLogisticRegression:
+    if type(model) in _ONE_VS_REST:
         return ovr_proba(model, X)
     if hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(X), dtype=np.float64)

@@ -7,6 +7,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.svm import LinearSVC
 
 from hiercls import HierarchicalClassifier
+from hiercls.linear import OneVsRestLinearSVC, OneVsRestLogisticRegression
 from hiercls.node_models import fit_node, take_rows
 
 
@@ -28,8 +29,10 @@ def _sparse_rows_using_few_columns(seed=0, n_rows=120, n_features=300):
         LogisticRegression(C=10, max_iter=1000, tol=1e-10, class_weight="balanced"),
         LinearSVC(tol=1e-10, max_iter=100_000),
         RidgeClassifier(solver="sparse_cg", tol=1e-12),
+        OneVsRestLinearSVC(tol=1e-10, max_iter=100_000, random_state=0),
+        OneVsRestLogisticRegression(tol=1e-10, max_iter=100_000, random_state=0),
     ],
-    ids=["logreg", "logreg_balanced", "linear_svc", "ridge"],
+    ids=["logreg", "logreg_balanced", "linear_svc", "ridge", "ovr_svc", "ovr_logreg"],
 )
 def test_fit_on_used_columns_equals_fit_on_all_columns(model):
     from sklearn.base import clone
@@ -106,8 +109,6 @@ def test_default_node_model_follows_the_input():
     """The dual one-vs-rest model for TF-IDF rows; L-BFGS for anything else."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from hiercls.linear import OneVsRestLogisticRegression
-
     words = ["red apple", "green apple", "ripe pear", "green pear", "oak tree", "pine tree"]
     texts = [f"{w} {i}" for i in range(20) for w in words]
     Y = [["fruit", w.split()[1]] if "tree" not in w else ["plant", "tree"] for w in words] * 20
@@ -116,7 +117,7 @@ def test_default_node_model_follows_the_input():
     numeric_model = HierarchicalClassifier(random_state=0).fit(sp.csr_matrix(X.toarray() * 5 - 1), Y)
     fitted = [m for m in text_model.estimators_ if hasattr(m, "coef_")]
     assert fitted
-    assert all(isinstance(m, OneVsRestLogisticRegression) for m in fitted)
+    assert all(isinstance(m, OneVsRestLinearSVC) for m in fitted)
     fitted = [m for m in numeric_model.estimators_ if hasattr(m, "coef_")]
     assert fitted
     assert all(type(m) is LogisticRegression for m in fitted)
