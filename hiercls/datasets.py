@@ -1004,6 +1004,8 @@ _OEWS_VALUES = (
 )
 _OEWS_CATEGORIES = ("area_type", "state", "industry")
 _OEWS_LEVELS = ("major", "minor", "broad", "detailed")
+# Version 2 added the area of each row (the groups of an area-grouped split).
+_OEWS_CACHE_FORMAT = 2
 
 
 def load_oews(
@@ -1054,8 +1056,10 @@ def load_oews(
     data : Bunch
         ``data`` (DataFrame of the 20 feature columns), ``target`` (DataFrame with
         columns ``"major"``, ``"minor"``, ``"broad"``, ``"detailed"``),
-        ``feature_names``, ``level_names``, ``text_column`` (``None``) and
-        ``DESCR``.
+        ``groups`` (the 7-character OEWS area code of each row, for
+        ``train_test_split_hierarchical(..., groups=...)``: a split grouped by area
+        tests on areas never seen in training), ``feature_names``, ``level_names``,
+        ``text_column`` (``None``) and ``DESCR``.
 
     Raises
     ------
@@ -1073,7 +1077,7 @@ def load_oews(
     else:
         database, expected, origin = Path(source).expanduser(), None, str(source)
         key = f"{database.name.split('.')[0]}_{_sha256(database)[:12]}"
-    cache_file = cache / f"oews_{key}_v{_CACHE_FORMAT}.parquet"
+    cache_file = cache / f"oews_{key}_v{_OEWS_CACHE_FORMAT}.parquet"
     table = _read_cache(cache_file)
     if table is None:
         table = _build_oews_table(database, expected)
@@ -1086,6 +1090,7 @@ def load_oews(
             table = table.iloc[np.sort(rng.choice(len(table), size=n_rows, replace=False))]
     data = table[list(_OEWS_VALUES + _OEWS_CATEGORIES)]
     target = table[list(_OEWS_LEVELS)]
+    groups = table["area"].to_numpy(dtype=object)
     descr = (
         f"BLS Occupational Employment and Wage Statistics from {origin}: one row per "
         "area x industry x detailed occupation.\n"
@@ -1095,7 +1100,9 @@ def load_oews(
         "occupation; codes aggregating a broad occupation stop at the broad level.\n"
         + _support_summary(target)
     )
-    return _make_bunch(data, target, text_column=None, descr=descr)
+    bunch = _make_bunch(data, target, text_column=None, descr=descr)
+    bunch.groups = groups
+    return bunch
 
 
 def _packaged_oews() -> tuple[Any, dict[str, Any], str]:
@@ -1146,7 +1153,8 @@ def _query_oews(connection: sqlite3.Connection) -> pd.DataFrame:
     # Cell keys are 'OEU' + area type (1) + area (7) + industry (6) + occupation (6).
     frame = pd.read_sql_query(
         f"SELECT {values}, a.areatype_code AS area_type, a.state_code AS state, "
-        "substr(c.key, 12, 6) AS industry, o.occupation_code AS soc "
+        "substr(c.key, 12, 6) AS industry, substr(c.key, 5, 7) AS area, "
+        "o.occupation_code AS soc "
         "FROM cell AS c "
         "JOIN area AS a ON a.area_code = substr(c.key, 5, 7) "
         "JOIN occupation AS o ON o.occupation_code = substr(c.key, 18, 6) "
@@ -1200,6 +1208,7 @@ def train_test_split_hierarchical(
     validation_size: float = 0.0,
     random_state: int | np.random.RandomState | np.random.Generator | None = None,
     stratify_level: int = -1,
+    groups: ArrayLike | None = None,
 ) -> list[Any]:
     """Split rows into train, (validation,) and test sets, stratified by label path.
 
@@ -1230,6 +1239,14 @@ def train_test_split_hierarchical(
     stratify_level : int, default=-1
         Deepest level of the path prefix that defines the groups; negative values
         count from the last level.
+    groups : array-like of shape (n_samples,) or None, default=None
+        A group key per row (OEWS: its area). When given, every group goes whole
+        into one set, so the test set holds groups never seen in training: groups
+        are taken in random order into the test set until it has ``test_size`` of
+        the rows, then into the validation set, and the rest train. Set sizes are
+        then only approximately the requested fractions, the split is not
+        stratified (``stratify_level`` is ignored), and the test set may hold
+        classes that the training set lacks.
 
     Returns
     -------
@@ -1287,6 +1304,9 @@ def train_test_split_hierarchical(
             f"validation_size={validation_size} the training set would be empty; "
             "use smaller sizes or more rows."
         )
+    if groups is not None:
+        parts = _group_split(func, groups, n_samples, n_test, n_val, rng)
+        return [_take_rows(X, part) for part in parts] + [_take_rows(Y, part) for part in parts]
     pools = 3 if n_val else 2
     groups = _path_codes(paths, stratify_level % n_levels)
     support = np.bincount(groups)
@@ -1307,6 +1327,45 @@ def train_test_split_hierarchical(
     if not n_val:
         del parts[1]
     return [_take_rows(X, part) for part in parts] + [_take_rows(Y, part) for part in parts]
+
+
+def _group_split(
+    func: str,
+    groups: ArrayLike,
+    n_samples: int,
+    n_test: int,
+    n_val: int,
+    rng: np.random.Generator,
+) -> list[NDArray[np.intp]]:
+    """Row positions of train, (validation,) test, with every group whole in one of them."""
+    keys = groups.to_numpy() if hasattr(groups, "to_numpy") else np.asarray(groups)
+    if keys.ndim != 1 or len(keys) != n_samples:
+        raise ValueError(
+            f"{func}: groups must hold one key per row ({n_samples}); got shape {keys.shape}."
+        )
+    codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+    sizes = np.bincount(codes, minlength=len(uniques))
+    order = rng.permutation(len(uniques))
+    filled = np.cumsum(sizes[order])
+    # A group goes to the test set while the test set is still short of n_test rows.
+    n_test_groups = int(np.searchsorted(filled, n_test)) + 1
+    n_val_groups = int(np.searchsorted(filled, filled[n_test_groups - 1] + n_val)) + 1 - n_test_groups
+    if not n_val:
+        n_val_groups = 0
+    if n_test_groups + n_val_groups >= len(uniques):
+        raise ValueError(
+            f"{func}: {len(uniques)} group(s) are too few to keep whole groups in the "
+            f"test{' and validation' if n_val else ''} set and still train on some; use "
+            "smaller sizes or more groups."
+        )
+    part_of_group = np.zeros(len(uniques), dtype=np.int8)  # 0 train, 1 validation, 2 test
+    part_of_group[order[:n_test_groups]] = 2
+    part_of_group[order[n_test_groups:n_test_groups + n_val_groups]] = 1
+    part_of_row = part_of_group[codes]
+    parts = [rng.permutation(np.flatnonzero(part_of_row == part)) for part in (0, 1, 2)]
+    if not n_val:
+        del parts[1]
+    return parts
 
 
 def _as_paths(Y: ArrayLike) -> NDArray[Any]:

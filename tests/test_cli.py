@@ -97,6 +97,8 @@ def test_every_experiment_runs_briefly(tmp_path, experiment):
          r"model.estimator._target_='sklearn.nope.Classifier' cannot be imported"),
         (["+model.level_estimators.species.C=2"], ConfigError,
          r"keys \['species'\] that are not levels .* \['chapter', 'block', 'category'\]"),
+        (["data.split.grouped=true"], ValueError,
+         r"load_synthetic defines no groups; data=oews does \(its areas\)"),
     ],
 )
 def test_bad_config_fails_before_training(tmp_path, overrides, error, message):

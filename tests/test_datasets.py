@@ -398,6 +398,46 @@ def test_split_with_validation_returns_six_parts():
     assert set(_paths(Y_test)) <= seen_in_train
 
 
+def test_grouped_split_keeps_every_group_in_one_set():
+    X, Y = _split_data(n=1200)
+    groups = np.arange(1200) % 40  # 40 groups of 30 rows
+    X_train, X_val, X_test, Y_train, Y_val, Y_test = train_test_split_hierarchical(
+        X, Y, test_size=0.2, validation_size=0.1, random_state=0, groups=groups
+    )
+    in_part = [set(groups[part[:, 0]]) for part in (X_train, X_val, X_test)]
+    assert sum(len(part) for part in in_part) == len(set().union(*in_part)) == 40
+    assert (len(X_train), len(X_val), len(X_test)) == (840, 120, 240)  # whole groups of 30
+    ids = np.concatenate([X_train[:, 0], X_val[:, 0], X_test[:, 0]])
+    assert sorted(ids) == list(range(1200))
+    np.testing.assert_array_equal(Y[X_test[:, 0]], Y_test)
+    again = train_test_split_hierarchical(
+        X, Y, test_size=0.2, validation_size=0.1, random_state=0, groups=groups
+    )
+    np.testing.assert_array_equal(again[2], X_test)
+
+
+def test_grouped_split_of_uneven_groups_fills_the_test_set_in_whole_groups():
+    X, Y = _split_data(n=1000)
+    groups = np.repeat(["big", "a", "b", "c", "d", "e"], [500, 100, 100, 100, 100, 100])
+    for seed in range(5):
+        X_train, X_test, _, _ = train_test_split_hierarchical(
+            X, Y, test_size=0.15, random_state=seed, groups=pd.Series(groups)
+        )
+        test_groups = set(groups[X_test[:, 0]])
+        assert len(X_test) == sum(500 if g == "big" else 100 for g in test_groups) >= 150
+        assert not test_groups & set(groups[X_train[:, 0]])
+
+
+def test_grouped_split_needs_enough_groups_and_one_key_per_row():
+    X, Y = _split_data(n=100)
+    with pytest.raises(ValueError, match="1 group\\(s\\) are too few"):
+        train_test_split_hierarchical(X, Y, test_size=0.5, groups=np.zeros(100))
+    with pytest.raises(ValueError, match="2 group\\(s\\) are too few.*validation"):
+        train_test_split_hierarchical(X, Y, validation_size=0.1, groups=np.arange(100) % 2)
+    with pytest.raises(ValueError, match="one key per row \\(100\\)"):
+        train_test_split_hierarchical(X, Y, groups=np.arange(99))
+
+
 def test_split_keeps_rare_paths_in_training_and_warns():
     X = np.arange(23).reshape(-1, 1)
     Y = np.array(
@@ -689,6 +729,8 @@ def test_load_oews_from_a_database_file(tmp_path, compressed):
     assert isinstance(data["industry"].dtype, pd.CategoricalDtype)
     assert set(data["area_type"]) == {"N", "S"}
     assert set(data["state"]) == {"00", "06"}
+    # The area of each row: national (0000000) or California (0600000).
+    assert sorted(bunch.groups) == ["0000000"] * 3 + ["0600000"] * 2
     assert list(tmp_path.joinpath("c").glob("oews_oews-test_*.parquet"))
 
 

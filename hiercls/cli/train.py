@@ -148,6 +148,18 @@ def _node_models_take_categories(
     return True
 
 
+def _split_groups(dataset: Any, data_cfg: DictConfig) -> Any:
+    """The group key of each row for ``data.split.grouped=true``, or a clear error."""
+    groups = dataset.get("groups")
+    if groups is None:
+        raise ValueError(
+            f"data.split.grouped=true keeps groups of rows together, but the data set "
+            f"{data_cfg.get('_target_')} defines no groups; data=oews does (its areas). "
+            f"Set data.split.grouped=false."
+        )
+    return groups
+
+
 def _classifier(model: Any) -> HierarchicalClassifier:
     return model[-1] if isinstance(model, Pipeline) else model
 
@@ -203,6 +215,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     dataset = load_dataset(cfg.data)
     model = build_model(cfg.model, dataset, cfg.data.get("tfidf"))
     split: dict[str, Any] = OmegaConf.to_container(cfg.data.split, resolve=True)  # type: ignore[assignment]
+    if split.pop("grouped", False):
+        split["groups"] = _split_groups(dataset, cfg.data)
     X_train, X_val, X_test, Y_train, Y_val, Y_test = train_test_split_hierarchical(
         dataset.data, dataset.target, **{"validation_size": 0.1, **split}
     )
