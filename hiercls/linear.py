@@ -11,6 +11,7 @@ calibrated of the three.
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 from typing import Any
 
@@ -36,7 +37,7 @@ __all__ = ["OneVsRestLinearSVC", "OneVsRestLogisticRegression", "ovr_scores", "o
 class _OneVsRestLinear(ClassifierMixin, BaseEstimator):
     """One binary linear model per class, solved by liblinear in the dual.
 
-    Subclasses choose the binary loss (:meth:`_binary_model`) and how its scores
+    Subclasses choose the binary loss (``_binary_estimator``) and how its scores
     become probabilities (:func:`ovr_proba`).
     """
 
@@ -48,8 +49,18 @@ class _OneVsRestLinear(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    # The liblinear binary model with the subclass's loss, solved in the dual.
+    _binary_estimator: Any
+
     def _binary_model(self, class_weight: dict[int, float] | None) -> Any:
-        raise NotImplementedError
+        return self._binary_estimator(
+            dual=True,
+            C=self.C,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            class_weight=class_weight,
+            random_state=self.random_state,
+        )
 
     def _class_weights(self, y: NDArray[Any]) -> NDArray[np.float64] | None:
         if self.class_weight is None:
@@ -194,17 +205,7 @@ class OneVsRestLogisticRegression(_OneVsRestLinear):
         self.max_iter = max_iter
         self.random_state = random_state
 
-
-    def _binary_model(self, class_weight: dict[int, float] | None) -> Any:
-        return LogisticRegression(
-            solver="liblinear",
-            dual=True,
-            C=self.C,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            class_weight=class_weight,
-            random_state=self.random_state,
-        )
+    _binary_estimator = staticmethod(partial(LogisticRegression, solver="liblinear"))
 
 
 class OneVsRestLinearSVC(_OneVsRestLinear):
@@ -273,16 +274,7 @@ class OneVsRestLinearSVC(_OneVsRestLinear):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def _binary_model(self, class_weight: dict[int, float] | None) -> Any:
-        return LinearSVC(
-            loss="squared_hinge",
-            dual=True,
-            C=self.C,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            class_weight=class_weight,
-            random_state=self.random_state,
-        )
+    _binary_estimator = staticmethod(partial(LinearSVC, loss="squared_hinge"))
 
 
 def ovr_scores(model: Any, X: Any) -> NDArray[np.float64]:
