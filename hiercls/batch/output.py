@@ -1,0 +1,268 @@
+"""The output directory: numbered parts, the manifest that makes a run resumable, the lock.
+
+``_manifest.json`` ties the parts to the input file, the model and the output
+settings; :func:`_open_output` refuses to mix the outputs of two jobs, and
+``_Run`` records every part written (and re-counts the intact parts of an earlier
+run) so that a run that is killed continues from the first missing part.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import pickle
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..exceptions import OutputConflictError
+from ..io import DataFile, file_identity, write_json_atomic, write_table_atomic
+from .job import _Job, _short_list
+from .summary import _Tally, _tally_table
+
+logger = logging.getLogger("hiercls.batch")
+
+# A leading "_" (like "." for temporary parts) makes Arrow, pandas and Dask skip these
+# files when the output directory is read as one data set.
+MANIFEST_FILE = "_manifest.json"
+SUMMARY_FILE = "_summary.json"
+_LOCK_FILE = ".hiercls-predict.lock"
+_MANIFEST_KIND = "hiercls-batch-output"
+_MANIFEST_VERSION = 1
+_PART_PREFIX = "part-"
+
+
+def _part_name(index: int, output_format: str) -> str:
+    return f"{_PART_PREFIX}{index:06d}.{output_format}"
+
+
+def _model_fingerprint(model: Any) -> str:
+    """SHA-256 of the model's pickle, streamed (no copy of a large model in memory)."""
+
+    class _Digest:
+        def __init__(self) -> None:
+            self.sha = hashlib.sha256()
+
+        def write(self, data: Any) -> int:
+            view = memoryview(data)  # protocol 5 hands large arrays over as PickleBuffer
+            self.sha.update(view)
+            return view.nbytes
+
+    sink = _Digest()
+    pickle.Pickler(sink, protocol=5).dump(model)
+    return sink.sha.hexdigest()
+
+
+def _identity(
+    data_file: DataFile, model_fingerprint: str, hierarchy: str, job: _Job, layout: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "input": {**file_identity(data_file.path), "format": data_file.format},
+        "model": {"fingerprint": model_fingerprint, "hierarchy_fingerprint": hierarchy},
+        "output": {
+            "format": job.output_format,
+            "columns": job.output_schema.names,
+            "top_k": job.top_k,
+            "features": list(job.features),
+        },
+        "layout": layout,
+    }
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    found = []
+    old_input, new_input = old.get("input", {}), new["input"]
+    if old_input.get("path") != new_input["path"]:
+        found.append(f"input file '{old_input.get('path')}' -> '{new_input['path']}'")
+    else:
+        for key in ("size", "mtime_ns", "ends_sha256"):
+            if old_input.get(key) != new_input[key]:
+                found.append(
+                    f"input file changed since the parts were written ({key} "
+                    f"{old_input.get(key)} -> {new_input[key]})"
+                )
+                break
+    old_model, new_model = old.get("model", {}), new["model"]
+    if old_model.get("hierarchy_fingerprint") != new_model["hierarchy_fingerprint"]:
+        found.append("a model with another class tree (hierarchy fingerprint differs)")
+    elif old_model.get("fingerprint") != new_model["fingerprint"]:
+        found.append(
+            f"another model (fingerprint {str(old_model.get('fingerprint'))[:12]}... -> "
+            f"{new_model['fingerprint'][:12]}...)"
+        )
+    for section in ("output", "layout"):
+        old_part, new_part = old.get(section, {}), new[section]
+        for key in sorted(set(old_part) | set(new_part)):
+            if old_part.get(key) != new_part.get(key):
+                found.append(
+                    f"{section} setting {key}: {old_part.get(key)!r} -> {new_part.get(key)!r}"
+                )
+    return found
+
+
+def _our_files(directory: Path) -> list[Path]:
+    return [
+        path
+        for path in directory.iterdir()
+        if path.name in (MANIFEST_FILE, SUMMARY_FILE)
+        or path.name.startswith(_PART_PREFIX)
+        or (
+            path.name.startswith((f".{_PART_PREFIX}", f".{MANIFEST_FILE}", f".{SUMMARY_FILE}"))
+            and path.name.endswith(".tmp")
+        )
+    ]
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output directory (released even on a kill)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    with open(directory / _LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputConflictError(
+                f"Another process is writing to '{directory}' right now; wait for it to "
+                f"finish, or choose another output directory."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _open_output(
+    directory: Path, identity: dict[str, Any], overwrite: bool
+) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """Return the manifest to continue (or a fresh one) and the parts it lists as written."""
+    manifest_path = directory / MANIFEST_FILE
+    previous = None
+    if manifest_path.exists():
+        try:
+            previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            previous = {"kind": "unreadable"}
+        if previous.get("kind") != _MANIFEST_KIND:
+            problems = [f"its {MANIFEST_FILE} is not a readable hiercls manifest"]
+        else:
+            problems = _differences(previous["identity"], identity)
+        if problems and not overwrite:
+            raise OutputConflictError(
+                f"'{directory}' holds the output of another job: {'; '.join(problems)}. The "
+                f"parts already there are kept. Pass overwrite=True (overwrite=true on the "
+                f"command line) to replace them, or choose another output directory."
+            )
+        if problems:
+            previous = None
+    else:
+        foreign = [
+            p.name
+            for p in directory.iterdir()
+            if p.name != _LOCK_FILE and p not in _our_files(directory)
+        ]
+        if (foreign or _our_files(directory)) and not overwrite:
+            raise OutputConflictError(
+                f"'{directory}' is not empty ({_short_list(sorted(foreign) or ['part files'], 5)}) "
+                f"and has no {MANIFEST_FILE}; choose an empty or new output directory, or pass "
+                f"overwrite=True (which deletes only part-*, {MANIFEST_FILE} and {SUMMARY_FILE})."
+            )
+    if previous is None:
+        for path in _our_files(directory):
+            path.unlink()
+        return {
+            "kind": _MANIFEST_KIND,
+            "version": _MANIFEST_VERSION,
+            "identity": identity,
+            "parts": {},
+            "complete": False,
+            "n_parts": None,
+            "rows": None,
+        }, {}
+    for path in directory.glob(".*.tmp"):  # leftovers of a killed run
+        if path in _our_files(directory):
+            path.unlink()
+    previous["identity"] = identity
+    return previous, {int(k): v for k, v in previous.get("parts", {}).items()}
+
+
+# ------------------------------------------------------------------ parts
+def _write_part(table: pa.Table, path: Path, job: _Job) -> None:
+    write_table_atomic(table, path, job.output_format)
+
+
+_TALLY_COLUMNS = ("path_proba", "stopped_at_level", "scoring_error")
+
+
+def _read_part(path: Path, job: _Job) -> pa.Table:
+    columns = [*job.levels, *_TALLY_COLUMNS]
+    if job.output_format == "parquet":
+        return pq.read_table(path, columns=columns, pre_buffer=False)
+    types = {name: job.output_schema.field(name).type for name in columns}
+    return pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(
+            include_columns=columns, column_types=types, strings_can_be_null=True
+        ),
+    )
+
+
+# ------------------------------------------------------------ the runs
+class _Run:
+    """Bookkeeping shared by the engines: manifest, tallies, progress."""
+
+    def __init__(
+        self, directory: Path, manifest: dict[str, Any], job: _Job, confidence: float, progress: Any
+    ) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.job = job
+        self.confidence = confidence
+        self.progress = progress
+        self.tally = _Tally.empty(job)
+        self.rows_now = 0
+        self.parts_now = 0
+
+    def save(self) -> None:
+        self.manifest["updated_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        write_json_atomic(self.directory / MANIFEST_FILE, self.manifest)
+
+    def reuse(self, done: dict[int, dict[str, Any]]) -> set[int]:
+        """Tally parts written by an earlier run; return those that are intact."""
+        intact = set()
+        for index, entry in sorted(done.items()):
+            path = self.directory / entry["file"]
+            try:
+                table = _read_part(path, self.job)
+            except (OSError, pa.ArrowInvalid):
+                table = None
+            if table is None or table.num_rows != entry["rows"]:
+                logger.warning("Part %s is missing or damaged; scoring it again", path.name)
+                self.manifest["parts"].pop(str(index), None)
+                continue
+            self.tally.add(_tally_table(table, self.job, self.confidence))
+            self.progress.update(entry["rows"])
+            intact.add(index)
+        return intact
+
+    def record(self, index: int, table: pa.Table, first_row: int | None) -> None:
+        self.tally.add(_tally_table(table, self.job, self.confidence))
+        self.manifest["parts"][str(index)] = {
+            "file": _part_name(index, self.job.output_format),
+            "rows": table.num_rows,
+            "first_row": first_row,
+        }
+        self.save()
+        self.rows_now += table.num_rows
+        self.parts_now += 1
+        self.progress.update(table.num_rows)
