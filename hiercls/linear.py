@@ -34,6 +34,27 @@ _SMOOTHING = 10.0
 __all__ = ["OneVsRestLinearSVC", "OneVsRestLogisticRegression", "ovr_scores", "ovr_proba"]
 
 
+def _sigmoid_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    if scores.shape[1] == 1:
+        positive = expit(scores[:, 0])
+        return np.column_stack([1 - positive, positive])
+    # sigmoid(s_k) / sum_j sigmoid(s_j), as a softmax of log-sigmoids: exact, and
+    # finite even where every sigmoid underflows.
+    log_sigmoid = np.negative(np.logaddexp(0.0, -scores, out=scores), out=scores)
+    return softmax(log_sigmoid, copy=False)
+
+
+def _squared_hinge_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    if scores.shape[1] == 1:
+        scores = np.column_stack([-scores[:, 0], scores[:, 0]])
+    # softplus(b * (f + 1)) / b is max(f + 1, 0) with the corner rounded off: no class
+    # gets exactly 0 and the order of the scores is kept strictly.
+    proba = np.logaddexp(0.0, _SMOOTHING * (scores + 1.0))
+    proba *= proba
+    proba /= proba.sum(axis=1, keepdims=True)
+    return proba
+
+
 class _OneVsRestLinear(ClassifierMixin, BaseEstimator):
     """One binary linear model per class, solved by liblinear in the dual.
 
@@ -49,8 +70,10 @@ class _OneVsRestLinear(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    # The liblinear binary model with the subclass's loss, solved in the dual.
+    # The liblinear binary model with the subclass's loss, solved in the dual, and the
+    # link from its scores to class probabilities.
     _binary_estimator: Any
+    _proba_from_scores: Any
 
     def _binary_model(self, class_weight: dict[int, float] | None) -> Any:
         return self._binary_estimator(
@@ -206,6 +229,7 @@ class OneVsRestLogisticRegression(_OneVsRestLinear):
         self.random_state = random_state
 
     _binary_estimator = staticmethod(partial(LogisticRegression, solver="liblinear"))
+    _proba_from_scores = staticmethod(_sigmoid_proba)
 
 
 class OneVsRestLinearSVC(_OneVsRestLinear):
@@ -275,6 +299,7 @@ class OneVsRestLinearSVC(_OneVsRestLinear):
         self.random_state = random_state
 
     _binary_estimator = staticmethod(partial(LinearSVC, loss="squared_hinge"))
+    _proba_from_scores = staticmethod(_squared_hinge_proba)
 
 
 def ovr_scores(model: Any, X: Any) -> NDArray[np.float64]:
@@ -284,24 +309,4 @@ def ovr_scores(model: Any, X: Any) -> NDArray[np.float64]:
 
 def ovr_proba(model: _OneVsRestLinear, X: Any) -> NDArray[np.float64]:
     """The one-vs-rest models' ``predict_proba`` for already validated ``X``."""
-    scores = ovr_scores(model, X)
-    if isinstance(model, OneVsRestLinearSVC):
-        return _squared_hinge_proba(scores)
-    if scores.shape[1] == 1:
-        positive = expit(scores[:, 0])
-        return np.column_stack([1 - positive, positive])
-    # sigmoid(s_k) / sum_j sigmoid(s_j), as a softmax of log-sigmoids: exact, and
-    # finite even where every sigmoid underflows.
-    log_sigmoid = np.negative(np.logaddexp(0.0, -scores, out=scores), out=scores)
-    return softmax(log_sigmoid, copy=False)
-
-
-def _squared_hinge_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
-    if scores.shape[1] == 1:
-        scores = np.column_stack([-scores[:, 0], scores[:, 0]])
-    # softplus(b * (f + 1)) / b is max(f + 1, 0) with the corner rounded off: no class
-    # gets exactly 0 and the order of the scores is kept strictly.
-    proba = np.logaddexp(0.0, _SMOOTHING * (scores + 1.0))
-    proba *= proba
-    proba /= proba.sum(axis=1, keepdims=True)
-    return proba
+    return model._proba_from_scores(ovr_scores(model, X))

@@ -165,9 +165,11 @@ def _group_split(
     filled = np.cumsum(sizes[order])
     # A group goes to the test set while the test set is still short of n_test rows.
     n_test_groups = int(np.searchsorted(filled, n_test)) + 1
-    n_val_groups = int(np.searchsorted(filled, filled[n_test_groups - 1] + n_val)) + 1 - n_test_groups
-    if not n_val:
-        n_val_groups = 0
+    n_val_groups = (
+        int(np.searchsorted(filled, filled[n_test_groups - 1] + n_val)) + 1 - n_test_groups
+        if n_val
+        else 0
+    )
     if n_test_groups + n_val_groups >= len(uniques):
         raise ValueError(
             f"{func}: {len(uniques)} group(s) are too few to keep whole groups in the "
