@@ -79,8 +79,9 @@ def prepare(dataset: str, cache: Path, quick: bool) -> Path:
         info = {"generator": f"make_hierarchical_text({params}, random_state=0)"}
     sp.save_npz(path / "X_train.npz", sp.csr_matrix(X_train))
     sp.save_npz(path / "X_test.npz", sp.csr_matrix(X_test))
-    pd.DataFrame(rd.as_paths(Y_train)).to_pickle(path / "Y_train.pkl")
-    pd.DataFrame(rd.as_paths(Y_test)).to_pickle(path / "Y_test.pkl")
+    # Object arrays keep None where a path ends (a DataFrame round trip may turn it to NaN).
+    np.save(path / "Y_train.npy", rd.as_paths(Y_train), allow_pickle=True)
+    np.save(path / "Y_test.npy", rd.as_paths(Y_test), allow_pickle=True)
     Y_train = rd.as_paths(Y_train)
     info.update(n_train=int(X_train.shape[0]), n_test=int(X_test.shape[0]),
                 n_features=int(X_train.shape[1]),
@@ -97,7 +98,6 @@ def folder_bytes(path: Path) -> int:
 
 # --------------------------------------------------------------------------- child
 def run_child(spec: dict[str, Any], result_path: Path) -> None:
-    import pandas as pd
     import scipy.sparse as sp
 
     data = Path(spec["data"])
@@ -110,8 +110,8 @@ def run_child(spec: dict[str, Any], result_path: Path) -> None:
 
     X_train = sp.load_npz(data / "X_train.npz").tocsr()
     X_test = sp.load_npz(data / "X_test.npz").tocsr()
-    Y_train = pd.read_pickle(data / "Y_train.pkl").to_numpy(dtype=object)
-    Y_test = pd.read_pickle(data / "Y_test.pkl").to_numpy(dtype=object)
+    Y_train = np.load(data / "Y_train.npy", allow_pickle=True)
+    Y_test = np.load(data / "Y_test.npy", allow_pickle=True)
     checkpoint(phase="loaded", rss_before_fit_bytes=rd.vm_rss())
     model_dir = Path(spec["scratch"]) / "model"
     shutil.rmtree(model_dir, ignore_errors=True)
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
                         machine=machine_row)
                     # Record which code the row measured and the data it ran on.
                     line_all = lines_path.read_text().splitlines()
-                    line.update(data_info=info, hiercls_source=sources[label],
+                    line.update(dataset=dataset, model=model, data_info=info, hiercls_source=sources[label],
                                 hiercls_commit=(args.before if label == "before"
                                                 else machine.get("git_commit")),
                                 hiercls_dirty_files=machine.get("hiercls_dirty_files"))

@@ -5,6 +5,11 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+# liblinear's own one-vs-rest: one call trains every class's binary model on one copy of
+# the problem. LinearSVC and LogisticRegression call it too; its signature has been
+# stable since scikit-learn 0.24. Remove when a public equivalent exists.
+from sklearn.svm._base import _fit_liblinear
+
 # scikit-learn keeps its parameter-constraint classes private; sklearn-compat does not
 # re-export them, so they are imported here and nowhere else. Remove when they go public.
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -17,6 +22,7 @@ __all__ = [
     "Interval",
     "StrOptions",
     "_fit_context",
+    "_fit_liblinear",
     "get_tags",
     "validate_data",
     "import_optional",

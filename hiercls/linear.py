@@ -11,7 +11,6 @@ calibrated of the three.
 
 from __future__ import annotations
 
-from functools import partial
 from numbers import Integral, Real
 from typing import Any
 
@@ -19,14 +18,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import LinearSVC
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot, softmax
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._compat import Interval, StrOptions, _fit_context, _fit_liblinear, validate_data
 
 #: Default ``weight_threshold`` of the one-vs-rest models (see the benchmark in
 #: ``experiments/results/sparse_scale.md``).
@@ -81,20 +78,10 @@ class _OneVsRestLinear(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    # The liblinear binary model with the subclass's loss, solved in the dual, and the
-    # link from its scores to class probabilities.
-    _binary_estimator: Any
+    # liblinear's name of the subclass's binary loss (solved in the dual), and the link
+    # from its scores to class probabilities.
+    _loss: str
     _link: str
-
-    def _binary_model(self, class_weight: dict[int, float] | None) -> Any:
-        return self._binary_estimator(
-            dual=True,
-            C=self.C,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            class_weight=class_weight,
-            random_state=self.random_state,
-        )
 
     def _class_weights(self, y: NDArray[Any]) -> NDArray[np.float64] | None:
         if self.class_weight is None:
@@ -125,26 +112,33 @@ class _OneVsRestLinear(ClassifierMixin, BaseEstimator):
                 f"This solver needs samples of at least 2 classes in the data, but the data "
                 f"contains only one class: {self.classes_[0]!r}."
             )
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
         weights = self._class_weights(y)
-        two = len(self.classes_) == 2
-        positives = self.classes_[1:] if two else self.classes_
-        coef = np.zeros((len(positives), X.shape[1]), order="F")
-        intercept = np.zeros(len(positives))
-        n_iter = np.zeros(len(positives), dtype=np.int32)
-        for k, positive in enumerate(positives):
-            if weights is None:
-                binary_weights = None
-            elif two:
-                binary_weights = {0: float(weights[0]), 1: float(weights[1])}
-            else:
-                binary_weights = {0: 1.0, 1: float(weights[np.searchsorted(self.classes_, positive)])}
-            binary = self._binary_model(binary_weights)
-            binary.fit(X, (y == positive).astype(np.int8), sample_weight=sample_weight)
-            coef[k] = binary.coef_[0]
-            intercept[k] = binary.intercept_[0]
-            n_iter[k] = int(np.max(binary.n_iter_))
+        # liblinear's one-vs-rest weighs a class's rows by its weight when it is the
+        # positive class and by 1 as a negative; with two classes it trains one model
+        # that weighs both. One call shares one copy of the problem among all classes.
+        class_weight = (
+            None if weights is None else dict(zip(self.classes_.tolist(), weights.tolist(), strict=True))
+        )
+        coef, intercept, n_iter = _fit_liblinear(
+            X,
+            y,
+            self.C,
+            True,
+            1.0,
+            class_weight,
+            "l2",
+            True,
+            0,
+            self.max_iter,
+            self.tol,
+            self.random_state,
+            multi_class="ovr",
+            loss=self._loss,
+            sample_weight=sample_weight,
+        )
+        coef = np.asfortranarray(coef, dtype=np.float64)
+        intercept = np.atleast_1d(np.asarray(intercept, dtype=np.float64))
+        n_iter = np.full(len(intercept), n_iter, dtype=np.int32)
         self.weight_threshold_ = self._prune(coef)
         self.coef_, self.intercept_, self.n_iter_ = coef, intercept, n_iter
         return self
@@ -264,7 +258,7 @@ class OneVsRestLogisticRegression(_OneVsRestLinear):
         self.weight_threshold = weight_threshold
         self.random_state = random_state
 
-    _binary_estimator = staticmethod(partial(LogisticRegression, solver="liblinear"))
+    _loss = "logistic_regression"
     _link = "sigmoid"
 
 
@@ -345,7 +339,7 @@ class OneVsRestLinearSVC(_OneVsRestLinear):
         self.weight_threshold = weight_threshold
         self.random_state = random_state
 
-    _binary_estimator = staticmethod(partial(LinearSVC, loss="squared_hinge"))
+    _loss = "squared_hinge"
     _link = "squared_hinge"
 
 

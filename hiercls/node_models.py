@@ -19,7 +19,7 @@ from sklearn.utils.extmath import softmax
 
 from ._allocator import settle_worker_allocator
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, ovr_proba, ovr_scores
-from .sparse_linear import SparseLinearModel, compact_linear_model
+from .sparse_linear import ColumnLookup, SparseLinearModel, compact_linear_model
 
 __all__ = [
     "ConstantNodeModel",
@@ -294,7 +294,7 @@ def _logistic_proba(model: LogisticRegression, X: Any) -> NDArray[np.float64]:
     return softmax(scores, copy=False)
 
 
-def outcome_scores(model: Any, X: Any) -> NDArray[np.float64]:
+def outcome_scores(model: Any, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:
     """Scores whose row-wise argmax is the model's most probable outcome.
 
     For ``LogisticRegression`` these are the decision values (the softmax that
@@ -302,7 +302,7 @@ def outcome_scores(model: Any, X: Any) -> NDArray[np.float64]:
     probabilities themselves.
     """
     if type(model) is SparseLinearModel:
-        scores = model.decision_function(X)
+        scores = model.decision_function(X, lookup)
         if scores.shape[1] == 1:
             return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
         return scores
@@ -313,17 +313,17 @@ def outcome_scores(model: Any, X: Any) -> NDArray[np.float64]:
         if scores.shape[1] == 1:
             return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
         return scores
-    return outcome_proba(model, X)
+    return outcome_proba(model, X, lookup)
 
 
-def outcome_proba(model: Any, X: Any) -> NDArray[np.float64]:
+def outcome_proba(model: Any, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:
     """Probabilities of a node model's outcomes, in the order of ``model.classes_``.
 
     Models without ``predict_proba`` give a one-hot of their hard prediction.
     """
     # Exactly these types: a subclass may redefine predict_proba.
     if type(model) is SparseLinearModel:
-        return model.predict_proba(X)
+        return model.predict_proba(X, lookup)
     if type(model) is LogisticRegression:
         return _logistic_proba(model, X)
     if type(model) in _ONE_VS_REST:

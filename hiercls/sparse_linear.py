@@ -21,12 +21,17 @@ from sklearn.utils.extmath import softmax
 
 from .linear import PROBA_LINKS
 
-__all__ = ["SparseLinearModel", "compact_linear_model", "select_columns"]
+__all__ = ["ColumnLookup", "SparseLinearModel", "compact_linear_model", "select_columns"]
 
-# Stored as a dense block when at least this share of (used columns × outputs) is
-# non-zero: the block is then no larger than CSR (8 bytes per entry against 12) and
-# a sparse @ dense product is faster than sparse @ sparse.
-_DENSE_BLOCK_MIN_DENSITY = 0.6
+# Kept as a dense block when at least this share of (used columns × outputs) is
+# non-zero: the block then takes at most 2.2 times the memory of CSR (8 bytes a cell
+# against 12 a non-zero), and a sparse @ dense product is several times faster than
+# scipy's sparse @ sparse (measured on WordNet nodes).
+_DENSE_BLOCK_MIN_DENSITY = 0.3
+
+# Up to this many stored entries, a batch is scored straight from its arrays (see
+# _score_entries) rather than through scipy's sparse product.
+_SMALL_BATCH_ENTRIES = 2048
 
 
 def _softmax_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -48,17 +53,98 @@ def _argmax_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
 _LINKS = {"softmax": _softmax_proba, "argmax": _argmax_proba, **PROBA_LINKS}
 
 
-def select_columns(X: Any, columns: NDArray[np.int32]) -> Any:
+def _positions(
+    X: sparse.csr_matrix, columns: NDArray[np.int32], lookup: ColumnLookup | None
+) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
+    """Position of each stored entry's column among ``columns``, and whether it is one."""
+    if lookup is not None:
+        position = lookup.positions(columns, X.indices)
+        return position, position >= 0
+    position = np.searchsorted(columns, X.indices).astype(np.int32)
+    return position, columns[np.minimum(position, len(columns) - 1)] == X.indices
+
+
+def _score_entries(
+    data: NDArray[np.float64],
+    position: NDArray[np.int32],
+    indptr: NDArray[Any],
+    weights: Any,
+) -> NDArray[np.float64]:
+    """``X_columns @ weights`` for a few rows given as CSR arrays, without building a matrix.
+
+    For single rows and small batches, scipy's matrix construction and product
+    dispatch cost more than the arithmetic (about 40 µs a node, most of a row's
+    latency).
+    """
+    n_rows = len(indptr) - 1
+    n_outputs = weights.shape[1]
+    if n_rows == 1 and not sparse.issparse(weights):
+        return (data @ weights[position])[None, :]
+    row = np.repeat(np.arange(n_rows), np.diff(indptr))
+    if sparse.issparse(weights):
+        starts = weights.indptr[position]
+        counts = weights.indptr[position + 1] - starts
+        ends = np.cumsum(counts)
+        pair = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - counts), counts)
+        values = np.repeat(data, counts) * weights.data[pair]
+        flat = np.repeat(row * n_outputs, counts) + weights.indices[pair]
+        summed = np.bincount(flat, weights=values, minlength=n_rows * n_outputs)
+        return np.asarray(summed, dtype=np.float64).reshape(n_rows, n_outputs)
+    contributions = weights[position] * data[:, None]
+    scores = np.zeros((n_rows, n_outputs))
+    filled = np.diff(indptr) > 0
+    if filled.any():
+        scores[filled] = np.add.reduceat(contributions, indptr[:-1][filled], axis=0)
+    return scores
+
+
+class ColumnLookup:
+    """Where each column of ``X`` sits among a model's used columns, for one batch of rows.
+
+    One array of ``X``'s width, filled with -1 once per batch; each model writes its
+    columns' positions in, reads its rows' entries and resets what it wrote, so a
+    model costs its columns plus its rows' entries. Worth it when the batch holds
+    many more entries than ``X`` has columns; below that, :func:`select_columns`
+    binary-searches instead.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of ``X``.
+    """
+
+    def __init__(self, n_features: int) -> None:
+        self.position = np.full(n_features, -1, dtype=np.int32)
+
+    @staticmethod
+    def pays_off(X: Any) -> bool:
+        """Whether a lookup costs less than binary searches for the whole batch ``X``."""
+        # A binary search costs about as much as filling 30-60 entries of the map.
+        return sparse.issparse(X) and X.nnz * 32 > X.shape[1]
+
+    def positions(self, columns: NDArray[np.int32], indices: NDArray[Any]) -> NDArray[np.int32]:
+        """Position of each of ``indices`` among ``columns``, -1 where it is not one."""
+        position = self.position
+        position[columns] = np.arange(len(columns), dtype=np.int32)
+        try:
+            return position[indices]
+        finally:
+            position[columns] = -1
+
+
+def select_columns(X: Any, columns: NDArray[np.int32], lookup: ColumnLookup | None = None) -> Any:
     """``X[:, columns]`` for sorted ``columns``, as CSR for CSR ``X``.
 
-    One binary search per stored entry of ``X``: the cost follows the rows' non-zeros,
-    never the width of ``X``, and no map of that width is built.
+    The cost follows the rows' stored entries and ``columns``, never the width of
+    ``X``: one binary search per entry, or one read of ``lookup`` when given.
 
     Parameters
     ----------
     X : sparse matrix or ndarray of shape (n_samples, n_features)
     columns : ndarray of int, sorted ascending
         Columns to keep.
+    lookup : ColumnLookup, default=None
+        A lookup of ``X``'s width, shared by the models scoring one batch.
 
     Returns
     -------
@@ -69,8 +155,7 @@ def select_columns(X: Any, columns: NDArray[np.int32]) -> Any:
     X = X.tocsr()
     if len(columns) == 0:
         return sparse.csr_matrix((X.shape[0], 0))
-    position = np.searchsorted(columns, X.indices)
-    hit = columns[np.minimum(position, len(columns) - 1)] == X.indices
+    position, hit = _positions(X, columns, lookup)
     if hit.all():
         indices, data, indptr = position, X.data, X.indptr
     else:
@@ -81,6 +166,20 @@ def select_columns(X: Any, columns: NDArray[np.int32]) -> Any:
     )
     narrow.has_sorted_indices = X.has_sorted_indices
     return narrow
+
+
+def _densify_pays_off(X_columns: Any, weights: sparse.csr_matrix) -> bool:
+    """Whether ``X_columns @ weights.toarray()`` beats the sparse @ sparse product.
+
+    scipy's sparse product costs about 17 ns per multiplied pair (``X`` entries times
+    the weights of their column), densifying about 4 ns per cell of ``weights``
+    (measured on WordNet nodes): large batches densify, single rows do not.
+    """
+    if not sparse.issparse(X_columns):
+        return True
+    n_columns, n_outputs = weights.shape
+    pairs = X_columns.nnz * weights.nnz / max(n_columns, 1)
+    return 4 * pairs > n_columns * n_outputs
 
 
 class SparseLinearModel:
@@ -96,8 +195,10 @@ class SparseLinearModel:
         The model's classes, in the order of its probability columns.
     columns : ndarray of int32, sorted
         Columns of ``X`` with at least one non-zero weight.
-    weights : ndarray or CSR matrix of shape (len(columns), n_outputs)
-        Weight of each used column for each output (one output for two classes).
+    weights : ndarray or CSR matrix of shape (len(columns) + 1, n_outputs)
+        Weight of each used column for each output (one output for two classes),
+        then a row of zeros that scores the entries of every other column (so that
+        scoring never drops entries from ``X``).
     intercept : ndarray of shape (n_outputs,)
     n_features : int
         Width of the ``X`` the model was fitted on.
@@ -176,19 +277,40 @@ class SparseLinearModel:
             shape=(block.shape[1], self.n_features_in_),
         )
 
-    def decision_function(self, X: Any) -> NDArray[np.float64]:
+    def decision_function(self, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:
         """Scores ``X @ coef_.T + intercept_``, shape (n_samples, n_outputs).
 
-        ``X`` must already be validated (CSR or ndarray, ``n_features_in_`` columns).
+        ``X`` must already be validated (CSR or ndarray, ``n_features_in_`` columns);
+        ``lookup`` is an optional :class:`ColumnLookup` of its width.
         """
-        product = select_columns(X, self.columns_) @ self.weights_
-        scores = product.toarray() if sparse.issparse(product) else np.asarray(product)
+        weights = self.weights_
+        if not sparse.issparse(X):
+            product = np.asarray(X)[:, self.columns_] @ weights[:-1]
+            scores = product.toarray() if sparse.issparse(product) else np.asarray(product)
+            scores += self.intercept_
+            return scores
+        X = X.tocsr()
+        # Entries of columns the model does not use go to the zero row after the used
+        # columns' rows: nothing is dropped, so X's values and row pointers are shared.
+        position, used = _positions(X, self.columns_, lookup)
+        position[~used] = len(self.columns_)
+        if X.nnz <= _SMALL_BATCH_ENTRIES:
+            scores = _score_entries(X.data, position, X.indptr, weights)
+        else:
+            X_columns = sparse.csr_matrix(
+                (X.data, position, X.indptr.astype(np.int32, copy=False)),
+                shape=(X.shape[0], len(self.columns_) + 1),
+            )
+            if sparse.issparse(weights) and _densify_pays_off(X_columns, weights):
+                weights = weights.toarray()
+            product = X_columns @ weights
+            scores = product.toarray() if sparse.issparse(product) else np.asarray(product)
         scores += self.intercept_
         return scores
 
-    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+    def predict_proba(self, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:
         """Class probabilities, shape (n_samples, n_classes), as the original model gives them."""
-        return _LINKS[self.link](self.decision_function(X))
+        return _LINKS[self.link](self.decision_function(X, lookup))
 
     def predict(self, X: Any) -> NDArray[Any]:
         """The class with the highest score."""
@@ -260,7 +382,8 @@ def compact_linear_model(
     # memory, since scipy would otherwise cast them at every product with float64 X.
     coef = coef.astype(np.float32).astype(np.float64)
     used = np.flatnonzero(np.any(coef != 0, axis=0))
-    block = np.ascontiguousarray(coef[:, used].T)
+    block = np.zeros((len(used) + 1, coef.shape[0]))
+    block[:-1] = coef[:, used].T
     if block.size and np.count_nonzero(block) < _DENSE_BLOCK_MIN_DENSITY * block.size:
         weights: Any = sparse.csr_matrix(block)
         weights.indices = weights.indices.astype(np.int32, copy=False)

@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from .hierarchy import ROOT, Hierarchy
 from .node_models import ConstantNodeModel, outcome_proba, outcome_scores, take_rows
+from .sparse_linear import ColumnLookup
 
 __all__ = [
     "NodeScorer",
@@ -51,14 +53,49 @@ class NodeScorer:
         self.models = models
         self.X = X
         self.ranking_only = ranking_only
+        # Shared by the compact linear models that score this batch (see ColumnLookup).
+        self.lookup = ColumnLookup(X.shape[1]) if ColumnLookup.pays_off(X) else None
+        self._gathered: dict[int, tuple[NDArray[np.intp], Any]] = {}
+
+    def gather(self, nodes: Sequence[int], blocks: Sequence[NDArray[np.intp]]) -> None:
+        """Copy the rows of several nodes out of sparse ``X`` at once, before scoring them.
+
+        One row gather for a whole level instead of one per node: each node's block
+        is then a slice of it, shared without a copy. ``rows`` passed to a later call
+        must be the very array given here.
+        """
+        self._gathered.clear()
+        if not sparse.issparse(self.X):
+            return
+        scored = [
+            (node, block)
+            for node, block in zip(nodes, blocks, strict=True)
+            if self.models[node] is not None and not isinstance(self.models[node], ConstantNodeModel)
+        ]
+        if len(scored) < 2:
+            return
+        X = take_rows(self.X, np.concatenate([block for _, block in scored])).tocsr()
+        start = 0
+        for node, block in scored:
+            stop = start + len(block)
+            first, last = X.indptr[start], X.indptr[stop]
+            view = sparse.csr_matrix(
+                (X.data[first:last], X.indices[first:last], X.indptr[start : stop + 1] - first),
+                shape=(len(block), X.shape[1]),
+            )
+            self._gathered[node] = (block, view)
+            start = stop
 
     def __call__(self, node: int, rows: NDArray[np.intp]) -> NDArray[np.float64]:
         """Conditional outcome probabilities (or ranking scores) of ``node``'s model on ``rows``."""
         model = self.models[node]
         if isinstance(model, ConstantNodeModel):  # no need to index X for a sure outcome
             return np.ones((len(rows), 1))
-        X = take_rows(self.X, rows)
-        return outcome_scores(model, X) if self.ranking_only else outcome_proba(model, X)
+        gathered = self._gathered.get(node)
+        X = gathered[1] if gathered is not None and gathered[0] is rows else take_rows(self.X, rows)
+        if self.ranking_only:
+            return outcome_scores(model, X, self.lookup)
+        return outcome_proba(model, X, self.lookup)
 
 
 def group_by_node(nodes: NDArray[np.intp]) -> tuple[NDArray[np.intp], list[NDArray[np.intp]]]:
@@ -155,8 +192,11 @@ def greedy_paths(
             break
         still_active = []
         nodes, groups = group_by_node(current[active])
-        for node, group in zip(nodes.tolist(), groups, strict=True):
-            rows = active[group]
+        blocks = [active[group] for group in groups]
+        gather = getattr(scorer, "gather", None)
+        if gather is not None:
+            gather(nodes.tolist(), blocks)
+        for node, rows in zip(nodes.tolist(), blocks, strict=True):
             node_outcomes = outcomes[node]
             if node_outcomes is None:
                 continue

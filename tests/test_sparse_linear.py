@@ -170,3 +170,28 @@ def test_other_linear_models_are_compact_only_when_their_optimum_ignores_unused_
     fitted = [m for m in clf.estimators_ if m is not None]
     assert all(isinstance(m, kept_as) for m in fitted)
     assert clf.score(X, Y) > 0.9
+
+
+@pytest.mark.parametrize("weight_threshold", [0.0, 0.5], ids=["dense_block", "sparse_block"])
+def test_every_batch_size_scores_like_the_full_width_product(weight_threshold):
+    """Single rows, small batches and large batches take different paths; all agree."""
+    from hiercls.node_models import fit_node
+    from hiercls.sparse_linear import ColumnLookup
+
+    rng = np.random.default_rng(3)
+    X = sp.random(3_000, 4_000, density=0.004, format="csr", random_state=4)
+    X.data = rng.random(X.nnz)
+    y = rng.integers(0, 12, X.shape[0])
+    model = fit_node(
+        OneVsRestLinearSVC(weight_threshold=weight_threshold, random_state=0), X, np.arange(3_000), y, None
+    )
+    assert isinstance(model, SparseLinearModel)
+    assert sp.issparse(model.weights_) == (weight_threshold > 0)
+    expected = (X @ model.coef_.T).toarray() + model.intercept_
+    assert_allclose(model.decision_function(X), expected, atol=1e-12)
+    assert_allclose(model.decision_function(X, ColumnLookup(X.shape[1])), expected, atol=1e-12)
+    assert_allclose(model.decision_function(X.toarray()), expected, atol=1e-12)
+    for start, stop in [(0, 1), (7, 8), (10, 40), (100, 103)]:
+        assert_allclose(model.decision_function(X[start:stop]), expected[start:stop], atol=1e-12)
+    empty_rows = sp.csr_matrix((5, X.shape[1]))
+    assert_allclose(model.decision_function(empty_rows), np.tile(model.intercept_, (5, 1)))
