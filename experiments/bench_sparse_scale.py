@@ -6,8 +6,9 @@ Data: WordNet nouns (4 levels, TF-IDF of lemmas + gloss, as in ``bench_real.py``
 one JSON line; the summary writes ``results/sparse_scale.md``.
 
 Models: ``hiercls_before`` (hiercls at commit ``--before``, whose node models keep
-dense full-width weights), ``hiercls`` (compact sparse weights, no pruning) and
-``hiercls_prune<t>`` (``weight_threshold=t``), all with ``n_jobs=2``, against
+dense full-width weights), ``hiercls`` (the default: compact sparse weights pruned at
+``weight_threshold=0.1``) and ``hiercls_prune<t>`` (``weight_threshold=t``), all with
+``n_jobs=2``, ``hiercls_1job`` (the default with ``n_jobs=1``), against
 ``napkinxc_plt`` (``threads=2``). Measured per run: fit wall time, peak RSS of the whole
 process tree (polled) and VmHWM of the child, model size on disk (hiercls:
 ``save_model``; napkinXC: its model folder), load time, predict rows/s on the whole
@@ -42,7 +43,7 @@ from _bench_utils import machine_info, snapshot_package  # noqa: E402
 
 RESULTS = HERE / "results"
 BEFORE = "2e35ab6"  # the last commit whose linear node models keep dense full-width weights
-THRESHOLDS = (0.01, 0.05, 0.1, 0.2)
+THRESHOLDS = (0, 0.01, 0.05, 0.2)  # besides the default, 0.1
 # name -> make_hierarchical_text arguments (rows are split 80/20).
 TEXT_SETS = {
     "text_quick": dict(n_samples=20_000, branching=(10, 10, 20), n_features=30_000),
@@ -50,7 +51,8 @@ TEXT_SETS = {
     "text100k": dict(n_samples=500_000, branching=(25, 40, 100), n_features=1_000_000,
                      leaf_exponent=0.7),
 }
-MODELS = ("hiercls_before", "hiercls", *(f"hiercls_prune{t:g}" for t in THRESHOLDS), "napkinxc_plt")
+MODELS = ("hiercls_before", "hiercls", "hiercls_1job", *(f"hiercls_prune{t:g}" for t in THRESHOLDS),
+          "napkinxc_plt")
 
 
 # ---------------------------------------------------------------------------- data
@@ -126,7 +128,8 @@ def run_child(spec: dict[str, Any], result_path: Path) -> None:
             from hiercls.linear import OneVsRestLinearSVC
 
             params["estimator"] = OneVsRestLinearSVC(weight_threshold=float(name[len("hiercls_prune"):]))
-        clf = HierarchicalClassifier(**params, n_jobs=2, random_state=0, sufficiency_policy="ignore")
+        n_jobs = 1 if name == "hiercls_1job" else 2
+        clf = HierarchicalClassifier(**params, n_jobs=n_jobs, random_state=0, sufficiency_policy="ignore")
         start = time.perf_counter()
         clf.fit(X_train, Y_train)
         fit_s = time.perf_counter() - start
@@ -202,8 +205,8 @@ def summarize(lines_path: Path, out: Path) -> None:
         f"hiercls commits (rows): {', '.join(commits)}; `hiercls_before` is hiercls at {BEFORE}. "
         f"Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if v) + ".",
         "",
-        "hiercls runs with `n_jobs=2`, napkinXC PLT with `threads=2`. Peak RSS: the whole process "
-        "tree, polled, including data loading (the data's own share is in 'RSS before fit'). "
+        "hiercls runs with `n_jobs=2` (`hiercls_1job`: 1), napkinXC PLT with `threads=2`. "
+        "Peak RSS: the whole process tree, polled, including data loading (the data's own share is in 'RSS before fit'). "
         "Rare recall: macro recall of leaf classes with fewer than 100 training rows.",
         "",
     ]

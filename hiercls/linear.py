@@ -27,7 +27,7 @@ from ._compat import Interval, StrOptions, _fit_context, _fit_liblinear, validat
 
 #: Default ``weight_threshold`` of the one-vs-rest models (see the benchmark in
 #: ``experiments/results/sparse_scale.md``).
-WEIGHT_THRESHOLD = 0.0
+WEIGHT_THRESHOLD = 0.1
 
 # Sharpness of the soft floor in the squared hinge probabilities (measured on WordNet).
 _SMOOTHING = 10.0
@@ -210,12 +210,16 @@ class OneVsRestLogisticRegression(_OneVsRestLinear):
         Stopping tolerance of liblinear's dual coordinate descent (napkinXC's default).
     max_iter : int, default=1000
         Maximum passes of the dual solver per binary model.
-    weight_threshold : float, default=0.0
+    weight_threshold : float, default=0.1
         Weights whose absolute value is below this are set to zero after fitting,
         as label-tree libraries prune (napkinXC, Parabel and Bonsai use 0.1 on
         TF-IDF rows of unit norm). Inside hiercls, node models on sparse input keep
         only their non-zero weights, so pruning shrinks the model in memory and on
-        disk. A threshold that would remove every weight of a model is not applied
+        disk: on WordNet nouns 0.1 kept 19 % of the weights (6.2 MB on disk instead of
+        21 MB) at the same leaf accuracy (0.7497 against 0.7503) and rare-class
+        recall, and on a 23,000-leaf synthetic text hierarchy 4 % (see
+        ``experiments/results/sparse_scale.md``). 0 keeps every weight. A threshold
+        that would remove every weight of a model is not applied
         (``weight_threshold_`` is then 0.0).
     random_state : int, RandomState instance or None, default=None
         Seeds the order in which the dual solver visits rows.
@@ -287,12 +291,16 @@ class OneVsRestLinearSVC(_OneVsRestLinear):
         Stopping tolerance of liblinear's dual coordinate descent.
     max_iter : int, default=1000
         Maximum passes of the dual solver per binary model.
-    weight_threshold : float, default=0.0
+    weight_threshold : float, default=0.1
         Weights whose absolute value is below this are set to zero after fitting,
         as label-tree libraries prune (napkinXC, Parabel and Bonsai use 0.1 on
         TF-IDF rows of unit norm). Inside hiercls, node models on sparse input keep
         only their non-zero weights, so pruning shrinks the model in memory and on
-        disk. A threshold that would remove every weight of a model is not applied
+        disk: on WordNet nouns 0.1 kept 19 % of the weights (6.2 MB on disk instead of
+        21 MB) at the same leaf accuracy (0.7497 against 0.7503) and rare-class
+        recall, and on a 23,000-leaf synthetic text hierarchy 4 % (see
+        ``experiments/results/sparse_scale.md``). 0 keeps every weight. A threshold
+        that would remove every weight of a model is not applied
         (``weight_threshold_`` is then 0.0).
     random_state : int, RandomState instance or None, default=None
         Seeds the order in which the dual solver visits rows.

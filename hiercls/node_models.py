@@ -6,6 +6,7 @@ only what a node needs, never the whole ``HierarchicalClassifier``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -221,11 +222,15 @@ def fit_node(
     if sample_weight is not None:
         fit_params["sample_weight"] = sample_weight[rows]
     X_node = take_rows(X, rows)
-    if sparse.issparse(X_node) and _fits_on_used_columns(estimator):
-        columns = np.unique(X_node.indices)
-        estimator.fit(_keep_columns(X_node, columns), y, **fit_params)
-        return compact_linear_model(estimator, columns, X.shape[1])
-    return estimator.fit(X_node, y, **fit_params)
+    with warnings.catch_warnings():
+        # Node targets are child ids, always classes; a small node with many children
+        # would otherwise warn that its target "could represent a regression problem".
+        warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
+        if sparse.issparse(X_node) and _fits_on_used_columns(estimator):
+            columns = np.unique(X_node.indices)
+            estimator.fit(_keep_columns(X_node, columns), y, **fit_params)
+            return compact_linear_model(estimator, columns, X.shape[1])
+        return estimator.fit(X_node, y, **fit_params)
 
 
 def compact_dense_linear_model(model: Any) -> Any:

@@ -320,27 +320,44 @@ class SparseLinearModel:
         return self.classes_[np.argmax(scores, axis=1)]
 
     def __getstate__(self) -> dict[str, Any]:
-        # The weights hold float32 values (see compact_linear_model), so saving them
-        # as float32 halves the file and loses nothing.
+        # The weights hold float32 values (see compact_linear_model), so they are saved
+        # as float32, losing nothing: a dense block where it is smaller (4 bytes a cell),
+        # else CSR (8 bytes a non-zero). Loading picks the in-memory form again.
         state = self.__dict__.copy()
         weights = self.weights_
-        if sparse.issparse(weights):
-            state["weights_"] = (weights.data.astype(np.float32), weights.indices, weights.indptr,
-                                 weights.shape)
+        n_weights = weights.nnz if sparse.issparse(weights) else np.count_nonzero(weights)
+        if 2 * n_weights < weights.shape[0] * weights.shape[1]:
+            csr = sparse.csr_matrix(weights)
+            state["weights_"] = (
+                csr.data.astype(np.float32),
+                csr.indices.astype(np.int32),
+                csr.indptr.astype(np.int32),
+                csr.shape,
+            )
         else:
-            state["weights_"] = weights.astype(np.float32)
+            state["weights_"] = np.asarray(sparse.csr_matrix(weights).toarray(), dtype=np.float32)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         weights = state["weights_"]
         if isinstance(weights, tuple):
             data, indices, indptr, shape = weights
-            state["weights_"] = sparse.csr_matrix(
-                (data.astype(np.float64), indices, indptr), shape=shape
-            )
-        else:
-            state["weights_"] = np.ascontiguousarray(weights, dtype=np.float64)
+            weights = sparse.csr_matrix((data.astype(np.float64), indices, indptr), shape=shape)
+        state["weights_"] = _in_memory_form(weights)
         self.__dict__.update(state)
+
+
+def _in_memory_form(weights: Any) -> Any:
+    """A C-ordered float64 block when dense enough to score fastest, else CSR with int32 indices."""
+    n_cells = weights.shape[0] * weights.shape[1]
+    n_weights = weights.nnz if sparse.issparse(weights) else np.count_nonzero(weights)
+    if n_cells and n_weights < _DENSE_BLOCK_MIN_DENSITY * n_cells:
+        csr = sparse.csr_matrix(weights, dtype=np.float64)
+        csr.indices = csr.indices.astype(np.int32, copy=False)
+        csr.indptr = csr.indptr.astype(np.int32, copy=False)
+        return csr
+    dense = weights.toarray() if sparse.issparse(weights) else weights
+    return np.ascontiguousarray(dense, dtype=np.float64)
 
 
 def _link_of(model: Any) -> str:
@@ -380,16 +397,13 @@ def compact_linear_model(
     # is far below any decision margin, and the saved file (float32) then holds
     # exactly the model that was scored before saving. They are kept as float64 in
     # memory, since scipy would otherwise cast them at every product with float64 X.
-    coef = coef.astype(np.float32).astype(np.float64)
-    used = np.flatnonzero(np.any(coef != 0, axis=0))
-    block = np.zeros((len(used) + 1, coef.shape[0]))
-    block[:-1] = coef[:, used].T
-    if block.size and np.count_nonzero(block) < _DENSE_BLOCK_MIN_DENSITY * block.size:
-        weights: Any = sparse.csr_matrix(block)
-        weights.indices = weights.indices.astype(np.int32, copy=False)
-        weights.indptr = weights.indptr.astype(np.int32, copy=False)
-    else:
-        weights = block
+    rounded = coef.astype(np.float32)
+    used = np.flatnonzero(np.any(rounded != 0, axis=0))
+    # Built sparse first, so that a node with many columns and few surviving weights
+    # never holds a dense block of its width.
+    block = sparse.csr_matrix(rounded[:, used].T, dtype=np.float64)
+    block.resize((len(used) + 1, coef.shape[0]))
+    weights = _in_memory_form(block)
     return SparseLinearModel(
         classes=np.asarray(model.classes_),
         columns=np.asarray(columns, dtype=np.int64)[used].astype(np.int32),

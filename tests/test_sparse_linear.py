@@ -195,3 +195,6 @@ def test_every_batch_size_scores_like_the_full_width_product(weight_threshold):
         assert_allclose(model.decision_function(X[start:stop]), expected[start:stop], atol=1e-12)
     empty_rows = sp.csr_matrix((5, X.shape[1]))
     assert_allclose(model.decision_function(empty_rows), np.tile(model.intercept_, (5, 1)))
+    restored = pickle.loads(pickle.dumps(model))
+    assert sp.issparse(restored.weights_) == sp.issparse(model.weights_)
+    assert_array_equal(restored.decision_function(X), model.decision_function(X))
