@@ -206,7 +206,8 @@ def summarize(lines_path: Path, out: Path) -> None:
         f"Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if v) + ".",
         "",
         "hiercls runs with `n_jobs=2` (`hiercls_1job`: 1), napkinXC PLT with `threads=2`. "
-        "Peak RSS: the whole process tree, polled, including data loading (the data's own share is in 'RSS before fit'). "
+        "Peak RSS: the whole process tree, polled, including data loading "
+        "(the data's own share is in 'RSS before fit'). "
         "Rare recall: macro recall of leaf classes with fewer than 100 training rows.",
         "",
     ]
