@@ -48,8 +48,8 @@ THRESHOLDS = (0, 0.01, 0.05, 0.2)  # besides the default, 0.1
 TEXT_SETS = {
     "text_quick": dict(n_samples=20_000, branching=(10, 10, 20), n_features=30_000),
     "text24k": dict(n_samples=250_000, branching=(20, 20, 60), n_features=200_000, leaf_exponent=0.8),
-    "text100k": dict(n_samples=500_000, branching=(25, 40, 100), n_features=1_000_000,
-                     leaf_exponent=0.7),
+    "text100k": dict(n_samples=1_000_000, branching=(25, 40, 100), n_features=1_000_000,
+                     leaf_exponent=0.6),
 }
 MODELS = ("hiercls_before", "hiercls", "hiercls_1job", *(f"hiercls_prune{t:g}" for t in THRESHOLDS),
           "napkinxc_plt")

@@ -478,11 +478,26 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 f"level_estimators has keys {sorted(unknown)} that are not levels of Y; "
                 f"the levels are {list(hierarchy.level_names)}."
             )
+        parents = None
         for path in self.node_estimators or {}:
             if not isinstance(path, tuple) or len(path) >= hierarchy.n_levels:
                 raise ValueError(
                     f"node_estimators keys must be tuples of labels naming a parent node "
                     f"(at most {hierarchy.n_levels - 1} labels; () is the root); got {path!r}."
+                )
+            if parents is None:
+                parents = {
+                    hierarchy.node_path(node)
+                    for node in range(hierarchy.n_nodes)
+                    if len(hierarchy.children(node))
+                }
+            if path not in parents:
+                plain = [tuple(x.item() if isinstance(x, np.generic) else x for x in p) for p in parents]
+                examples = sorted(plain, key=lambda p: (len(p), repr(p)))[:3]
+                raise ValueError(
+                    f"node_estimators has the key {path!r}, which is not a node with children "
+                    f"in this hierarchy; keys are label paths from level 0 down to a parent "
+                    f"node, e.g. {', '.join(repr(p) for p in examples)}."
                 )
 
     def _check_accepts_sample_weight(self, hierarchy: Hierarchy) -> None:
@@ -748,7 +763,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
         k : int, default=5
-            Number of paths per row.
+            Number of paths per row; at most the number of complete paths the model
+            can predict (a larger ``k`` is lowered to it).
 
         Returns
         -------
@@ -756,6 +772,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         """
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer; got {k!r}.")
+        k = min(int(k), self._n_possible_paths())
         X_checked: Any = self._validate_for_predict(X)
         scorer = NodeScorer(self.estimators_, X_checked)
         nodes, proba = top_k_paths(self._outcomes, scorer, X_checked.shape[0], k)
@@ -764,6 +781,17 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         for j in range(self.hierarchy_.n_levels):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
         return TopKPaths(labels.reshape(nodes.shape[0], k, -1), proba)
+
+    def _n_possible_paths(self) -> int:
+        """Number of complete paths: outcomes that end a path (a leaf, or a learned stop)."""
+        ends = {
+            int(outcome)
+            for node, node_outcomes in enumerate(self._outcomes)
+            if node_outcomes is not None
+            for outcome in node_outcomes.tolist()
+            if outcome == node or self._outcomes[outcome] is None
+        }
+        return max(1, len(ends))
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Exact-path accuracy: the share of rows whose whole predicted path is right.

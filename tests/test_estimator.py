@@ -263,9 +263,11 @@ def test_top_k_paths_are_exact_and_sorted(three_levels):
     assert_allclose(top.proba, expected, rtol=1e-10)
     assert_allclose(top.proba.sum(axis=1), 1.0)
     assert_array_equal(top.labels[:, 0, :], clf.predict(centres))
-    more = clf.predict_top_k(centres, k=8)
-    assert np.isnan(more.proba[:, 6:]).all()
-    assert (more.labels[:, 6:] == None).all()  # noqa: E711
+    # k beyond the 6 possible paths is lowered to 6, however large (no k-wide arrays).
+    for k in (8, 10**9):
+        more = clf.predict_top_k(centres, k=k)
+        assert more.proba.shape == (len(centres), 6)
+        assert_allclose(more.proba, top.proba)
 
 
 def test_fitted_model_keeps_no_copy_of_training_data(three_levels):
@@ -301,6 +303,12 @@ def test_fitted_model_keeps_no_copy_of_training_data(three_levels):
          "'estimator' parameter"),
         ({"level_estimators": {"nope": LogisticRegression()}},
          (np.zeros((2, 2)), [["a"], ["b"]]), ValueError, r"keys \['nope'\] that are not levels"),
+        ({"node_estimators": {("no-such-node",): LogisticRegression()}},
+         (np.zeros((2, 2)), [["a", "x"], ["b", "y"]]), ValueError,
+         r"key \('no-such-node',\), which is not a node with children .* e\.g\. \(\), \('a',\)"),
+        ({"node_estimators": {("a", "x"): LogisticRegression()}},
+         (np.zeros((2, 2)), [["a", "x"], ["b", "y"]]), ValueError,
+         r"node_estimators keys must be tuples of labels naming a parent node"),
         ({}, (np.array([[np.nan, 1.0], [0.0, 1.0]]), ["a", "b"]), ValueError, "contains NaN"),
         ({}, (np.zeros((2, 2)), [0.5, 1.5]), ValueError, "Unknown label type"),
         ({}, (np.zeros((2, 2)), None), ValueError, "requires y to be passed"),
