@@ -96,6 +96,25 @@ class LabelPaths:
         return bool(self.missing.any())
 
 
+def _as_path_array(Y: Any, input_name: str) -> NDArray[Any]:
+    """``np.asarray(Y)``, with rows of different lengths (ragged paths) padded with None."""
+    try:
+        return np.asarray(Y)
+    except ValueError:
+        rows = list(Y)
+        if not all(isinstance(row, (list, tuple)) for row in rows):
+            raise ValueError(
+                f"{input_name} mixes label paths (lists or tuples) with single labels; give "
+                f"every row as a path (e.g. ['a', 'b'], or ['a'] for a path that ends at "
+                f"level 0), or every row as one label."
+            ) from None
+    width = max(len(row) for row in rows)
+    padded = np.full((len(rows), width), None, dtype=object)
+    for i, row in enumerate(rows):
+        padded[i, : len(row)] = row
+    return padded
+
+
 def read_label_paths(Y: Any, *, input_name: str = "Y") -> LabelPaths:
     """Split a target into per-level label arrays and check that paths have no gaps.
 
@@ -126,7 +145,7 @@ def read_label_paths(Y: Any, *, input_name: str = "Y") -> LabelPaths:
         columns = [Y.to_numpy()]
         is_flat = True
     else:
-        array = np.asarray(Y) if not isinstance(Y, np.ndarray) else Y
+        array = _as_path_array(Y, input_name) if not isinstance(Y, np.ndarray) else Y
         if array.dtype.kind not in "biuOUSf":  # ragged nested lists become object rows
             array = np.asarray(Y, dtype=object)
         if array.ndim == 1:

@@ -312,6 +312,8 @@ def test_fitted_model_keeps_no_copy_of_training_data(three_levels):
         ({}, (np.array([[np.nan, 1.0], [0.0, 1.0]]), ["a", "b"]), ValueError, "contains NaN"),
         ({}, (np.zeros((2, 2)), [0.5, 1.5]), ValueError, "Unknown label type"),
         ({}, (np.zeros((2, 2)), None), ValueError, "requires y to be passed"),
+        ({}, (np.zeros((2, 2)), [["a", "b"], "c"]), ValueError,
+         r"y mixes label paths \(lists or tuples\) with single labels"),
     ],
 )
 def test_fit_rejects_bad_input(params, fit_args, error, message):
@@ -395,3 +397,12 @@ def test_best_path_decoding_leaves_a_likely_parent_for_a_more_likely_leaf():
     cut = HierarchicalClassifier(prior, decoding="best_path", stop_threshold=0.5).fit(X, Y)
     assert_array_equal(cut.predict(X[:1]).astype(object), [["B", None]])
     assert_allclose(cut.predict_paths(X[:1]).path_proba, [0.4])
+
+
+def test_ragged_python_paths_are_padded_with_none(ragged):
+    X, Y, centres = ragged
+    as_lists = [[label for label in row if label is not None] for row in Y.tolist()]
+    assert len({len(row) for row in as_lists}) > 1
+    from_lists = HierarchicalClassifier(random_state=0).fit(X, as_lists)
+    from_array = HierarchicalClassifier(random_state=0).fit(X, Y)
+    assert_array_equal(from_lists.predict(centres), from_array.predict(centres))
