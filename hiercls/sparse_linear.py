@@ -321,28 +321,36 @@ class SparseLinearModel:
 
     def __getstate__(self) -> dict[str, Any]:
         # The weights hold float32 values (see compact_linear_model), so they are saved
-        # as float32, losing nothing: a dense block where it is smaller (4 bytes a cell),
-        # else CSR (8 bytes a non-zero). Loading picks the in-memory form again.
+        # as float32, losing nothing: a dense block with its columns where that is
+        # smaller (4 bytes a cell), else each output's non-zero weights by column of X
+        # (8 bytes a weight, the columns then follow from them). Loading picks the
+        # in-memory form again.
         state = self.__dict__.copy()
         weights = self.weights_
         n_weights = weights.nnz if sparse.issparse(weights) else np.count_nonzero(weights)
         if 2 * n_weights < weights.shape[0] * weights.shape[1]:
-            csr = sparse.csr_matrix(weights)
+            coef = self.coef_
+            del state["columns_"]
             state["weights_"] = (
-                csr.data.astype(np.float32),
-                csr.indices.astype(np.int32),
-                csr.indptr.astype(np.int32),
-                csr.shape,
+                coef.data.astype(np.float32),
+                coef.indices.astype(np.int32),
+                coef.indptr.astype(np.int32),
             )
         else:
-            state["weights_"] = np.asarray(sparse.csr_matrix(weights).toarray(), dtype=np.float32)
+            block = weights.toarray() if sparse.issparse(weights) else weights
+            state["weights_"] = np.asarray(block, dtype=np.float32)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         weights = state["weights_"]
         if isinstance(weights, tuple):
-            data, indices, indptr, shape = weights
-            weights = sparse.csr_matrix((data.astype(np.float64), indices, indptr), shape=shape)
+            data, columns, indptr = weights
+            state["columns_"] = np.unique(columns).astype(np.int32)
+            output = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+            weights = sparse.csr_matrix(
+                (data.astype(np.float64), (np.searchsorted(state["columns_"], columns), output)),
+                shape=(len(state["columns_"]) + 1, len(indptr) - 1),
+            )
         state["weights_"] = _in_memory_form(weights)
         self.__dict__.update(state)
 
