@@ -321,36 +321,38 @@ class SparseLinearModel:
 
     def __getstate__(self) -> dict[str, Any]:
         # The weights hold float32 values (see compact_linear_model), so they are saved
-        # as float32, losing nothing: a dense block with its columns where that is
-        # smaller (4 bytes a cell), else each output's non-zero weights by column of X
-        # (8 bytes a weight, the columns then follow from them). Loading picks the
-        # in-memory form again.
+        # as float32, losing nothing: a dense block where that is smaller (4 bytes a
+        # cell), else each output's non-zero weights with their column positions (8
+        # bytes a weight). Arrays go as raw bytes: a catalogue model has thousands of
+        # small ones, and a pickler's per-array overhead would dominate loading.
         state = self.__dict__.copy()
         weights = self.weights_
         n_weights = weights.nnz if sparse.issparse(weights) else np.count_nonzero(weights)
+        state["columns_"] = np.asarray(self.columns_, dtype=np.int32).tobytes()
         if 2 * n_weights < weights.shape[0] * weights.shape[1]:
-            coef = self.coef_
-            del state["columns_"]
+            by_output = sparse.csr_matrix(weights.T)
             state["weights_"] = (
-                coef.data.astype(np.float32),
-                coef.indices.astype(np.int32),
-                coef.indptr.astype(np.int32),
+                "by_output",
+                by_output.shape,
+                by_output.data.astype(np.float32).tobytes(),
+                by_output.indices.astype(np.int32).tobytes(),
+                by_output.indptr.astype(np.int32).tobytes(),
             )
         else:
             block = weights.toarray() if sparse.issparse(weights) else weights
-            state["weights_"] = np.asarray(block, dtype=np.float32)
+            state["weights_"] = ("dense", block.shape, np.asarray(block, dtype=np.float32).tobytes())
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        weights = state["weights_"]
-        if isinstance(weights, tuple):
-            data, columns, indptr = weights
-            state["columns_"] = np.unique(columns).astype(np.int32)
-            output = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-            weights = sparse.csr_matrix(
-                (data.astype(np.float64), (np.searchsorted(state["columns_"], columns), output)),
-                shape=(len(state["columns_"]) + 1, len(indptr) - 1),
-            )
+        kind, shape, *arrays = state["weights_"]
+        state["columns_"] = np.frombuffer(state["columns_"], dtype=np.int32)
+        if kind == "by_output":
+            data, indices, indptr = (np.frombuffer(b, dtype=t) for b, t in zip(
+                arrays, (np.float32, np.int32, np.int32), strict=True))
+            by_output = sparse.csr_matrix((data.astype(np.float64), indices, indptr), shape=shape)
+            weights: Any = by_output.T.tocsr()
+        else:
+            weights = np.frombuffer(arrays[0], dtype=np.float32).reshape(shape)
         state["weights_"] = _in_memory_form(weights)
         self.__dict__.update(state)
 
