@@ -58,10 +58,20 @@ def _positions(
 ) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
     """Position of each stored entry's column among ``columns``, and whether it is one."""
     if lookup is not None:
-        position = lookup.positions(columns, X.indices)
-        return position, position >= 0
+        row = lookup.weight_rows(columns, X.indices)
+        return row - 1, row > 0
     position = np.searchsorted(columns, X.indices).astype(np.int32)
     return position, columns[np.minimum(position, len(columns) - 1)] == X.indices
+
+
+def _weight_rows(X: sparse.csr_matrix, columns: NDArray[np.int32], lookup: ColumnLookup | None) -> Any:
+    """Row of a model's weights for each stored entry: 1 + its column's position, 0 if unused."""
+    if lookup is not None:
+        return lookup.weight_rows(columns, X.indices)
+    position, used = _positions(X, columns, None)
+    position += 1
+    position[~used] = 0
+    return position
 
 
 def _score_entries(
@@ -101,8 +111,8 @@ def _score_entries(
 class ColumnLookup:
     """Where each column of ``X`` sits among a model's used columns, for one batch of rows.
 
-    One array of ``X``'s width, filled with -1 once per batch; each model writes its
-    columns' positions in, reads its rows' entries and resets what it wrote, so a
+    One array of ``X``'s width, filled with 0 once per batch; each model writes its
+    columns' weight rows in, reads its rows' entries and resets what it wrote, so a
     model costs its columns plus its rows' entries. Worth it when the batch holds
     many more entries than ``X`` has columns; below that, :func:`select_columns`
     binary-searches instead.
@@ -114,7 +124,7 @@ class ColumnLookup:
     """
 
     def __init__(self, n_features: int) -> None:
-        self.position = np.full(n_features, -1, dtype=np.int32)
+        self.row = np.zeros(n_features, dtype=np.int32)
 
     @staticmethod
     def pays_off(X: Any) -> bool:
@@ -122,14 +132,14 @@ class ColumnLookup:
         # A binary search costs about as much as filling 30-60 entries of the map.
         return sparse.issparse(X) and X.nnz * 32 > X.shape[1]
 
-    def positions(self, columns: NDArray[np.int32], indices: NDArray[Any]) -> NDArray[np.int32]:
-        """Position of each of ``indices`` among ``columns``, -1 where it is not one."""
-        position = self.position
-        position[columns] = np.arange(len(columns), dtype=np.int32)
+    def weight_rows(self, columns: NDArray[np.int32], indices: NDArray[Any]) -> NDArray[np.int32]:
+        """1 + the position of each of ``indices`` among ``columns``, 0 where it is not one."""
+        row = self.row
+        row[columns] = np.arange(1, len(columns) + 1, dtype=np.int32)
         try:
-            return position[indices]
+            return row[indices]
         finally:
-            position[columns] = -1
+            row[columns] = 0
 
 
 def select_columns(X: Any, columns: NDArray[np.int32], lookup: ColumnLookup | None = None) -> Any:
@@ -196,9 +206,9 @@ class SparseLinearModel:
     columns : ndarray of int32, sorted
         Columns of ``X`` with at least one non-zero weight.
     weights : ndarray or CSR matrix of shape (len(columns) + 1, n_outputs)
-        Weight of each used column for each output (one output for two classes),
-        then a row of zeros that scores the entries of every other column (so that
-        scoring never drops entries from ``X``).
+        A row of zeros that scores the entries of every other column (so that
+        scoring never drops entries from ``X``), then the weight of each used column
+        for each output (one output for two classes).
     intercept : ndarray of shape (n_outputs,)
     n_features : int
         Width of the ``X`` the model was fitted on.
@@ -273,7 +283,7 @@ class SparseLinearModel:
         """
         block = sparse.coo_matrix(self.weights_)
         return sparse.csr_matrix(
-            (block.data, (block.col, self.columns_[block.row])),
+            (block.data, (block.col, self.columns_[block.row - 1])),
             shape=(block.shape[1], self.n_features_in_),
         )
 
@@ -285,15 +295,14 @@ class SparseLinearModel:
         """
         weights = self.weights_
         if not sparse.issparse(X):
-            product = np.asarray(X)[:, self.columns_] @ weights[:-1]
+            product = np.asarray(X)[:, self.columns_] @ weights[1:]
             scores = product.toarray() if sparse.issparse(product) else np.asarray(product)
             scores += self.intercept_
             return scores
         X = X.tocsr()
-        # Entries of columns the model does not use go to the zero row after the used
-        # columns' rows: nothing is dropped, so X's values and row pointers are shared.
-        position, used = _positions(X, self.columns_, lookup)
-        position[~used] = len(self.columns_)
+        # Entries of columns the model does not use go to the zero row 0: nothing is
+        # dropped, so X's values and row pointers are shared.
+        position = _weight_rows(X, self.columns_, lookup)
         if X.nnz <= _SMALL_BATCH_ENTRIES:
             scores = _score_entries(X.data, position, X.indptr, weights)
         else:
@@ -412,8 +421,10 @@ def compact_linear_model(
     # Built sparse first, so that a node with many columns and few surviving weights
     # never holds a dense block of its width.
     block = sparse.csr_matrix(rounded[:, used].T, dtype=np.float64)
-    block.resize((len(used) + 1, coef.shape[0]))
-    weights = _in_memory_form(block)
+    with_zero_row = sparse.csr_matrix(
+        (block.data, block.indices, np.r_[0, block.indptr]), shape=(len(used) + 1, coef.shape[0])
+    )
+    weights = _in_memory_form(with_zero_row)
     return SparseLinearModel(
         classes=np.asarray(model.classes_),
         columns=np.asarray(columns, dtype=np.int64)[used].astype(np.int32),
