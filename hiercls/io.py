@@ -508,6 +508,10 @@ def _artifact_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """(directory, model file) for an artifact directory or a file inside it."""
     path = Path(path)
     if path.is_dir():
+        # A hiercls-train run folder holds its artifact in model/: accept the folder
+        # that the end of the run points at.
+        if not (path / METADATA_FILE).exists() and (path / "model" / METADATA_FILE).is_file():
+            path = path / "model"
         return path, path / MODEL_FILE
     if not path.exists():
         raise FileNotFoundError(

@@ -45,6 +45,8 @@ def test_train_leaves_every_artifact_and_the_model_reloads(tmp_path):
     X_test = dataset.data.loc[run_predictions["row"]]
     predicted = model.predict(X_test).astype(str)
     assert_array_equal(predicted, run_predictions.filter(like="pred_").to_numpy(dtype=str))
+    # The run folder that the end of the run points at loads the same model.
+    assert_array_equal(load_model(tmp_path).predict(X_test).astype(str), predicted)
 
 
 def test_train_on_a_dask_cluster_gives_the_local_model(tmp_path):
