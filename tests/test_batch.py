@@ -641,3 +641,21 @@ def test_wide_model_with_large_arrays(tmp_path):
     assert_array_equal(
         read_output(tmp_path / "out")[LEVELS[:2]].to_numpy(), model.predict(X.iloc[:10])
     )
+
+
+@pytest.mark.parametrize("input_name", ["part-input.parquet", "part-000000.parquet"])
+def test_overwrite_deletes_only_the_files_a_job_writes(tmp_path, artifact, new_rows, input_name):
+    out = tmp_path / "out"
+    out.mkdir()
+    source = write(out, new_rows, input_name)  # the input sits in the output directory
+    notes = out / "part-of-my-notes.txt"
+    notes.write_text("mine")
+    stale = out / "part-000007.csv"
+    stale.write_text("left by an earlier job")
+    with pytest.raises(OutputConflictError, match=r"is not empty .* never other files"):
+        predict_file(artifact, source, out, quiet=True)
+    summary = predict_file(artifact, source, out, quiet=True, overwrite=True, output_format="csv")
+    assert summary.rows_scored_now == N_NEW
+    assert notes.read_text() == "mine"
+    assert pq.read_table(source).num_rows == N_NEW  # the input is never deleted
+    assert not stale.exists()

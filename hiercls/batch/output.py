@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import pickle
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,16 +108,22 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return found
 
 
-def _our_files(directory: Path) -> list[Path]:
+# Exactly the names a job writes: numbered parts, the manifest and summary, and their
+# hidden temporary files (hiercls.io's atomic writes). A user's "part-notes.txt" or an
+# input file named "part-input.parquet" never matches.
+_OUR_NAMES = re.compile(
+    r"^(?:part-\d{6}\.(?:parquet|csv)|_manifest\.json|_summary\.json)$"
+    r"|^\.(?:part-\d{6}\.(?:parquet|csv)|_manifest\.json|_summary\.json)\.[0-9A-Za-z]+\.tmp$"
+)
+
+
+def _our_files(directory: Path, protected: Path | None = None) -> list[Path]:
+    """Files of ``directory`` that a batch job writes, never ``protected`` (the job's input)."""
+    keep = protected.resolve() if protected is not None else None
     return [
         path
         for path in directory.iterdir()
-        if path.name in (MANIFEST_FILE, SUMMARY_FILE)
-        or path.name.startswith(_PART_PREFIX)
-        or (
-            path.name.startswith((f".{_PART_PREFIX}", f".{MANIFEST_FILE}", f".{SUMMARY_FILE}"))
-            and path.name.endswith(".tmp")
-        )
+        if _OUR_NAMES.match(path.name) and (keep is None or path.resolve() != keep)
     ]
 
 
@@ -143,9 +150,15 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def _open_output(
-    directory: Path, identity: dict[str, Any], overwrite: bool
+    directory: Path, identity: dict[str, Any], overwrite: bool, input_path: Path | None = None
 ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
-    """Return the manifest to continue (or a fresh one) and the parts it lists as written."""
+    """Return the manifest to continue (or a fresh one) and the parts it lists as written.
+
+    Replacing another job's output deletes only files named as a job names them
+    (``part-NNNNNN.<format>``, the manifest, the summary, their temporary files), and
+    never ``input_path``.
+    """
+    ours = _our_files(directory, input_path)
     manifest_path = directory / MANIFEST_FILE
     previous = None
     if manifest_path.exists():
@@ -169,16 +182,17 @@ def _open_output(
         foreign = [
             p.name
             for p in directory.iterdir()
-            if p.name != _LOCK_FILE and p not in _our_files(directory)
+            if p.name != _LOCK_FILE and p not in ours
         ]
-        if (foreign or _our_files(directory)) and not overwrite:
+        if (foreign or ours) and not overwrite:
             raise OutputConflictError(
                 f"'{directory}' is not empty ({_short_list(sorted(foreign) or ['part files'], 5)}) "
                 f"and has no {MANIFEST_FILE}; choose an empty or new output directory, or pass "
-                f"overwrite=True (which deletes only part-*, {MANIFEST_FILE} and {SUMMARY_FILE})."
+                f"overwrite=True (which deletes only part-NNNNNN files, {MANIFEST_FILE} and "
+                f"{SUMMARY_FILE}, never other files)."
             )
     if previous is None:
-        for path in _our_files(directory):
+        for path in ours:
             path.unlink()
         return {
             "kind": _MANIFEST_KIND,
@@ -189,8 +203,8 @@ def _open_output(
             "n_parts": None,
             "rows": None,
         }, {}
-    for path in directory.glob(".*.tmp"):  # leftovers of a killed run
-        if path in _our_files(directory):
+    for path in ours:  # leftovers of a killed run
+        if path.name.endswith(".tmp"):
             path.unlink()
     previous["identity"] = identity
     return previous, {int(k): v for k, v in previous.get("parts", {}).items()}

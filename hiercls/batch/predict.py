@@ -252,7 +252,7 @@ def predict_file(
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
     with _locked(directory):
-        manifest, done = _open_output(directory, identity, overwrite)
+        manifest, done = _open_output(directory, identity, overwrite, data_file.path)
         manifest["complete"] = False  # until every part is checked or written again
         total = (
             data_file.n_rows
