@@ -772,7 +772,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         """
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer; got {k!r}.")
-        k = min(int(k), self._n_possible_paths())
+        k = min(int(k), self.n_paths_)
         X_checked: Any = self._validate_for_predict(X)
         scorer = NodeScorer(self.estimators_, X_checked)
         nodes, proba = top_k_paths(self._outcomes, scorer, X_checked.shape[0], k)
@@ -782,8 +782,9 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
         return TopKPaths(labels.reshape(nodes.shape[0], k, -1), proba)
 
-    def _n_possible_paths(self) -> int:
-        """Number of complete paths: outcomes that end a path (a leaf, or a learned stop)."""
+    @property
+    def n_paths_(self) -> int:
+        """Number of complete paths the model can predict: leaves and learned stops."""
         ends = {
             int(outcome)
             for node, node_outcomes in enumerate(self._outcomes)

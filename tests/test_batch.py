@@ -659,3 +659,14 @@ def test_overwrite_deletes_only_the_files_a_job_writes(tmp_path, artifact, new_r
     assert notes.read_text() == "mine"
     assert pq.read_table(source).num_rows == N_NEW  # the input is never deleted
     assert not stale.exists()
+
+
+def test_top_k_beyond_the_possible_paths_writes_one_column_pair_per_path(tmp_path, model, artifact, new_rows):
+    source = write(tmp_path, new_rows.iloc[:50], "in.parquet")
+    predict_file(artifact, source, tmp_path / "out", quiet=True, top_k=1_000_000)
+    scored = pd.read_parquet(tmp_path / "out")
+    top_columns = [c for c in scored.columns if c.startswith("top") and c.endswith("_path")]
+    assert len(top_columns) == model.n_paths_ < 1_000_000
+    scored_rows = scored["scoring_error"].isna()
+    assert scored_rows.sum() == 49  # row 3 has a missing feature
+    assert scored.loc[scored_rows, top_columns].notna().all().all()

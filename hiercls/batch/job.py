@@ -6,6 +6,7 @@ holding everything a worker needs besides the model.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,8 +88,8 @@ def _output_schema(
     for i in range(1, top_k + 1):
         fields += [pa.field(f"top{i}_path", pa.string()), pa.field(f"top{i}_proba", pa.float64())]
     fields.append(pa.field("scoring_error", pa.string()))
-    names = [f.name for f in fields]
-    clashes = sorted({n for n in names if names.count(n) > 1})
+    counts = Counter(f.name for f in fields)
+    clashes = sorted(name for name, count in counts.items() if count > 1)
     if clashes:
         raise SchemaError(
             f"Output columns {clashes} would appear twice: an id or passthrough column has "

@@ -230,6 +230,7 @@ def predict_file(
         metadata = read_metadata(model)
         model = load_model(model)
     classifier = classifier_of(model)
+    top_k = min(top_k, classifier.n_paths_)  # more columns would always be empty
     data_file = inspect_data_file(input_path, input_format)
     job = _prepare_job(
         model,
