@@ -10,6 +10,9 @@ import pytest
 
 from hiercls._allocator import OPT_OUT_VARIABLE, settle_worker_allocator
 
+# Spawns worker processes: the fast loop skips them (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 glibc_only = pytest.mark.skipif(
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
     reason="the thresholds are glibc's",

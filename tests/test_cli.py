@@ -21,6 +21,9 @@ from hiercls.datasets import make_hierarchical_classification
 from hiercls.exceptions import SchemaError
 from hiercls.io import load_model
 
+# Hydra runs and subprocesses: the fast loop skips them (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 SMALL = ["data.n_samples=1500", "sufficiency.min_samples=5", "model.n_jobs=1", "model.verbose=0"]
 
 
