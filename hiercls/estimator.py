@@ -187,7 +187,13 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         1-D ``y``: the class labels. 2-D ``Y``: one array per level with the distinct
         labels of that level, sorted.
     estimators_ : list
-        Fitted model per node id (node 0 is the root); None for leaves.
+        Fitted model per node id (node 0 is the root); None for leaves. Linear node
+        models fitted on sparse ``X`` are
+        :class:`~hiercls.sparse_linear.SparseLinearModel` (their used columns and
+        non-zero weights only).
+    n_paths_ : int
+        Number of complete paths the model can predict (leaves and learned stops);
+        ``predict_top_k`` returns at most this many.
     sufficiency_report_ : SufficiencyReport
         Support of every class before training, what was merged, and notes.
     n_features_in_ : int
