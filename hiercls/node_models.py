@@ -227,7 +227,9 @@ def fit_node(
         # would otherwise warn that its target "could represent a regression problem".
         warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
         if sparse.issparse(X_node) and _fits_on_used_columns(estimator):
-            columns = np.unique(X_node.indices)
+            # Rows without any stored value still need one (all-zero) column for the
+            # solver; its weight is zero, so the compact model keeps no columns.
+            columns = np.unique(X_node.indices) if X_node.nnz else np.zeros(1, dtype=np.intp)
             estimator.fit(_keep_columns(X_node, columns), y, **fit_params)
             return compact_linear_model(estimator, columns, X.shape[1])
         return estimator.fit(X_node, y, **fit_params)

@@ -68,10 +68,11 @@ def _weight_rows(X: sparse.csr_matrix, columns: NDArray[np.int32], lookup: Colum
     """Row of a model's weights for each stored entry: 1 + its column's position, 0 if unused."""
     if lookup is not None:
         return lookup.weight_rows(columns, X.indices)
-    position, used = _positions(X, columns, None)
-    position += 1
-    position[~used] = 0
-    return position
+    if len(columns) == 0:  # a model without weights (its rows had no stored values)
+        return np.zeros(len(X.indices), dtype=np.int32)
+    position = np.searchsorted(columns, X.indices)
+    used = columns.take(position, mode="clip") == X.indices
+    return np.where(used, position + 1, 0)
 
 
 def _score_entries(
@@ -90,6 +91,14 @@ def _score_entries(
     n_outputs = weights.shape[1]
     if n_rows == 1 and not sparse.issparse(weights):
         return (data @ weights[position])[None, :]
+    if n_rows == 1:  # a single row's latency is numpy calls: as few as possible
+        starts = weights.indptr[position]
+        counts = weights.indptr[position + 1] - starts
+        ends = np.cumsum(counts)
+        pair = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - ends + counts, counts)
+        values = np.repeat(data, counts) * weights.data[pair]
+        summed = np.bincount(weights.indices[pair], weights=values, minlength=n_outputs)
+        return np.asarray(summed, dtype=np.float64)[None, :]
     row = np.repeat(np.arange(n_rows), np.diff(indptr))
     if sparse.issparse(weights):
         starts = weights.indptr[position]

@@ -65,7 +65,7 @@ class NodeScorer:
         must be the very array given here.
         """
         self._gathered.clear()
-        if not sparse.issparse(self.X):
+        if len(blocks) < 2 or not sparse.issparse(self.X):
             return
         scored = [
             (node, block)

@@ -198,3 +198,15 @@ def test_every_batch_size_scores_like_the_full_width_product(weight_threshold):
     restored = pickle.loads(pickle.dumps(model))
     assert sp.issparse(restored.weights_) == sp.issparse(model.weights_)
     assert_array_equal(restored.decision_function(X), model.decision_function(X))
+
+
+def test_a_node_whose_rows_hold_no_values_scores_by_its_intercepts():
+    X = sp.csr_matrix(np.vstack([np.zeros((4, 6)), np.eye(6)[:4]]))
+    Y = [["a", "a1"], ["a", "a1"], ["a", "a2"], ["a", "a2"],
+         ["b", "b1"], ["b", "b1"], ["b", "b2"], ["b", "b2"]]
+    clf = HierarchicalClassifier(OneVsRestLinearSVC(weight_threshold=0.0), sufficiency_policy="ignore")
+    clf.fit(X, Y)
+    node_a = [m for m in clf.estimators_ if isinstance(m, SparseLinearModel) and len(m.columns_) == 0]
+    assert len(node_a) == 1  # 'a' saw only empty rows
+    assert clf.predict(X[:1]).shape == (1, 2)
+    assert clf.predict(X).shape == (8, 2)
