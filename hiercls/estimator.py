@@ -354,6 +354,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                     setattr(self, name, value)
             if "_nan_allowed" not in state:
                 self._nan_allowed = self._allows_nan()
+            if "n_paths_" not in state:
+                self.n_paths_ = _count_paths(state["_outcomes"])
             if self._text_like_input:
                 # Saved before node weights were stored compactly (commit 2e35ab6 and
                 # earlier): their full-width coef_ is mostly zeros.
@@ -454,6 +456,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             None if model is None else np.asarray(model.classes_, dtype=np.intp)
             for model in self.estimators_
         ]
+        self.n_paths_ = _count_paths(self._outcomes)
         return self
 
     def _build_hierarchy(self, paths: LabelPaths) -> tuple[Hierarchy, NDArray[np.intp]]:
@@ -788,18 +791,6 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
         return TopKPaths(labels.reshape(nodes.shape[0], k, -1), proba)
 
-    @property
-    def n_paths_(self) -> int:
-        """Number of complete paths the model can predict: leaves and learned stops."""
-        ends = {
-            int(outcome)
-            for node, node_outcomes in enumerate(self._outcomes)
-            if node_outcomes is not None
-            for outcome in node_outcomes.tolist()
-            if outcome == node or self._outcomes[outcome] is None
-        }
-        return max(1, len(ends))
-
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Exact-path accuracy: the share of rows whose whole predicted path is right.
 
@@ -856,3 +847,15 @@ def _node_training_sets(hierarchy: Hierarchy, node_codes: NDArray[np.intp]):  # 
             if hierarchy.n_children[node] == 0:
                 continue
             yield node, rows_below[group], outcomes[group]
+
+
+def _count_paths(outcomes: list[NDArray[np.intp] | None]) -> int:
+    """Number of complete paths: outcomes that end a path (a leaf, or a learned stop)."""
+    ends = {
+        int(outcome)
+        for node, node_outcomes in enumerate(outcomes)
+        if node_outcomes is not None
+        for outcome in node_outcomes.tolist()
+        if outcome == node or outcomes[outcome] is None
+    }
+    return max(1, len(ends))

@@ -12,15 +12,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.svm import LinearSVC
-from sklearn.utils.extmath import softmax
 
 from ._allocator import settle_worker_allocator
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, ovr_proba, ovr_scores
-from .sparse_linear import ColumnLookup, SparseLinearModel, compact_linear_model
+from .sparse_linear import ColumnLookup, SparseLinearModel, compact_linear_model, softmax_proba
 
 __all__ = [
     "ConstantNodeModel",
@@ -294,11 +292,7 @@ def _logistic_proba(model: LogisticRegression, X: Any) -> NDArray[np.float64]:
     The input was validated once at the estimator's boundary; repeating it at every
     node of a path is most of a single row's latency.
     """
-    scores = ovr_scores(model, X)
-    if scores.shape[1] == 1:
-        positive = expit(scores[:, 0])
-        return np.column_stack([1 - positive, positive])
-    return softmax(scores, copy=False)
+    return softmax_proba(ovr_scores(model, X))
 
 
 def outcome_scores(model: Any, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:

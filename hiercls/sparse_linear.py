@@ -34,7 +34,8 @@ _DENSE_BLOCK_MIN_DENSITY = 0.3
 _SMALL_BATCH_ENTRIES = 2048
 
 
-def _softmax_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+def softmax_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Logistic regression's probabilities from its decision values (one column: binary)."""
     if scores.shape[1] == 1:
         positive = expit(scores[:, 0])
         return np.column_stack([1 - positive, positive])
@@ -50,18 +51,7 @@ def _argmax_proba(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     return proba
 
 
-_LINKS = {"softmax": _softmax_proba, "argmax": _argmax_proba, **PROBA_LINKS}
-
-
-def _positions(
-    X: sparse.csr_matrix, columns: NDArray[np.int32], lookup: ColumnLookup | None
-) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
-    """Position of each stored entry's column among ``columns``, and whether it is one."""
-    if lookup is not None:
-        row = lookup.weight_rows(columns, X.indices)
-        return row - 1, row > 0
-    position = np.searchsorted(columns, X.indices).astype(np.int32)
-    return position, columns[np.minimum(position, len(columns) - 1)] == X.indices
+_LINKS = {"softmax": softmax_proba, "argmax": _argmax_proba, **PROBA_LINKS}
 
 
 def _weight_rows(X: sparse.csr_matrix, columns: NDArray[np.int32], lookup: ColumnLookup | None) -> Any:
@@ -91,22 +81,16 @@ def _score_entries(
     n_outputs = weights.shape[1]
     if n_rows == 1 and not sparse.issparse(weights):
         return (data @ weights[position])[None, :]
-    if n_rows == 1:  # a single row's latency is numpy calls: as few as possible
+    if sparse.issparse(weights):
+        # Every (entry, weight of its column) pair, summed into its row's outputs.
         starts = weights.indptr[position]
         counts = weights.indptr[position + 1] - starts
         ends = np.cumsum(counts)
         pair = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - ends + counts, counts)
         values = np.repeat(data, counts) * weights.data[pair]
-        summed = np.bincount(weights.indices[pair], weights=values, minlength=n_outputs)
-        return np.asarray(summed, dtype=np.float64)[None, :]
-    row = np.repeat(np.arange(n_rows), np.diff(indptr))
-    if sparse.issparse(weights):
-        starts = weights.indptr[position]
-        counts = weights.indptr[position + 1] - starts
-        ends = np.cumsum(counts)
-        pair = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - counts), counts)
-        values = np.repeat(data, counts) * weights.data[pair]
-        flat = np.repeat(row * n_outputs, counts) + weights.indices[pair]
+        flat = weights.indices[pair]
+        if n_rows > 1:
+            flat = flat + np.repeat(np.repeat(np.arange(n_rows) * n_outputs, np.diff(indptr)), counts)
         summed = np.bincount(flat, weights=values, minlength=n_rows * n_outputs)
         return np.asarray(summed, dtype=np.float64).reshape(n_rows, n_outputs)
     contributions = weights[position] * data[:, None]
@@ -174,7 +158,8 @@ def select_columns(X: Any, columns: NDArray[np.int32], lookup: ColumnLookup | No
     X = X.tocsr()
     if len(columns) == 0:
         return sparse.csr_matrix((X.shape[0], 0))
-    position, hit = _positions(X, columns, lookup)
+    position = _weight_rows(X, columns, lookup) - 1
+    hit = position >= 0
     if hit.all():
         indices, data, indptr = position, X.data, X.indptr
     else:
@@ -187,15 +172,13 @@ def select_columns(X: Any, columns: NDArray[np.int32], lookup: ColumnLookup | No
     return narrow
 
 
-def _densify_pays_off(X_columns: Any, weights: sparse.csr_matrix) -> bool:
+def _densify_pays_off(X_columns: sparse.csr_matrix, weights: sparse.csr_matrix) -> bool:
     """Whether ``X_columns @ weights.toarray()`` beats the sparse @ sparse product.
 
     scipy's sparse product costs about 17 ns per multiplied pair (``X`` entries times
     the weights of their column), densifying about 4 ns per cell of ``weights``
     (measured on WordNet nodes): large batches densify, single rows do not.
     """
-    if not sparse.issparse(X_columns):
-        return True
     n_columns, n_outputs = weights.shape
     pairs = X_columns.nnz * weights.nnz / max(n_columns, 1)
     return 4 * pairs > n_columns * n_outputs

@@ -111,10 +111,8 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 # Exactly the names a job writes: numbered parts, the manifest and summary, and their
 # hidden temporary files (hiercls.io's atomic writes). A user's "part-notes.txt" or an
 # input file named "part-input.parquet" never matches.
-_OUR_NAMES = re.compile(
-    r"^(?:part-\d{6}\.(?:parquet|csv)|_manifest\.json|_summary\.json)$"
-    r"|^\.(?:part-\d{6}\.(?:parquet|csv)|_manifest\.json|_summary\.json)\.[0-9A-Za-z]+\.tmp$"
-)
+_JOB_FILE = r"(?:part-\d{6}\.(?:parquet|csv)|_manifest\.json|_summary\.json)"
+_OUR_NAMES = re.compile(rf"^{_JOB_FILE}$|^\.{_JOB_FILE}\.[0-9A-Za-z]+\.tmp$")
 
 
 def _our_files(directory: Path, protected: Path | None = None) -> list[Path]:
