@@ -67,11 +67,14 @@ class PathPrediction:
         Probability of the predicted outcome: the deepest predicted node's
         probability, times the model's "stop" probability where the model predicted
         that the path ends at that node.
+    top : TopKPaths or None
+        With ``predict_paths(X, top_k=k)``, each row's ``k`` most probable paths.
     """
 
     labels: NDArray[Any]
     level_proba: NDArray[np.float64]
     path_proba: NDArray[np.float64]
+    top: TopKPaths | None = None
 
 
 @dataclass(frozen=True)
@@ -438,9 +441,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             estimator=self.estimator,
             policy=self.sufficiency_policy,
         )
-        hierarchy, node_codes = apply_sufficiency_policy(
-            self.sufficiency_report_, hierarchy, node_codes
-        )
+        hierarchy, node_codes = apply_sufficiency_policy(self.sufficiency_report_, hierarchy, node_codes)
         self.hierarchy_ = hierarchy
         self.levels_ = list(hierarchy.level_names)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X_checked)
@@ -448,13 +449,10 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             self._check_accepts_sample_weight(hierarchy)
         self._is_flat = paths.is_flat
         self._can_stop = bool((node_codes[:, -1] < 0).any()) or self.stop_threshold is not None
-        self.classes_ = (
-            hierarchy.level_labels[0] if paths.is_flat else list(hierarchy.level_labels)
-        )
+        self.classes_ = hierarchy.level_labels[0] if paths.is_flat else list(hierarchy.level_labels)
         self.estimators_ = self._fit_nodes(X_checked, hierarchy, node_codes, weights)
         self._outcomes = [
-            None if model is None else np.asarray(model.classes_, dtype=np.intp)
-            for model in self.estimators_
+            None if model is None else np.asarray(model.classes_, dtype=np.intp) for model in self.estimators_
         ]
         self.n_paths_ = _count_paths(self._outcomes)
         return self
@@ -561,6 +559,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 sum(m is not None for m in models),
                 n_workers,
             )
+
         def node_task(node: int, rows: NDArray[np.intp], targets: NDArray[np.intp]) -> Any:
             template = self._template_for(hierarchy, node)
             params, fit_params = (
@@ -644,12 +643,12 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             # which only sends a valid X down the slow path).
             return bool(np.isfinite(X.sum()))
 
-    def _decode(self, X: Any, *, with_proba: bool = True) -> GreedyPaths:
+    def _decode(self, X: Any, *, with_proba: bool = True, scorer: NodeScorer | None = None) -> GreedyPaths:
         if self.decoding == "best_path":
             return best_paths(
                 self.hierarchy_,
                 self._outcomes,
-                NodeScorer(self.estimators_, X),
+                scorer or NodeScorer(self.estimators_, X, remember=True),
                 X.shape[0],
                 stop_threshold=self.stop_threshold,
             )
@@ -659,7 +658,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         return greedy_paths(
             self.hierarchy_,
             self._outcomes,
-            NodeScorer(self.estimators_, X, ranking_only=not with_proba),
+            scorer or NodeScorer(self.estimators_, X, ranking_only=not with_proba),
             X.shape[0],
             stop_threshold=self.stop_threshold,
             with_proba=with_proba,
@@ -698,27 +697,36 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         X_checked: Any = self._validate_for_predict(X)
         return self._labels(self._decode(X_checked, with_proba=False).node_codes)
 
-    def predict_paths(self, X: ArrayLike) -> PathPrediction:
+    def predict_paths(self, X: ArrayLike, *, top_k: int = 0) -> PathPrediction:
         """Predict label paths together with the probability of every predicted node.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        top_k : int, default=0
+            Also find each row's ``top_k`` most probable paths, as
+            :meth:`predict_top_k` does, in the same pass over the node models: no
+            node model scores a row twice.
 
         Returns
         -------
         prediction : PathPrediction
-            Labels (2-D, as ``predict`` for 2-D targets), per-level node probabilities
-            and the probability of the predicted outcome.
+            Labels (2-D, as ``predict`` for 2-D targets), per-level node probabilities,
+            the probability of the predicted outcome and, with ``top_k``, the most
+            probable paths.
         """
+        k = self._check_k(top_k, allow_zero=True)
         X_checked: Any = self._validate_for_predict(X)
-        paths = self._decode(X_checked)
+        two_passes = bool(k) or self.decoding == "best_path"
+        scorer = NodeScorer(self.estimators_, X_checked, remember=two_passes)
+        paths = self._decode(X_checked, scorer=scorer)
         assert paths.node_proba is not None
         assert paths.path_proba is not None
         labels = self._labels(paths.node_codes)
         if labels.ndim == 1:
             labels = labels[:, None]
-        return PathPrediction(labels, paths.node_proba, paths.path_proba)
+        top = self._top_k(scorer, X_checked.shape[0], k) if k else None
+        return PathPrediction(labels, paths.node_proba, paths.path_proba, top)
 
     @available_if(_templates_have("predict_proba"))
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64] | list[NDArray[np.float64]]:
@@ -779,17 +787,24 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         -------
         paths : TopKPaths
         """
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer; got {k!r}.")
-        k = min(int(k), self.n_paths_)
+        k = self._check_k(k)
         X_checked: Any = self._validate_for_predict(X)
-        scorer = NodeScorer(self.estimators_, X_checked)
-        nodes, proba = top_k_paths(self._outcomes, scorer, X_checked.shape[0], k)
-        path_codes = self.hierarchy_.ancestors(nodes.ravel())
-        labels = np.empty((nodes.size, self.hierarchy_.n_levels), dtype=object)
+        return self._top_k(NodeScorer(self.estimators_, X_checked, remember=True), X_checked.shape[0], k)
+
+    def _check_k(self, k: Any, *, allow_zero: bool = False) -> int:
+        """``k`` as an int, at most the number of complete paths the model can predict."""
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < (0 if allow_zero else 1):
+            allowed = "a non-negative" if allow_zero else "a positive"
+            raise ValueError(f"k must be {allowed} integer; got {k!r}.")
+        return min(int(k), self.n_paths_)
+
+    def _top_k(self, scorer: NodeScorer, n_samples: int, k: int) -> TopKPaths:
+        top = top_k_paths(self._outcomes, scorer, n_samples, k)
+        path_codes = self.hierarchy_.ancestors(top.nodes.ravel())
+        labels = np.empty((top.nodes.size, self.hierarchy_.n_levels), dtype=object)
         for j in range(self.hierarchy_.n_levels):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
-        return TopKPaths(labels.reshape(nodes.shape[0], k, -1), proba)
+        return TopKPaths(labels.reshape(n_samples, k, -1), top.proba)
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Exact-path accuracy: the share of rows whose whole predicted path is right.

@@ -29,7 +29,11 @@ __all__ = [
     "best_paths",
     "level_marginals",
     "top_k_paths",
+    "TopPaths",
 ]
+
+#: Most values a remembering :class:`NodeScorer` keeps (128 MiB of float64).
+REMEMBER_BUDGET = 1 << 24
 
 #: ``scorer(node, rows)`` returns the (len(rows), n_outcomes) conditional probabilities.
 Scorer = Callable[[int, NDArray[np.intp]], NDArray[np.float64]]
@@ -47,15 +51,27 @@ class NodeScorer:
     ranking_only : bool, default=False
         Return scores whose row-wise argmax is the most probable outcome instead of
         probabilities (a linear model's decision values: no softmax to compute).
+    remember : bool, default=False
+        Keep every block scored, so that a later call for the same node scores only
+        the rows it has not seen. Searches that pass over the tree twice (exact
+        top-k, best path, paths and top-k of one batch) then call each node model
+        on each row at most once. Blocks are kept up to a budget of
+        ``REMEMBER_BUDGET`` values; beyond it, rows are scored again.
     """
 
-    def __init__(self, models: Sequence[Any], X: Any, *, ranking_only: bool = False) -> None:
+    def __init__(
+        self, models: Sequence[Any], X: Any, *, ranking_only: bool = False, remember: bool = False
+    ) -> None:
         self.models = models
         self.X = X
         self.ranking_only = ranking_only
         # Shared by the compact linear models that score this batch (see ColumnLookup).
         self.lookup = ColumnLookup(X.shape[1]) if ColumnLookup.pays_off(X) else None
         self._gathered: dict[int, tuple[NDArray[np.intp], Any]] = {}
+        self._remembered: dict[int, tuple[NDArray[np.intp], NDArray[np.float64]]] | None = (
+            {} if remember else None
+        )
+        self._n_remembered = 0
 
     def gather(self, nodes: Sequence[int], blocks: Sequence[NDArray[np.intp]]) -> None:
         """Copy the rows of several nodes out of sparse ``X`` at once, before scoring them.
@@ -91,11 +107,45 @@ class NodeScorer:
         model = self.models[node]
         if isinstance(model, ConstantNodeModel):  # no need to index X for a sure outcome
             return np.ones((len(rows), 1))
+        if self._remembered is None:
+            return self._score(node, rows)
+        known = self._remembered.get(node)
+        if known is None:
+            values = self._score(node, rows)
+            self._remember(node, rows, values)
+            return values
+        known_rows, known_values = known
+        at = np.minimum(np.searchsorted(known_rows, rows), len(known_rows) - 1)
+        seen = known_rows[at] == rows
+        if seen.all():
+            return known_values[at]
+        unseen = rows[~seen]
+        fresh = self._score(node, unseen)
+        values = np.empty((len(rows), fresh.shape[1]))
+        values[seen] = known_values[at[seen]]
+        values[~seen] = fresh
+        self._remember(node, unseen, fresh)
+        return values
+
+    def _score(self, node: int, rows: NDArray[np.intp]) -> NDArray[np.float64]:
+        model = self.models[node]
         gathered = self._gathered.get(node)
         X = gathered[1] if gathered is not None and gathered[0] is rows else take_rows(self.X, rows)
         if self.ranking_only:
             return outcome_scores(model, X, self.lookup)
         return outcome_proba(model, X, self.lookup)
+
+    def _remember(self, node: int, rows: NDArray[np.intp], values: NDArray[np.float64]) -> None:
+        assert self._remembered is not None
+        if self._n_remembered + values.size > REMEMBER_BUDGET:
+            return
+        self._n_remembered += values.size
+        known = self._remembered.get(node)
+        if known is not None:
+            rows = np.concatenate([known[0], rows])
+            values = np.concatenate([known[1], values])
+        order = np.argsort(rows, kind="stable")
+        self._remembered[node] = (rows[order], values[order])
 
 
 def group_by_node(nodes: NDArray[np.intp]) -> tuple[NDArray[np.intp], list[NDArray[np.intp]]]:
@@ -240,42 +290,35 @@ def best_paths(
     """The most probable complete path of each row, found exactly (top-1 search).
 
     Unlike :func:`greedy_paths`, a row may leave a likely parent for a less likely
-    one whose best leaf is more probable than any leaf under the first. With
-    ``stop_threshold``, the path is cut above the first node below level 0 whose
-    probability is under it.
+    one whose best leaf is more probable than any leaf under the first. The greedy
+    path's probability bounds the search from below; with a scorer that remembers
+    its blocks, the search scores no (node, row) the greedy pass already scored.
+    With ``stop_threshold``, the path is cut above the first node below level 0
+    whose probability is under it.
 
     Returns
     -------
     paths : GreedyPaths
         As from :func:`greedy_paths`, with probabilities.
     """
-    final, proba = top_k_paths(outcomes, scorer, n_samples, 1)
-    node_codes = hierarchy.ancestors(final[:, 0])
-    path_proba = proba[:, 0].copy()
-    node_proba = np.full(node_codes.shape, np.nan)
-    parent = np.zeros(n_samples, dtype=np.intp)
-    parent_proba = np.ones(n_samples)
-    for depth in range(hierarchy.n_levels):
-        rows = np.flatnonzero(node_codes[:, depth] >= 0)
-        if rows.size == 0:
-            break
-        nodes, groups = group_by_node(parent[rows])
-        for node, group in zip(nodes.tolist(), groups, strict=True):
-            at = rows[group]
-            node_outcomes = outcomes[node]
-            assert node_outcomes is not None  # a path goes on below a node only through its model
-            order = np.argsort(node_outcomes)  # classes_ are sorted in scikit-learn, not always
-            column = order[np.searchsorted(node_outcomes, node_codes[at, depth], sorter=order)]
-            conditional = np.take_along_axis(scorer(node, at), column[:, None], axis=1)[:, 0]
-            node_proba[at, depth] = parent_proba[at] * conditional
-        if stop_threshold is not None and depth > 0:
-            unsure = rows[node_proba[rows, depth] < stop_threshold]
-            path_proba[unsure] = node_proba[unsure, depth - 1]
-            node_codes[unsure, depth:] = -1
-            node_proba[unsure, depth:] = np.nan
-            rows = np.setdiff1d(rows, unsure, assume_unique=True)
-        parent[rows] = node_codes[rows, depth]
-        parent_proba[rows] = node_proba[rows, depth]
+    greedy = greedy_paths(hierarchy, outcomes, scorer, n_samples)
+    assert greedy.path_proba is not None
+    best = top_k_paths(
+        outcomes, scorer, n_samples, 1, n_levels=hierarchy.n_levels, lower_bound=greedy.path_proba
+    )
+    assert best.level_proba is not None
+    node_codes = hierarchy.ancestors(best.nodes[:, 0])
+    node_proba = best.level_proba[:, 0]
+    path_proba = best.proba[:, 0].copy()
+    if stop_threshold is not None:
+        unsure = node_proba[:, 1:] < stop_threshold  # NaN below a path's end compares False
+        cut = np.flatnonzero(unsure.any(axis=1))
+        if cut.size:
+            first = 1 + np.argmax(unsure[cut], axis=1)
+            path_proba[cut] = node_proba[cut, first - 1]
+            below = np.arange(hierarchy.n_levels) >= first[:, None]
+            node_codes[cut] = np.where(below, -1, node_codes[cut])
+            node_proba[cut] = np.where(below, np.nan, node_proba[cut])
     return GreedyPaths(node_codes, node_proba, path_proba)
 
 
@@ -361,7 +404,6 @@ def _top_k_per_row(row: NDArray[np.intp], proba: NDArray[np.float64], k: int) ->
 
 
 def _select(
-    rows: NDArray[np.intp],
     proba: NDArray[np.float64],
     columns: NDArray[np.intp],
     k: int,
@@ -370,20 +412,58 @@ def _select(
     """Flatten one node's (rows x outcomes) block, keeping only entries that can matter.
 
     Without a bound: each row's ``k`` best (no other entry of this block can enter the
-    row's top ``k``). With a bound: the entries at or above the row's bound.
+    row's top ``k``). With a bound (one per row of the block): the entries at or
+    above the row's bound.
+
+    Returns
+    -------
+    at, outcome, proba : ndarray
+        Position in the block of each kept entry's row, its outcome and probability.
     """
     if bound is None:
         if proba.shape[1] > k:
             top = np.argpartition(-proba, k - 1, axis=1)[:, :k]
             return (
-                np.repeat(rows, k),
+                np.repeat(np.arange(len(proba)), k),
                 columns[top].ravel(),
                 np.take_along_axis(proba, top, axis=1).ravel(),
             )
         keep_r, keep_c = np.nonzero(proba > 0)
     else:
-        keep_r, keep_c = np.nonzero((proba > 0) & (proba >= bound[rows][:, None]))
-    return rows[keep_r], columns[keep_c], proba[keep_r, keep_c]
+        keep_r, keep_c = np.nonzero((proba > 0) & (proba >= bound[:, None]))
+    return keep_r, columns[keep_c], proba[keep_r, keep_c]
+
+
+@dataclass
+class _Paths:
+    """Partial or complete paths of a search, one entry per (row, path).
+
+    ``levels`` holds, per entry, the probability of the path's node at each level
+    (NaN below its end), or is None when the caller does not need them.
+    """
+
+    row: NDArray[np.intp]
+    node: NDArray[np.intp]
+    proba: NDArray[np.float64]
+    levels: NDArray[np.float64] | None
+
+    @classmethod
+    def roots(cls, n_samples: int, n_levels: int | None) -> _Paths:
+        levels = None if n_levels is None else np.full((n_samples, n_levels), np.nan)
+        return cls(np.arange(n_samples), np.zeros(n_samples, dtype=np.intp), np.ones(n_samples), levels)
+
+    @classmethod
+    def join(cls, parts: Sequence[_Paths]) -> _Paths:
+        return cls(
+            np.concatenate([p.row for p in parts]),
+            np.concatenate([p.node for p in parts]),
+            np.concatenate([p.proba for p in parts]),
+            None if parts[0].levels is None else np.concatenate([p.levels for p in parts]),  # type: ignore[misc]
+        )
+
+    def take(self, keep: NDArray[np.intp]) -> _Paths:
+        levels = None if self.levels is None else self.levels[keep]
+        return _Paths(self.row[keep], self.node[keep], self.proba[keep], levels)
 
 
 def _search(
@@ -393,48 +473,70 @@ def _search(
     n_samples: int,
     k: int,
     bound: NDArray[np.float64] | None,
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-    """Expand partial paths level by level.
+    n_levels: int | None,
+) -> _Paths:
+    """Expand partial paths level by level; return each row's complete paths found.
 
     Without ``bound`` this is a beam of width ``k``; with it, every partial path
-    whose probability reaches the row's bound is expanded.
+    whose probability reaches the row's bound is expanded. With ``n_levels``, every
+    path carries the probability of its node at each level.
     """
-    cand_row = np.arange(n_samples)
-    cand_node = np.zeros(n_samples, dtype=np.intp)
-    cand_p = np.ones(n_samples)
-    done_row = np.empty(0, dtype=np.intp)
-    done_node = np.empty(0, dtype=np.intp)
-    done_p = np.empty(0)
-    while cand_row.size:
-        new: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
-        finished: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
-        nodes, groups = group_by_node(cand_node)
+    frontier = _Paths.roots(n_samples, n_levels)
+    done = frontier.take(np.empty(0, dtype=np.intp))
+    depth = 0
+    while frontier.row.size:
+        new: list[_Paths] = []
+        finished: list[_Paths] = []
+        nodes, groups = group_by_node(frontier.node)
         for node, group in zip(nodes.tolist(), groups, strict=True):
-            rows, base = cand_row[group], cand_p[group]
+            rows = frontier.row[group]
             node_outcomes = outcomes[node]
             if node_outcomes is None:
-                finished.append((rows, np.full(len(rows), node), base))
+                finished.append(frontier.take(group))
                 continue
-            proba = base[:, None] * scorer(node, rows)
+            proba = frontier.proba[group][:, None] * scorer(node, rows)
             expandable = (node_outcomes != node) & has_model[node_outcomes]
+            row_bound = None if bound is None else bound[rows]
             for mask, target in ((expandable, new), (~expandable, finished)):
                 if mask.any():
-                    target.append(_select(rows, proba[:, mask], node_outcomes[mask], k, bound))
+                    at, outcome, p = _select(proba[:, mask], node_outcomes[mask], k, row_bound)
+                    levels = None
+                    if frontier.levels is not None:
+                        levels = frontier.levels[group[at]]
+                        goes_down = outcome != node  # a stop adds no level
+                        levels[goes_down, depth] = p[goes_down]
+                    target.append(_Paths(rows[at], outcome, p, levels))
         if finished:
-            done_row = np.concatenate([done_row, *(f[0] for f in finished)])
-            done_node = np.concatenate([done_node, *(f[1] for f in finished)])
-            done_p = np.concatenate([done_p, *(f[2] for f in finished)])
-            keep = _top_k_per_row(done_row, done_p, k)
-            done_row, done_node, done_p = done_row[keep], done_node[keep], done_p[keep]
+            done = _Paths.join([done, *finished])
+            done = done.take(_top_k_per_row(done.row, done.proba, k))
         if not new:
             break
-        cand_row = np.concatenate([c[0] for c in new])
-        cand_node = np.concatenate([c[1] for c in new])
-        cand_p = np.concatenate([c[2] for c in new])
+        frontier = _Paths.join(new)
         if bound is None:
-            keep = _top_k_per_row(cand_row, cand_p, k)
-            cand_row, cand_node, cand_p = cand_row[keep], cand_node[keep], cand_p[keep]
-    return done_row, done_node, done_p
+            frontier = frontier.take(_top_k_per_row(frontier.row, frontier.proba, k))
+        depth += 1
+    return done
+
+
+@dataclass(frozen=True)
+class TopPaths:
+    """The ``k`` most probable complete paths of each row (from :func:`top_k_paths`).
+
+    Attributes
+    ----------
+    nodes : ndarray of int, shape (n_samples, k)
+        Final node of each path (a leaf, or an internal node where the path stops);
+        -1 where a row has fewer than ``k`` possible paths.
+    proba : ndarray of float, shape (n_samples, k)
+        Path probabilities, descending; NaN where ``nodes`` is -1.
+    level_proba : ndarray of float, shape (n_samples, k, n_levels), or None
+        Probability of each path's node at each level, NaN below its end; None
+        unless asked for.
+    """
+
+    nodes: NDArray[np.intp]
+    proba: NDArray[np.float64]
+    level_proba: NDArray[np.float64] | None
 
 
 def top_k_paths(
@@ -442,39 +544,58 @@ def top_k_paths(
     scorer: Scorer,
     n_samples: int,
     k: int,
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    *,
+    n_levels: int | None = None,
+    lower_bound: NDArray[np.float64] | None = None,
+) -> TopPaths:
     """The ``k`` most probable complete outcomes of each row, exactly.
 
     A beam of width ``k`` first finds ``k`` complete paths; the k-th best probability
     is a lower bound on the true k-th best. Since a path's probability never grows
     going down, every partial path below that bound can be dropped, and a second
-    expansion of all partial paths above it finds the exact top ``k``.
+    expansion of all partial paths above it finds the exact top ``k``. A scorer that
+    remembers its blocks (``NodeScorer(remember=True)``) scores no (node, row) twice
+    across the two passes.
+
+    Parameters
+    ----------
+    outcomes : sequence of ndarray or None
+        Per node id, the node id of each model output column; None for no model.
+    scorer : callable
+        ``scorer(node, rows)`` gives conditional outcome probabilities.
+    n_samples, k : int
+    n_levels : int, optional
+        Also return the probability of each path's node at every level.
+    lower_bound : ndarray of float, shape (n_samples,), optional
+        A probability that each row's k-th best path is known to reach (for ``k=1``,
+        any complete path's probability, such as the greedy path's). Replaces the
+        beam pass.
 
     Returns
     -------
-    nodes : ndarray of int, shape (n_samples, k)
-        Final node of each path (a leaf, or an internal node where the path stops);
-        -1 where a row has fewer than ``k`` possible paths.
-    proba : ndarray of float, shape (n_samples, k)
-        Path probabilities, descending; NaN where ``nodes`` is -1.
+    paths : TopPaths
     """
     has_model = np.array([o is not None for o in outcomes])
-    row, node, proba = _search(has_model, outcomes, scorer, n_samples, k, None)
-    bound = np.zeros(n_samples)
-    full = np.bincount(row, minlength=n_samples) >= k
-    if full.any():
-        kth = np.full(n_samples, np.inf)
-        np.minimum.at(kth, row, proba)  # the beam's done set holds at most k per row
-        bound[full] = kth[full] * (1 - 1e-9)  # tolerance for rounding between the passes
-    row, node, proba = _search(has_model, outcomes, scorer, n_samples, k, bound)
-    keep = _top_k_per_row(row, proba, k)
-    row, node, proba = row[keep], node[keep], proba[keep]
-    order = np.lexsort((-proba, row))
-    row, node, proba = row[order], node[order], proba[order]
-    starts = np.searchsorted(row, np.arange(n_samples))
-    rank = np.arange(len(row)) - starts[row]
+    if lower_bound is None:
+        beam = _search(has_model, outcomes, scorer, n_samples, k, None, None)
+        lower_bound = np.zeros(n_samples)
+        full = np.bincount(beam.row, minlength=n_samples) >= k
+        if full.any():
+            kth = np.full(n_samples, np.inf)
+            np.minimum.at(kth, beam.row, beam.proba)  # the beam's done set holds at most k per row
+            lower_bound[full] = kth[full]
+    bound = lower_bound * (1 - 1e-9)  # tolerance for rounding between the passes
+    found = _search(has_model, outcomes, scorer, n_samples, k, bound, n_levels)
+    found = found.take(_top_k_per_row(found.row, found.proba, k))
+    found = found.take(np.lexsort((-found.proba, found.row)))
+    starts = np.searchsorted(found.row, np.arange(n_samples))
+    rank = np.arange(len(found.row)) - starts[found.row]
     out_nodes = np.full((n_samples, k), -1, dtype=np.intp)
     out_proba = np.full((n_samples, k), np.nan)
-    out_nodes[row, rank] = node
-    out_proba[row, rank] = proba
-    return out_nodes, out_proba
+    out_nodes[found.row, rank] = found.node
+    out_proba[found.row, rank] = found.proba
+    out_levels = None
+    if found.levels is not None:
+        out_levels = np.full((n_samples, k, found.levels.shape[1]), np.nan)
+        out_levels[found.row, rank] = found.levels
+    return TopPaths(out_nodes, out_proba, out_levels)

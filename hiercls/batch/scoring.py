@@ -238,15 +238,14 @@ def _score_chunk(model: Any, job: _Job, table: pa.Table, where: Callable[[int], 
     labels = None
     top = None
     if good.size:
-        paths = classifier.predict_paths(X)
+        paths = classifier.predict_paths(X, top_k=job.top_k)
         labels = paths.labels
         if good.size == n:
             level_proba, path_proba = paths.level_proba, paths.path_proba
         else:
             level_proba[good] = paths.level_proba
             path_proba[good] = paths.path_proba
-        if job.top_k:
-            top = classifier.predict_top_k(X, k=job.top_k)
+        top = paths.top
     arrays: list[Any] = [table.column(name) for name in job.copied_columns]
     depth = np.zeros(n, dtype=np.int64)
     if labels is None:
