@@ -40,6 +40,7 @@ from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, suffici
 from .traversal import (
     GreedyPaths,
     NodeScorer,
+    Routes,
     best_paths,
     greedy_paths,
     group_by_node,
@@ -357,8 +358,11 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                     setattr(self, name, value)
             if "_nan_allowed" not in state:
                 self._nan_allowed = self._allows_nan()
+            if "_routes" not in state:  # saved before 992189f: outcomes as a plain list
+                self._routes = Routes.from_outcomes(state["_outcomes"])
+                del self._outcomes
             if "n_paths_" not in state:
-                self.n_paths_ = _count_paths(state["_outcomes"])
+                self.n_paths_ = self._routes.n_paths()
             if self._text_like_input:
                 # Saved before node weights were stored compactly (commit 2e35ab6 and
                 # earlier): their full-width coef_ is mostly zeros.
@@ -451,10 +455,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self._can_stop = bool((node_codes[:, -1] < 0).any()) or self.stop_threshold is not None
         self.classes_ = hierarchy.level_labels[0] if paths.is_flat else list(hierarchy.level_labels)
         self.estimators_ = self._fit_nodes(X_checked, hierarchy, node_codes, weights)
-        self._outcomes = [
-            None if model is None else np.asarray(model.classes_, dtype=np.intp) for model in self.estimators_
-        ]
-        self.n_paths_ = _count_paths(self._outcomes)
+        self._routes = Routes.from_models(self.estimators_)
+        self.n_paths_ = self._routes.n_paths()
         return self
 
     def _build_hierarchy(self, paths: LabelPaths) -> tuple[Hierarchy, NDArray[np.intp]]:
@@ -647,7 +649,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         if self.decoding == "best_path":
             return best_paths(
                 self.hierarchy_,
-                self._outcomes,
+                self._routes,
                 scorer or NodeScorer(self.estimators_, X, remember=True),
                 X.shape[0],
                 stop_threshold=self.stop_threshold,
@@ -657,7 +659,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         with_proba = with_proba or self.stop_threshold is not None
         return greedy_paths(
             self.hierarchy_,
-            self._outcomes,
+            self._routes,
             scorer or NodeScorer(self.estimators_, X, ranking_only=not with_proba),
             X.shape[0],
             stop_threshold=self.stop_threshold,
@@ -749,7 +751,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         X_checked: Any = self._validate_for_predict(X)
         n = X_checked.shape[0]
         scorer = NodeScorer(self.estimators_, X_checked)
-        marginals = level_marginals(self.hierarchy_, self._outcomes, scorer, n)
+        marginals = level_marginals(self.hierarchy_, self._routes, scorer, n)
         return marginals[0] if self._is_flat else marginals
 
     @available_if(_templates_have("predict_proba"))
@@ -799,7 +801,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         return min(int(k), self.n_paths_)
 
     def _top_k(self, scorer: NodeScorer, n_samples: int, k: int) -> TopKPaths:
-        top = top_k_paths(self._outcomes, scorer, n_samples, k)
+        top = top_k_paths(self._routes, scorer, n_samples, k)
         path_codes = self.hierarchy_.ancestors(top.nodes.ravel())
         labels = np.empty((top.nodes.size, self.hierarchy_.n_levels), dtype=object)
         for j in range(self.hierarchy_.n_levels):
@@ -862,15 +864,3 @@ def _node_training_sets(hierarchy: Hierarchy, node_codes: NDArray[np.intp]):  # 
             if hierarchy.n_children[node] == 0:
                 continue
             yield node, rows_below[group], outcomes[group]
-
-
-def _count_paths(outcomes: list[NDArray[np.intp] | None]) -> int:
-    """Number of complete paths: outcomes that end a path (a leaf, or a learned stop)."""
-    ends = {
-        int(outcome)
-        for node, node_outcomes in enumerate(outcomes)
-        if node_outcomes is not None
-        for outcome in node_outcomes.tolist()
-        if outcome == node or outcomes[outcome] is None
-    }
-    return max(1, len(ends))

@@ -23,6 +23,7 @@ from .node_models import ConstantNodeModel, outcome_proba, outcome_scores, take_
 from .sparse_linear import ColumnLookup
 
 __all__ = [
+    "Routes",
     "NodeScorer",
     "GreedyPaths",
     "greedy_paths",
@@ -37,6 +38,46 @@ REMEMBER_BUDGET = 1 << 24
 
 #: ``scorer(node, rows)`` returns the (len(rows), n_outcomes) conditional probabilities.
 Scorer = Callable[[int, NDArray[np.intp]], NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Where the outputs of each node's model lead.
+
+    Attributes
+    ----------
+    outcomes : list of (ndarray of int or None)
+        Per node id, the node id of each output column of its model: a child, or
+        the node itself for "the path stops here"; None for a node without a model.
+    has_model : ndarray of bool
+        Per node id, whether it has a model (a path can go on below it).
+    """
+
+    outcomes: list[NDArray[np.intp] | None]
+    has_model: NDArray[np.bool_]
+
+    @classmethod
+    def from_models(cls, models: Sequence[Any]) -> Routes:
+        """Routes of fitted node models, whose ``classes_`` are node ids."""
+        return cls.from_outcomes(
+            [None if model is None else np.asarray(model.classes_, dtype=np.intp) for model in models]
+        )
+
+    @classmethod
+    def from_outcomes(cls, outcomes: Sequence[NDArray[np.intp] | None]) -> Routes:
+        """Routes from per-node outcome arrays."""
+        return cls(list(outcomes), np.array([o is not None for o in outcomes], dtype=bool))
+
+    def n_paths(self) -> int:
+        """Number of complete paths: outcomes that end a path (a leaf, or a stop)."""
+        ends = {
+            int(outcome)
+            for node, node_outcomes in enumerate(self.outcomes)
+            if node_outcomes is not None
+            for outcome in node_outcomes.tolist()
+            if outcome == node or not self.has_model[outcome]
+        }
+        return max(1, len(ends))
 
 
 class NodeScorer:
@@ -86,7 +127,9 @@ class NodeScorer:
         scored = [
             (node, block)
             for node, block in zip(nodes, blocks, strict=True)
-            if self.models[node] is not None and not isinstance(self.models[node], ConstantNodeModel)
+            if self.models[node] is not None
+            and not isinstance(self.models[node], ConstantNodeModel)
+            and (self._remembered is None or node not in self._remembered)
         ]
         if len(scored) < 2:
             return
@@ -194,199 +237,6 @@ class GreedyPaths:
     path_proba: NDArray[np.float64] | None
 
 
-def greedy_paths(
-    hierarchy: Hierarchy,
-    outcomes: Sequence[NDArray[np.intp] | None],
-    scorer: Scorer,
-    n_samples: int,
-    *,
-    stop_threshold: float | None = None,
-    with_proba: bool = True,
-) -> GreedyPaths:
-    """Walk every row down the tree, taking the most probable outcome at each node.
-
-    A row stops at node ``v`` when the model's most probable outcome is "stop"
-    (``v`` itself, learned from paths that end at ``v``), when ``v`` has no model,
-    or, below level 0, when the best child's path probability is under
-    ``stop_threshold``.
-
-    Parameters
-    ----------
-    hierarchy : Hierarchy
-    outcomes : sequence of ndarray or None
-        Per node id, the node id of each model output column; None for no model.
-    scorer : callable
-        ``scorer(node, rows)`` gives conditional outcome probabilities.
-    n_samples : int
-    stop_threshold : float or None
-        Minimum path probability for going below level 0.
-    with_proba : bool, default=True
-        Compute the probabilities. Without them (and without ``stop_threshold``)
-        ``scorer`` may return any scores with the same row-wise argmax.
-
-    Returns
-    -------
-    paths : GreedyPaths
-        ``node_proba`` and ``path_proba`` are None without ``with_proba``.
-    """
-    n_levels = hierarchy.n_levels
-    node_codes = np.full((n_samples, n_levels), -1, dtype=np.intp)
-    current = np.zeros(n_samples, dtype=np.intp)
-    active = np.arange(n_samples)
-    if with_proba:
-        node_proba = np.full((n_samples, n_levels), np.nan)
-        current_proba = np.ones(n_samples)
-        path_proba = np.ones(n_samples)
-    for depth in range(n_levels):
-        if active.size == 0:
-            break
-        still_active = []
-        nodes, groups = group_by_node(current[active])
-        blocks = [active[group] for group in groups]
-        gather = getattr(scorer, "gather", None)
-        if gather is not None:
-            gather(nodes.tolist(), blocks)
-        for node, rows in zip(nodes.tolist(), blocks, strict=True):
-            node_outcomes = outcomes[node]
-            if node_outcomes is None:
-                continue
-            proba = scorer(node, rows)
-            best = np.argmax(proba, axis=1)
-            chosen = node_outcomes[best]
-            goes_down = chosen != node
-            if with_proba:
-                chosen_proba = current_proba[rows] * np.take_along_axis(proba, best[:, None], axis=1)[:, 0]
-                path_proba[rows] = chosen_proba  # learned stops keep P(node) * P(stop | node)
-                if stop_threshold is not None and node != ROOT:
-                    unsure = goes_down & (chosen_proba < stop_threshold)
-                    path_proba[rows[unsure]] = current_proba[rows[unsure]]
-                    goes_down &= ~unsure
-                chosen_proba = chosen_proba[goes_down]
-            if not goes_down.all():
-                rows, chosen = rows[goes_down], chosen[goes_down]
-            node_codes[rows, depth] = chosen
-            current[rows] = chosen
-            if with_proba:
-                node_proba[rows, depth] = chosen_proba
-                current_proba[rows] = chosen_proba
-            still_active.append(rows)
-        if len(still_active) == 1:  # one node's rows: still ascending
-            active = still_active[0]
-        else:
-            active = np.sort(np.concatenate(still_active)) if still_active else active[:0]
-    if not with_proba:
-        return GreedyPaths(node_codes, None, None)
-    return GreedyPaths(node_codes, node_proba, path_proba)
-
-
-def best_paths(
-    hierarchy: Hierarchy,
-    outcomes: Sequence[NDArray[np.intp] | None],
-    scorer: Scorer,
-    n_samples: int,
-    *,
-    stop_threshold: float | None = None,
-) -> GreedyPaths:
-    """The most probable complete path of each row, found exactly (top-1 search).
-
-    Unlike :func:`greedy_paths`, a row may leave a likely parent for a less likely
-    one whose best leaf is more probable than any leaf under the first. The greedy
-    path's probability bounds the search from below; with a scorer that remembers
-    its blocks, the search scores no (node, row) the greedy pass already scored.
-    With ``stop_threshold``, the path is cut above the first node below level 0
-    whose probability is under it.
-
-    Returns
-    -------
-    paths : GreedyPaths
-        As from :func:`greedy_paths`, with probabilities.
-    """
-    greedy = greedy_paths(hierarchy, outcomes, scorer, n_samples)
-    assert greedy.path_proba is not None
-    best = top_k_paths(
-        outcomes, scorer, n_samples, 1, n_levels=hierarchy.n_levels, lower_bound=greedy.path_proba
-    )
-    assert best.level_proba is not None
-    node_codes = hierarchy.ancestors(best.nodes[:, 0])
-    node_proba = best.level_proba[:, 0]
-    path_proba = best.proba[:, 0].copy()
-    if stop_threshold is not None:
-        unsure = node_proba[:, 1:] < stop_threshold  # NaN below a path's end compares False
-        cut = np.flatnonzero(unsure.any(axis=1))
-        if cut.size:
-            first = 1 + np.argmax(unsure[cut], axis=1)
-            path_proba[cut] = node_proba[cut, first - 1]
-            below = np.arange(hierarchy.n_levels) >= first[:, None]
-            node_codes[cut] = np.where(below, -1, node_codes[cut])
-            node_proba[cut] = np.where(below, np.nan, node_proba[cut])
-    return GreedyPaths(node_codes, node_proba, path_proba)
-
-
-def level_marginals(
-    hierarchy: Hierarchy,
-    outcomes: Sequence[NDArray[np.intp] | None],
-    scorer: Scorer,
-    n_samples: int,
-) -> list[NDArray[np.float64]]:
-    """Exact per-level label probabilities: every internal node's model sees every row once.
-
-    ``P(node) = P(parent) * P(node | parent)``; the probability of a label at a level
-    adds up every node of that level carrying the label (same name, other parents).
-    Nodes are visited parent first, and a node's conditional probabilities are
-    dropped once its children's probabilities are known.
-
-    Returns
-    -------
-    marginals : list of ndarray
-        One (n_samples, n_labels_at_level) array per level; a row sums to the
-        probability that its path reaches that level.
-    """
-    marginals = [np.zeros((n_samples, len(labels))) for labels in hierarchy.level_labels]
-    written = [np.zeros(len(labels), dtype=bool) for labels in hierarchy.level_labels]
-    reach: dict[int, NDArray[np.float64]] = {ROOT: np.ones(n_samples)}
-    all_rows = np.arange(n_samples)
-    for node in range(hierarchy.n_nodes):  # ids grow with depth, so parents come first
-        children = outcomes[node]
-        node_reach = reach.pop(node, None)
-        if children is None or node_reach is None:  # a leaf, or no row can reach it
-            continue
-        conditional = scorer(node, all_rows)
-        is_child = children != node
-        if not is_child.all():
-            conditional, children = conditional[:, is_child], children[is_child]
-        depth = hierarchy.depth[node]
-        _add_columns(
-            marginals[depth], written[depth], hierarchy.label_index[children], conditional, node_reach
-        )
-        for position, child in enumerate(children.tolist()):
-            if outcomes[child] is not None:
-                reach[child] = conditional[:, position] * node_reach
-    return marginals
-
-
-def _add_columns(
-    out: NDArray[np.float64],
-    written: NDArray[np.bool_],
-    columns: NDArray[np.intp],
-    conditional: NDArray[np.float64],
-    reach: NDArray[np.float64],
-) -> None:
-    """``out[:, columns] += conditional * reach[:, None]``, in one write where possible.
-
-    Most labels belong to one node only: their columns are written once, straight
-    into ``out`` (a slice when the columns are adjacent), without a temporary block.
-    Only a label shared by several parents ("Other" under two groups) is added to.
-    """
-    fresh = not written[columns].any()
-    written[columns] = True
-    if fresh and columns[-1] - columns[0] + 1 == len(columns) and bool(np.all(np.diff(columns) == 1)):
-        np.multiply(conditional, reach[:, None], out=out[:, columns[0] : columns[-1] + 1])
-    elif fresh:
-        out[:, columns] = conditional * reach[:, None]
-    else:
-        out[:, columns] += conditional * reach[:, None]
-
-
 def _top_k_per_row(row: NDArray[np.intp], proba: NDArray[np.float64], k: int) -> NDArray[np.intp]:
     """Positions of the ``k`` most probable entries of each row.
 
@@ -466,56 +316,242 @@ class _Paths:
         return _Paths(self.row[keep], self.node[keep], self.proba[keep], levels)
 
 
-def _search(
-    has_model: NDArray[np.bool_],
-    outcomes: Sequence[NDArray[np.intp] | None],
-    scorer: Scorer,
-    n_samples: int,
-    k: int,
-    bound: NDArray[np.float64] | None,
-    n_levels: int | None,
-) -> _Paths:
-    """Expand partial paths level by level; return each row's complete paths found.
+class _Greedy:
+    """Each row's most probable outcome at every node: one path per row.
 
-    Without ``bound`` this is a beam of width ``k``; with it, every partial path
-    whose probability reaches the row's bound is expanded. With ``n_levels``, every
-    path carries the probability of its node at each level.
+    A row stops where the model's most probable outcome is "stop", and, below
+    level 0, where the best child's path probability is under ``stop_threshold``.
+    Without ``with_proba`` the scores only need the right row-wise argmax.
+    """
+
+    k = None
+    trims_frontier = False
+    gathers = True
+
+    def __init__(self, stop_threshold: float | None, with_proba: bool) -> None:
+        self.stop_threshold = stop_threshold
+        self.with_proba = with_proba
+
+    def select(
+        self,
+        node: int,
+        rows: NDArray[np.intp],
+        base: NDArray[np.float64],
+        scores: NDArray[np.float64],
+        node_outcomes: NDArray[np.intp],
+        has_model: NDArray[np.bool_],
+    ) -> list[tuple[NDArray[np.intp] | None, NDArray[np.intp], NDArray[np.float64]]]:
+        best = np.argmax(scores, axis=1)
+        outcome = node_outcomes[best]
+        if not self.with_proba:
+            return [(None, outcome, base)]
+        proba = base * np.take_along_axis(scores, best[:, None], axis=1)[:, 0]
+        if self.stop_threshold is not None and node != ROOT:
+            unsure = (outcome != node) & (proba < self.stop_threshold)
+            if unsure.any():  # stays at the node, with the node's own probability
+                outcome = np.where(unsure, node, outcome)
+                proba = np.where(unsure, base, proba)
+        return [(None, outcome, proba)]
+
+
+class _Beam:
+    """Each row's ``k`` most probable partial paths at every level, and complete ones."""
+
+    trims_frontier = True
+    # A row has up to k paths at a level, often one row per node: a level-wide row
+    # gather would build a matrix per node for a single row.
+    gathers = False
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def _bound(self, rows: NDArray[np.intp]) -> NDArray[np.float64] | None:
+        return None
+
+    def select(
+        self,
+        node: int,
+        rows: NDArray[np.intp],
+        base: NDArray[np.float64],
+        scores: NDArray[np.float64],
+        node_outcomes: NDArray[np.intp],
+        has_model: NDArray[np.bool_],
+    ) -> list[tuple[NDArray[np.intp] | None, NDArray[np.intp], NDArray[np.float64]]]:
+        proba = base[:, None] * scores
+        expandable = (node_outcomes != node) & has_model[node_outcomes]
+        bound = self._bound(rows)
+        # Partial and complete paths compete for a row's k places separately: a
+        # complete path cannot push out a partial one whose children may beat it.
+        return [
+            _select(proba[:, mask], node_outcomes[mask], self.k, bound)
+            for mask in (expandable, ~expandable)
+            if mask.any()
+        ]
+
+
+class _Bounded(_Beam):
+    """Every path whose probability reaches its row's bound; the ``k`` best complete ones."""
+
+    trims_frontier = False
+
+    def __init__(self, k: int, bound: NDArray[np.float64]) -> None:
+        super().__init__(k)
+        self.bound = bound
+
+    def _bound(self, rows: NDArray[np.intp]) -> NDArray[np.float64] | None:
+        return self.bound[rows]
+
+
+def _search(
+    routes: Routes, scorer: Scorer, n_samples: int, policy: _Greedy | _Beam, n_levels: int | None
+) -> _Paths:
+    """Walk paths down the tree level by level; return the complete paths that ``policy`` keeps.
+
+    At each level, the rows at each node are scored in one call; ``policy`` picks
+    which outcomes become partial paths of the next level or complete paths. With
+    ``n_levels``, every path carries the probability of its node at each level.
     """
     frontier = _Paths.roots(n_samples, n_levels)
     done = frontier.take(np.empty(0, dtype=np.intp))
+    gather = getattr(scorer, "gather", None)
     depth = 0
     while frontier.row.size:
         new: list[_Paths] = []
         finished: list[_Paths] = []
         nodes, groups = group_by_node(frontier.node)
-        for node, group in zip(nodes.tolist(), groups, strict=True):
-            rows = frontier.row[group]
-            node_outcomes = outcomes[node]
+        blocks = [frontier.row[group] for group in groups]
+        if gather is not None and policy.gathers:
+            gather(nodes.tolist(), blocks)
+        for node, group, rows in zip(nodes.tolist(), groups, blocks, strict=True):
+            node_outcomes = routes.outcomes[node]
             if node_outcomes is None:
                 finished.append(frontier.take(group))
                 continue
-            proba = frontier.proba[group][:, None] * scorer(node, rows)
-            expandable = (node_outcomes != node) & has_model[node_outcomes]
-            row_bound = None if bound is None else bound[rows]
-            for mask, target in ((expandable, new), (~expandable, finished)):
-                if mask.any():
-                    at, outcome, p = _select(proba[:, mask], node_outcomes[mask], k, row_bound)
-                    levels = None
-                    if frontier.levels is not None:
-                        levels = frontier.levels[group[at]]
-                        goes_down = outcome != node  # a stop adds no level
-                        levels[goes_down, depth] = p[goes_down]
-                    target.append(_Paths(rows[at], outcome, p, levels))
+            base = frontier.proba[group]
+            picks = policy.select(node, rows, base, scorer(node, rows), node_outcomes, routes.has_model)
+            for at, outcome, proba in picks:
+                parents = group if at is None else group[at]
+                levels = None
+                if frontier.levels is not None:
+                    levels = frontier.levels[parents]
+                    goes_down = outcome != node  # a stop adds no level
+                    levels[goes_down, depth] = proba[goes_down]
+                paths = _Paths(rows if at is None else rows[at], outcome, proba, levels)
+                going = (outcome != node) & routes.has_model[outcome]
+                if going.all():
+                    new.append(paths)
+                elif not going.any():
+                    finished.append(paths)
+                else:
+                    new.append(paths.take(np.flatnonzero(going)))
+                    finished.append(paths.take(np.flatnonzero(~going)))
         if finished:
             done = _Paths.join([done, *finished])
-            done = done.take(_top_k_per_row(done.row, done.proba, k))
+            if policy.k is not None:
+                done = done.take(_top_k_per_row(done.row, done.proba, policy.k))
         if not new:
             break
-        frontier = _Paths.join(new)
-        if bound is None:
-            frontier = frontier.take(_top_k_per_row(frontier.row, frontier.proba, k))
+        frontier = _Paths.join(new) if len(new) > 1 else new[0]
+        if policy.trims_frontier:
+            assert policy.k is not None
+            frontier = frontier.take(_top_k_per_row(frontier.row, frontier.proba, policy.k))
         depth += 1
     return done
+
+
+def greedy_paths(
+    hierarchy: Hierarchy,
+    routes: Routes,
+    scorer: Scorer,
+    n_samples: int,
+    *,
+    stop_threshold: float | None = None,
+    with_proba: bool = True,
+) -> GreedyPaths:
+    """Walk every row down the tree, taking the most probable outcome at each node.
+
+    A row stops at node ``v`` when the model's most probable outcome is "stop"
+    (``v`` itself, learned from paths that end at ``v``), when ``v`` has no model,
+    or, below level 0, when the best child's path probability is under
+    ``stop_threshold``.
+
+    Parameters
+    ----------
+    hierarchy : Hierarchy
+    routes : Routes
+    scorer : callable
+        ``scorer(node, rows)`` gives conditional outcome probabilities.
+    n_samples : int
+    stop_threshold : float or None
+        Minimum path probability for going below level 0.
+    with_proba : bool, default=True
+        Compute the probabilities. Without them (and without ``stop_threshold``)
+        ``scorer`` may return any scores with the same row-wise argmax.
+
+    Returns
+    -------
+    paths : GreedyPaths
+        ``node_proba`` and ``path_proba`` are None without ``with_proba``.
+    """
+    with_proba = with_proba or stop_threshold is not None
+    n_levels = hierarchy.n_levels
+    done = _search(
+        routes, scorer, n_samples, _Greedy(stop_threshold, with_proba), n_levels if with_proba else None
+    )
+    final = np.empty(n_samples, dtype=np.intp)
+    final[done.row] = done.node
+    node_codes = hierarchy.ancestors(final)
+    if not with_proba:
+        return GreedyPaths(node_codes, None, None)
+    assert done.levels is not None
+    node_proba = np.empty((n_samples, n_levels))
+    node_proba[done.row] = done.levels
+    path_proba = np.empty(n_samples)
+    path_proba[done.row] = done.proba
+    return GreedyPaths(node_codes, node_proba, path_proba)
+
+
+def best_paths(
+    hierarchy: Hierarchy,
+    routes: Routes,
+    scorer: Scorer,
+    n_samples: int,
+    *,
+    stop_threshold: float | None = None,
+) -> GreedyPaths:
+    """The most probable complete path of each row, found exactly (top-1 search).
+
+    Unlike :func:`greedy_paths`, a row may leave a likely parent for a less likely
+    one whose best leaf is more probable than any leaf under the first. The greedy
+    path's probability bounds the search from below; with a scorer that remembers
+    its blocks, the search scores no (node, row) the greedy pass already scored.
+    With ``stop_threshold``, the path is cut above the first node below level 0
+    whose probability is under it.
+
+    Returns
+    -------
+    paths : GreedyPaths
+        As from :func:`greedy_paths`, with probabilities.
+    """
+    greedy = greedy_paths(hierarchy, routes, scorer, n_samples)
+    assert greedy.path_proba is not None
+    best = top_k_paths(
+        routes, scorer, n_samples, 1, n_levels=hierarchy.n_levels, lower_bound=greedy.path_proba
+    )
+    assert best.level_proba is not None
+    node_codes = hierarchy.ancestors(best.nodes[:, 0])
+    node_proba = best.level_proba[:, 0]
+    path_proba = best.proba[:, 0].copy()
+    if stop_threshold is not None:
+        unsure = node_proba[:, 1:] < stop_threshold  # NaN below a path's end compares False
+        cut = np.flatnonzero(unsure.any(axis=1))
+        if cut.size:
+            first = 1 + np.argmax(unsure[cut], axis=1)
+            path_proba[cut] = node_proba[cut, first - 1]
+            below = np.arange(hierarchy.n_levels) >= first[:, None]
+            node_codes[cut] = np.where(below, -1, node_codes[cut])
+            node_proba[cut] = np.where(below, np.nan, node_proba[cut])
+    return GreedyPaths(node_codes, node_proba, path_proba)
 
 
 @dataclass(frozen=True)
@@ -540,7 +576,7 @@ class TopPaths:
 
 
 def top_k_paths(
-    outcomes: Sequence[NDArray[np.intp] | None],
+    routes: Routes,
     scorer: Scorer,
     n_samples: int,
     k: int,
@@ -559,8 +595,7 @@ def top_k_paths(
 
     Parameters
     ----------
-    outcomes : sequence of ndarray or None
-        Per node id, the node id of each model output column; None for no model.
+    routes : Routes
     scorer : callable
         ``scorer(node, rows)`` gives conditional outcome probabilities.
     n_samples, k : int
@@ -575,9 +610,8 @@ def top_k_paths(
     -------
     paths : TopPaths
     """
-    has_model = np.array([o is not None for o in outcomes])
     if lower_bound is None:
-        beam = _search(has_model, outcomes, scorer, n_samples, k, None, None)
+        beam = _search(routes, scorer, n_samples, _Beam(k), None)
         lower_bound = np.zeros(n_samples)
         full = np.bincount(beam.row, minlength=n_samples) >= k
         if full.any():
@@ -585,7 +619,7 @@ def top_k_paths(
             np.minimum.at(kth, beam.row, beam.proba)  # the beam's done set holds at most k per row
             lower_bound[full] = kth[full]
     bound = lower_bound * (1 - 1e-9)  # tolerance for rounding between the passes
-    found = _search(has_model, outcomes, scorer, n_samples, k, bound, n_levels)
+    found = _search(routes, scorer, n_samples, _Bounded(k, bound), n_levels)
     found = found.take(_top_k_per_row(found.row, found.proba, k))
     found = found.take(np.lexsort((-found.proba, found.row)))
     starts = np.searchsorted(found.row, np.arange(n_samples))
@@ -599,3 +633,68 @@ def top_k_paths(
         out_levels = np.full((n_samples, k, found.levels.shape[1]), np.nan)
         out_levels[found.row, rank] = found.levels
     return TopPaths(out_nodes, out_proba, out_levels)
+
+
+def level_marginals(
+    hierarchy: Hierarchy,
+    routes: Routes,
+    scorer: Scorer,
+    n_samples: int,
+) -> list[NDArray[np.float64]]:
+    """Exact per-level label probabilities: every internal node's model sees every row once.
+
+    ``P(node) = P(parent) * P(node | parent)``; the probability of a label at a level
+    adds up every node of that level carrying the label (same name, other parents).
+    Nodes are visited parent first, and a node's conditional probabilities are
+    dropped once its children's probabilities are known.
+
+    Returns
+    -------
+    marginals : list of ndarray
+        One (n_samples, n_labels_at_level) array per level; a row sums to the
+        probability that its path reaches that level.
+    """
+    marginals = [np.zeros((n_samples, len(labels))) for labels in hierarchy.level_labels]
+    written = [np.zeros(len(labels), dtype=bool) for labels in hierarchy.level_labels]
+    reach: dict[int, NDArray[np.float64]] = {ROOT: np.ones(n_samples)}
+    all_rows = np.arange(n_samples)
+    for node in range(hierarchy.n_nodes):  # ids grow with depth, so parents come first
+        children = routes.outcomes[node]
+        node_reach = reach.pop(node, None)
+        if children is None or node_reach is None:  # a leaf, or no row can reach it
+            continue
+        conditional = scorer(node, all_rows)
+        is_child = children != node
+        if not is_child.all():
+            conditional, children = conditional[:, is_child], children[is_child]
+        depth = hierarchy.depth[node]
+        _add_columns(
+            marginals[depth], written[depth], hierarchy.label_index[children], conditional, node_reach
+        )
+        for position, child in enumerate(children.tolist()):
+            if routes.has_model[child]:
+                reach[child] = conditional[:, position] * node_reach
+    return marginals
+
+
+def _add_columns(
+    out: NDArray[np.float64],
+    written: NDArray[np.bool_],
+    columns: NDArray[np.intp],
+    conditional: NDArray[np.float64],
+    reach: NDArray[np.float64],
+) -> None:
+    """``out[:, columns] += conditional * reach[:, None]``, in one write where possible.
+
+    Most labels belong to one node only: their columns are written once, straight
+    into ``out`` (a slice when the columns are adjacent), without a temporary block.
+    Only a label shared by several parents ("Other" under two groups) is added to.
+    """
+    fresh = not written[columns].any()
+    written[columns] = True
+    if fresh and columns[-1] - columns[0] + 1 == len(columns) and bool(np.all(np.diff(columns) == 1)):
+        np.multiply(conditional, reach[:, None], out=out[:, columns[0] : columns[-1] + 1])
+    elif fresh:
+        out[:, columns] = conditional * reach[:, None]
+    else:
+        out[:, columns] += conditional * reach[:, None]
