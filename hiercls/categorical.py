@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import has_fit_parameter
+
+from .node_models import adapter_for
 
 __all__ = ["CategoricalColumns", "find_categorical_columns", "categorical_node_settings"]
 
@@ -116,7 +117,7 @@ def categorical_node_settings(
     -------
     params : dict
         Constructor parameters to set (``categorical_features`` of scikit-learn's
-        histogram gradient boosting).
+        histogram gradient boosting, unless the user set it).
     fit_params : dict
         Keyword arguments for ``fit`` (LightGBM's ``categorical_feature``).
 
@@ -125,14 +126,9 @@ def categorical_node_settings(
     ValueError
         If the model has no way to take categorical columns.
     """
-    positions = list(columns.positions)
-    if has_fit_parameter(template, "categorical_feature"):
-        return {}, {"categorical_feature": positions}
-    params = template.get_params(deep=False)
-    if "categorical_features" in params:
-        if params["categorical_features"] in ("from_dtype", None):
-            return {"categorical_features": positions}, {}
-        return {}, {}  # set by the user: theirs to get right
+    adapter = adapter_for(template)
+    if adapter.accepts_categories:
+        return adapter.category_settings(template, list(columns.positions))
     raise ValueError(
         f"X has categorical columns {list(columns.names)} (pandas category or string "
         f"dtype), but the node model {template!r} cannot take categories. Use a model "

@@ -16,22 +16,22 @@ from joblib import Parallel, delayed, effective_n_jobs
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
-from sklearn.utils.extmath import row_norms
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, get_tags, validate_data
 from .categorical import categorical_node_settings, find_categorical_columns
 from .exceptions import WeightPruningWarning
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
-from .linear import OneVsRestLinearSVC
 from .node_models import (
     ConstantNodeModel,
+    adapter_for,
     compact_dense_linear_model,
+    default_node_estimator,
     fit_node,
+    is_text_like,
     make_node_estimator,
     node_seed,
 )
@@ -93,26 +93,6 @@ class TopKPaths:
 
     labels: NDArray[Any]
     proba: NDArray[np.float64]
-
-
-def _default_estimator(text_like: bool = False) -> Any:
-    # Measured (experiments/results/node_solvers_wordnet.md, real.md): on TF-IDF rows the
-    # dual one-vs-rest squared hinge model fits 5-7x faster than multinomial L-BFGS with
-    # better accuracy and rare-class recall. Elsewhere multinomial L-BFGS is faster and
-    # more accurate: on standardised numbers (norms ~ the number of columns) the dual
-    # converges very slowly.
-    if text_like:
-        return OneVsRestLinearSVC()
-    return LogisticRegression(max_iter=1000)
-
-
-def _is_text_like(X: Any) -> bool:
-    """Sparse, non-negative, rows of L2 norm at most 1: what TfidfVectorizer gives."""
-    if not sparse.issparse(X) or X.nnz == 0:
-        return False
-    if X.data.min() < 0:
-        return False
-    return bool(row_norms(X, squared=True).max() <= 1 + 1e-6)
 
 
 def _templates_have(method: str):  # type: ignore[no-untyped-def]
@@ -335,7 +315,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _templates(self) -> list[Any]:
-        templates = [self.estimator if self.estimator is not None else _default_estimator()]
+        templates = [self.estimator if self.estimator is not None else default_node_estimator()]
         for mapping in (self.level_estimators, self.node_estimators):
             if isinstance(mapping, Mapping):
                 templates.extend(mapping.values())
@@ -419,7 +399,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             # where scipy (and the solvers calling it) could not sort it in place.
             X_checked = X_checked.copy()
             X_checked.sum_duplicates()
-        self._text_like_input = _is_text_like(X_checked)
+        self._text_like_input = is_text_like(X_checked)
         if y is None:
             raise ValueError(
                 "HierarchicalClassifier requires y to be passed, but the target y is None; "
@@ -511,7 +491,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_accepts_sample_weight(self, hierarchy: Hierarchy) -> None:
         for template in self._templates():
-            if not has_fit_parameter(template, "sample_weight"):
+            if not adapter_for(template).accepts_sample_weight(template):
                 raise ValueError(
                     f"sample_weight was given but the node model {template!r} does not "
                     f"accept sample_weight in fit; use a model that does, or fit without "
@@ -528,7 +508,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             return self.level_estimators[level_name]
         if self.estimator is not None:
             return self.estimator
-        return _default_estimator(text_like=self._text_like_input)
+        return default_node_estimator(text_like=self._text_like_input)
 
     def _fit_nodes(
         self,

@@ -1,4 +1,9 @@
-"""Per-node models: build one from the base estimator, fit it on its rows.
+"""Per-node models: the default model, one clone per node, one-node fit, and the adapters.
+
+The adapter table (:data:`NODE_MODEL_ADAPTERS`) is the one place that knows kinds of
+node model: what each can take (categories, sample weights, threads), which settings
+change with a node's size, how a fitted one is scored and whether it is kept compact.
+Everything else asks :func:`adapter_for`.
 
 These are plain module-level functions taking explicit arguments, so joblib ships
 only what a node needs, never the whole ``HierarchicalClassifier``.
@@ -6,7 +11,11 @@ only what a node needs, never the whole ``HierarchicalClassifier``.
 
 from __future__ import annotations
 
+import inspect
+import sys
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +24,8 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.svm import LinearSVC
+from sklearn.utils.extmath import row_norms
+from sklearn.utils.validation import has_fit_parameter
 
 from ._allocator import settle_worker_allocator
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, ovr_proba, ovr_scores
@@ -22,7 +33,12 @@ from .sparse_linear import ColumnLookup, SparseLinearModel, compact_linear_model
 
 __all__ = [
     "ConstantNodeModel",
+    "NODE_MODEL_ADAPTERS",
+    "NodeModelAdapter",
+    "adapter_for",
     "compact_dense_linear_model",
+    "default_node_estimator",
+    "is_text_like",
     "node_seed",
     "make_node_estimator",
     "size_aware_params",
@@ -32,17 +48,12 @@ __all__ = [
     "take_rows",
 ]
 
-# Estimators whose ``n_jobs=None`` means "every core" rather than scikit-learn's "one".
-_ALL_CORES_BY_DEFAULT = ("lightgbm", "xgboost")
-
-# Linear models that ``fit_node`` fits on the columns a sparse node's rows use and
-# keeps as a SparseLinearModel (see there).
-_ONE_VS_REST = (OneVsRestLinearSVC, OneVsRestLogisticRegression)
-_LINEAR_ON_USED_COLUMNS = (LogisticRegression, *_ONE_VS_REST, LinearSVC, RidgeClassifier)
-
 # LightGBM's own default ``min_child_weight`` (``min_sum_hessian_in_leaf``), which
-# ``size_aware_params`` raises to 1 for node models.
+# its node models raise to 1.
 _LIGHTGBM_MIN_CHILD_WEIGHT = 1e-3
+
+ScoreFunction = Callable[[Any, Any, "ColumnLookup | None"], NDArray[np.float64]]
+SettingsFunction = Callable[[dict[str, Any], int], dict[str, Any]]
 
 
 class ConstantNodeModel(ClassifierMixin, BaseEstimator):
@@ -73,6 +84,352 @@ class ConstantNodeModel(ClassifierMixin, BaseEstimator):
         return np.full(X.shape[0], self.outcome)
 
 
+# --------------------------------------------------------------- scoring functions
+# Linear models are scored from their weights (``ovr_scores``), without their
+# per-call input validation: X was validated once at the estimator's boundary, and
+# repeating it at every node of a path is most of a single row's latency.
+
+
+def _two_columns(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    # A binary model scores the positive class only; P(positive) > 1/2 exactly when
+    # that score is > 0, so (0, score) ranks the two outcomes as probabilities do.
+    if scores.shape[1] == 1:
+        return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
+    return scores
+
+
+def _compact_scores(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[np.float64]:
+    return _two_columns(model.decision_function(X, lookup))
+
+
+def _compact_proba(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[np.float64]:
+    return model.predict_proba(X, lookup)  # type: ignore[no-any-return]
+
+
+def _linear_scores(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[np.float64]:
+    return _two_columns(ovr_scores(model, X))
+
+
+def _logistic_proba(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[np.float64]:
+    return softmax_proba(ovr_scores(model, X))
+
+
+def _one_vs_rest_proba(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[np.float64]:
+    return ovr_proba(model, X)
+
+
+def _own_proba(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[np.float64]:
+    # Also the ranking scores of models without decision values of their own here.
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(X), dtype=np.float64)
+    predicted = model.predict(X)
+    return (predicted[:, None] == model.classes_[None, :]).astype(np.float64)
+
+
+# --------------------------------------------------------- size-aware node settings
+def _no_settings(params: dict[str, Any], n_rows: int) -> dict[str, Any]:
+    return {}
+
+
+def _cap_neighbors(params: dict[str, Any], n_rows: int) -> dict[str, Any]:
+    # A k-NN model cannot ask for more neighbours than the node has rows.
+    n_neighbors = params.get("n_neighbors")
+    if isinstance(n_neighbors, (int, np.integer)) and n_neighbors > n_rows:
+        return {"n_neighbors": int(n_rows)}
+    return {}
+
+
+def _quiet(params: dict[str, Any], n_rows: int) -> dict[str, Any]:
+    # Thousands of node fits would each log; a verbosity the user set is kept.
+    if "verbose" in params or "verbosity" in params:
+        return {}
+    return {"verbose": -1}
+
+
+def _lightgbm_settings(params: dict[str, Any], n_rows: int) -> dict[str, Any]:
+    updates = _quiet(params, n_rows)
+    if params.get("min_child_weight") == _LIGHTGBM_MIN_CHILD_WEIGHT:
+        # A class with one row among thousands has a tiny hessian everywhere: a leaf
+        # holding that row gets a huge output and sends its neighbours to the class
+        # (a 7-class node fell from 0.83 to 0.61 accuracy). XGBoost's default of 1
+        # bounds it; being hessian-based, it also keeps weights equal to repeated rows.
+        updates["min_child_weight"] = 1.0
+    return updates
+
+
+# ------------------------------------------------------------------------ matching
+# Methods that hiercls replaces for the linear kinds: it fits them on a node's used
+# columns and scores them from their weights.
+_REPLACED_METHODS = ("fit", "decision_function", "predict", "predict_proba")
+
+
+def _kind_of(base: type) -> Callable[[type], bool]:
+    """Match ``base`` and subclasses that keep its fit and scoring methods.
+
+    A subclass that redefines any of them (say, a calibrated ``predict_proba``) is
+    left to its own methods: it falls through to the generic adapter.
+    """
+
+    def matches(cls: type) -> bool:
+        return issubclass(cls, base) and all(
+            inspect.getattr_static(cls, name, None) is inspect.getattr_static(base, name, None)
+            for name in _REPLACED_METHODS
+        )
+
+    return matches
+
+
+def _subclass_of(module: str, name: str) -> Callable[[type], bool]:
+    """Match subclasses of ``module.name`` without importing ``module``.
+
+    A model of an optional library exists only once that library is imported, so a
+    library not imported (or not installed) matches nothing.
+    """
+
+    def matches(cls: type) -> bool:
+        base = getattr(sys.modules.get(module), name, None)
+        return isinstance(base, type) and issubclass(cls, base)
+
+    return matches
+
+
+def _takes_parameter(name: str) -> Callable[[type], bool]:
+    """Match classes whose constructor takes ``name`` (what ``get_params`` lists)."""
+
+    def matches(cls: type) -> bool:
+        return name in _signature_parameters(cls)
+
+    return matches
+
+
+def _signature_parameters(function: Any) -> set[str]:
+    try:
+        return set(inspect.signature(function).parameters)
+    except (TypeError, ValueError):  # builtins and the like
+        return set()
+
+
+# --------------------------------------------------------------------- the table
+@dataclass(frozen=True)
+class NodeModelAdapter:
+    """What one kind of node model can take, and how hiercls fits, scores and keeps it.
+
+    Attributes
+    ----------
+    name : str
+        The kind, for messages and tests.
+    matches : callable
+        ``matches(cls) -> bool``: whether instances of the class are of this kind.
+    scores : callable
+        ``scores(model, X, lookup)`` of a fitted model: one column per outcome, in the
+        order of ``model.classes_``, whose row-wise order is that of the probabilities
+        (decision values where the model has them, else the probabilities).
+    proba : callable
+        ``proba(model, X, lookup)``: probabilities of the outcomes; a one-hot of the
+        prediction for models without ``predict_proba``.
+    fits_on_used_columns : bool
+        On sparse ``X``, fitted on the columns the node's rows use and kept as a
+        :class:`~hiercls.sparse_linear.SparseLinearModel` (see :func:`fit_node`).
+    link : str
+        How the compact model turns scores into probabilities (see
+        :class:`~hiercls.sparse_linear.SparseLinearModel`).
+    all_cores_by_default : bool
+        ``n_jobs=None`` means every core (threaded boosting libraries) rather than
+        scikit-learn's one, so node fits in parallel must set it.
+    node_settings : callable
+        ``node_settings(params, n_rows) -> dict``: parameters to change for a node of
+        ``n_rows`` rows, given the model's ``get_params(deep=False)``.
+    category_fit_parameter : str or None
+        Keyword of ``fit`` that takes the positions of categorical columns.
+    category_constructor_parameter : str or None
+        Constructor parameter that takes them, when no ``fit`` keyword does.
+    """
+
+    name: str
+    matches: Callable[[type], bool]
+    scores: ScoreFunction = _own_proba
+    proba: ScoreFunction = _own_proba
+    fits_on_used_columns: bool = False
+    link: str = "argmax"
+    all_cores_by_default: bool = False
+    node_settings: SettingsFunction = _no_settings
+    category_fit_parameter: str | None = None
+    category_constructor_parameter: str | None = None
+
+    @property
+    def accepts_categories(self) -> bool:
+        """Whether the model can be told which columns are categorical."""
+        return self.category_fit_parameter is not None or self.category_constructor_parameter is not None
+
+    def accepts_sample_weight(self, estimator: Any) -> bool:
+        """Whether ``estimator.fit`` takes ``sample_weight`` (read from its signature)."""
+        return bool(has_fit_parameter(estimator, "sample_weight"))
+
+    def category_settings(
+        self, estimator: Any, positions: list[int]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Constructor parameters and ``fit`` keywords naming the categorical columns.
+
+        Only for an adapter that :attr:`accepts_categories`. A constructor parameter
+        the user already set is left alone.
+        """
+        if self.category_fit_parameter is not None:
+            return {}, {self.category_fit_parameter: positions}
+        name = self.category_constructor_parameter
+        if name is not None and estimator.get_params(deep=False).get(name) in ("from_dtype", None):
+            return {name: positions}, {}
+        return {}, {}  # set by the user: theirs to get right
+
+    def thread_settings(self, params: dict[str, Any], n_threads: int) -> dict[str, Any]:
+        """``n_jobs`` for one node fit, so that threads x parallel nodes <= ``n_jobs``."""
+        if "n_jobs" not in params:
+            return {}
+        current = params["n_jobs"]
+        if current is None and self.all_cores_by_default:
+            return {"n_jobs": n_threads}
+        if isinstance(current, (int, np.integer)) and (current < 0 or current > n_threads):
+            return {"n_jobs": n_threads}
+        return {}
+
+    def compact(self, model: Any, columns: NDArray[np.intp], n_features: int) -> SparseLinearModel:
+        """The fitted linear ``model`` (fitted on ``X[:, columns]``) as a compact model."""
+        return compact_linear_model(model, columns, n_features, link=self.link)
+
+
+#: The kinds of node model hiercls knows, matched in order by :func:`adapter_for`.
+#: Linear models are fitted on a node's used columns only when their optimum gives an
+#: all-zero column a zero weight (the penalty's and the data's gradients are both zero
+#: there); ``SGDClassifier`` is left to the generic adapter: stopped before the
+#: optimum, its path depends on the width.
+NODE_MODEL_ADAPTERS: tuple[NodeModelAdapter, ...] = (
+    NodeModelAdapter(
+        "compact linear",
+        lambda cls: issubclass(cls, SparseLinearModel),
+        scores=_compact_scores,
+        proba=_compact_proba,
+    ),
+    NodeModelAdapter(
+        "logistic regression",
+        _kind_of(LogisticRegression),
+        scores=_linear_scores,
+        proba=_logistic_proba,
+        fits_on_used_columns=True,
+        link="softmax",
+    ),
+    NodeModelAdapter(
+        "one-vs-rest logistic regression",
+        _kind_of(OneVsRestLogisticRegression),
+        scores=_linear_scores,
+        proba=_one_vs_rest_proba,
+        fits_on_used_columns=True,
+        link="sigmoid",
+    ),
+    NodeModelAdapter(
+        "one-vs-rest linear SVM",
+        _kind_of(OneVsRestLinearSVC),
+        scores=_linear_scores,
+        proba=_one_vs_rest_proba,
+        fits_on_used_columns=True,
+        link="squared_hinge",
+    ),
+    NodeModelAdapter("linear SVM", _kind_of(LinearSVC), fits_on_used_columns=True),
+    NodeModelAdapter("ridge", _kind_of(RidgeClassifier), fits_on_used_columns=True),
+    NodeModelAdapter(
+        "LightGBM",
+        _subclass_of("lightgbm", "LGBMModel"),
+        all_cores_by_default=True,
+        node_settings=_lightgbm_settings,
+        category_fit_parameter="categorical_feature",
+    ),
+    NodeModelAdapter(
+        "XGBoost",
+        _subclass_of("xgboost", "XGBModel"),
+        all_cores_by_default=True,
+        node_settings=_quiet,
+    ),
+    NodeModelAdapter(
+        "histogram gradient boosting",
+        _subclass_of("sklearn.ensemble", "HistGradientBoostingClassifier"),
+        category_constructor_parameter="categorical_features",
+    ),
+    NodeModelAdapter("k-nearest neighbours", _takes_parameter("n_neighbors"), node_settings=_cap_neighbors),
+)
+
+
+def adapter_for(estimator: Any) -> NodeModelAdapter:
+    """The adapter of a node model: the first row of the table that matches its class.
+
+    A class that no row matches gets the generic scikit-learn adapter: scored by its
+    own ``predict_proba`` (or a one-hot of ``predict``), kept as it is, told about
+    categorical columns through a ``fit`` keyword ``categorical_feature`` or a
+    constructor parameter ``categorical_features`` if it has one.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A node model, fitted or not.
+
+    Returns
+    -------
+    adapter : NodeModelAdapter
+    """
+    cls = type(estimator)
+    adapter = _ADAPTER_OF_CLASS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTER_OF_CLASS[cls] = _match_class(cls)
+    return adapter
+
+
+# Filled as classes are met: scoring asks at every node of every prediction.
+_ADAPTER_OF_CLASS: dict[type, NodeModelAdapter] = {}
+
+
+def _match_class(cls: type) -> NodeModelAdapter:
+    for adapter in NODE_MODEL_ADAPTERS:
+        if adapter.matches(cls):
+            return adapter
+    fit_parameters = _signature_parameters(getattr(cls, "fit", None))
+    return NodeModelAdapter(
+        "scikit-learn estimator",
+        lambda other: True,
+        category_fit_parameter="categorical_feature" if "categorical_feature" in fit_parameters else None,
+        category_constructor_parameter=(
+            "categorical_features" if "categorical_features" in _signature_parameters(cls) else None
+        ),
+    )
+
+
+def default_node_estimator(text_like: bool = False) -> Any:
+    """The node model used when the user gives none.
+
+    Parameters
+    ----------
+    text_like : bool, default=False
+        Whether ``X`` looks like TF-IDF rows (see :func:`is_text_like`).
+
+    Returns
+    -------
+    estimator : OneVsRestLinearSVC or LogisticRegression
+    """
+    # Measured (experiments/results/node_solvers_wordnet.md, real.md): on TF-IDF rows the
+    # dual one-vs-rest squared hinge model fits 5-7x faster than multinomial L-BFGS with
+    # better accuracy and rare-class recall. Elsewhere multinomial L-BFGS is faster and
+    # more accurate: on standardised numbers (norms ~ the number of columns) the dual
+    # converges very slowly.
+    if text_like:
+        return OneVsRestLinearSVC()
+    return LogisticRegression(max_iter=1000)
+
+
+def is_text_like(X: Any) -> bool:
+    """Sparse, non-negative, rows of L2 norm at most 1: what TfidfVectorizer gives."""
+    if not sparse.issparse(X) or X.nnz == 0:
+        return False
+    if X.data.min() < 0:
+        return False
+    return bool(row_norms(X, squared=True).max() <= 1 + 1e-6)
+
+
 def node_seed(base_seed: int, node: int) -> int:
     """Seed of one node's model, derived from the node id and the base seed only.
 
@@ -82,10 +439,6 @@ def node_seed(base_seed: int, node: int) -> int:
     return int(np.random.SeedSequence([base_seed, node]).generate_state(1)[0] % (2**31 - 1))
 
 
-def _defaults_to_all_cores(estimator: Any) -> bool:
-    return type(estimator).__module__.split(".")[0] in _ALL_CORES_BY_DEFAULT
-
-
 def size_aware_params(estimator: Any, n_rows: int) -> dict[str, Any]:
     """Settings that must change with a node's size so its model can be fitted.
 
@@ -93,7 +446,7 @@ def size_aware_params(estimator: Any, n_rows: int) -> dict[str, Any]:
     boosting libraries are silenced, since thousands of node fits would each log.
     LightGBM's ``min_child_weight`` is raised from its default 1e-3 to 1 (XGBoost's
     default), so that a class with a single row cannot poison a large node's
-    multiclass model; a value the user set is kept.
+    multiclass model; a value the user set is kept. See :data:`NODE_MODEL_ADAPTERS`.
 
     Parameters
     ----------
@@ -107,22 +460,7 @@ def size_aware_params(estimator: Any, n_rows: int) -> dict[str, Any]:
     params : dict
         Parameters to set on the node estimator; empty when nothing needs to change.
     """
-    params = estimator.get_params(deep=False)
-    updates: dict[str, Any] = {}
-    n_neighbors = params.get("n_neighbors")
-    if isinstance(n_neighbors, (int, np.integer)) and n_neighbors > n_rows:
-        updates["n_neighbors"] = int(n_rows)
-    if _defaults_to_all_cores(estimator) and "verbose" not in params and "verbosity" not in params:
-        updates["verbose"] = -1
-    if type(estimator).__module__.split(".")[0] == "lightgbm" and (
-        params.get("min_child_weight") == _LIGHTGBM_MIN_CHILD_WEIGHT
-    ):
-        # A class with one row among thousands has a tiny hessian everywhere: a leaf
-        # holding that row gets a huge output and sends its neighbours to the class
-        # (a 7-class node fell from 0.83 to 0.61 accuracy). XGBoost's default of 1
-        # bounds it; being hessian-based, it also keeps weights equal to repeated rows.
-        updates["min_child_weight"] = 1.0
-    return updates
+    return adapter_for(estimator).node_settings(estimator.get_params(deep=False), n_rows)
 
 
 def make_node_estimator(
@@ -151,16 +489,12 @@ def make_node_estimator(
         An unfitted clone.
     """
     estimator = clone(template)
+    adapter = adapter_for(estimator)
     params = estimator.get_params(deep=False)
-    updates = size_aware_params(estimator, n_rows)
+    updates = adapter.node_settings(params, n_rows)
     if seed is not None and "random_state" in params:
         updates["random_state"] = seed
-    if "n_jobs" in params:
-        current = params["n_jobs"]
-        if current is None and _defaults_to_all_cores(estimator):
-            updates["n_jobs"] = n_threads
-        elif isinstance(current, (int, np.integer)) and (current < 0 or current > n_threads):
-            updates["n_jobs"] = n_threads
+    updates.update(adapter.thread_settings(params, n_threads))
     if updates:
         estimator.set_params(**updates)
     return estimator
@@ -202,7 +536,8 @@ def fit_node(
     -----
     On sparse ``X`` a node's rows use only some columns (a text node's vocabulary).
     A linear model (``OneVsRestLinearSVC``, ``OneVsRestLogisticRegression``, ``LogisticRegression``,
-    ``LinearSVC``, ``RidgeClassifier``) is then fitted on those columns only and kept
+    ``LinearSVC``, ``RidgeClassifier``, and subclasses that keep their fit and scoring
+    methods: see :data:`NODE_MODEL_ADAPTERS`) is then fitted on those columns only and kept
     as a :class:`~hiercls.sparse_linear.SparseLinearModel`: the used columns and
     their non-zero weights. A column that is zero in every row gets zero weight at
     the optimum anyway, so the model is the same as one fitted at full width, but the
@@ -224,12 +559,13 @@ def fit_node(
         # Node targets are child ids, always classes; a small node with many children
         # would otherwise warn that its target "could represent a regression problem".
         warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
-        if sparse.issparse(X_node) and _fits_on_used_columns(estimator):
+        adapter = adapter_for(estimator)
+        if sparse.issparse(X_node) and adapter.fits_on_used_columns:
             # Rows without any stored value still need one (all-zero) column for the
             # solver; its weight is zero, so the compact model keeps no columns.
             columns = np.unique(X_node.indices) if X_node.nnz else np.zeros(1, dtype=np.intp)
             estimator.fit(_keep_columns(X_node, columns), y, **fit_params)
-            return compact_linear_model(estimator, columns, X.shape[1])
+            return adapter.compact(estimator, columns, X.shape[1])
         return estimator.fit(X_node, y, **fit_params)
 
 
@@ -238,10 +574,11 @@ def compact_dense_linear_model(model: Any) -> Any:
 
     Other models are returned as they are.
     """
-    if not _fits_on_used_columns(model) or not hasattr(model, "coef_") or sparse.issparse(model.coef_):
+    adapter = adapter_for(model)
+    if not adapter.fits_on_used_columns or not hasattr(model, "coef_") or sparse.issparse(model.coef_):
         return model
     n_features = model.coef_.shape[1]
-    return compact_linear_model(model, np.arange(n_features), n_features)
+    return adapter.compact(model, np.arange(n_features), n_features)
 
 
 def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:
@@ -249,14 +586,6 @@ def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:
     if len(rows) == X.shape[0] and (len(rows) == 0 or (rows[0] == 0 and rows[-1] == len(rows) - 1)):
         return X
     return X[rows]
-
-
-def _fits_on_used_columns(estimator: Any) -> bool:
-    # Exactly these classes: their optimum gives an all-zero column a zero weight
-    # (the penalty's and the data's gradients are both zero there). Stochastic solvers
-    # (SGDClassifier) are left out: stopped before the optimum, their path depends on
-    # the width.
-    return type(estimator) in _LINEAR_ON_USED_COLUMNS
 
 
 def _keep_columns(X: Any, columns: NDArray[np.intp]) -> Any:
@@ -286,35 +615,14 @@ def _keep_columns(X: Any, columns: NDArray[np.intp]) -> Any:
     return narrow
 
 
-def _logistic_proba(model: LogisticRegression, X: Any) -> NDArray[np.float64]:
-    """``LogisticRegression.predict_proba`` without its per-call input validation.
-
-    The input was validated once at the estimator's boundary; repeating it at every
-    node of a path is most of a single row's latency.
-    """
-    return softmax_proba(ovr_scores(model, X))
-
-
 def outcome_scores(model: Any, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:
     """Scores whose row-wise argmax is the model's most probable outcome.
 
-    For ``LogisticRegression`` these are the decision values (the softmax that
-    would turn them into probabilities keeps their order); for other models, the
-    probabilities themselves.
+    For linear models scored from their weights these are the decision values (the
+    link that would turn them into probabilities keeps their order); for other
+    models, the probabilities themselves. See :attr:`NodeModelAdapter.scores`.
     """
-    if type(model) is SparseLinearModel:
-        scores = model.decision_function(X, lookup)
-        if scores.shape[1] == 1:
-            return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
-        return scores
-    if type(model) is LogisticRegression or type(model) in _ONE_VS_REST:
-        # Their probabilities keep the order of the scores; for one binary model,
-        # P(positive) > 1/2 exactly when its score is > 0.
-        scores = ovr_scores(model, X)
-        if scores.shape[1] == 1:
-            return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
-        return scores
-    return outcome_proba(model, X, lookup)
+    return adapter_for(model).scores(model, X, lookup)
 
 
 def outcome_proba(model: Any, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:
@@ -322,14 +630,4 @@ def outcome_proba(model: Any, X: Any, lookup: ColumnLookup | None = None) -> NDA
 
     Models without ``predict_proba`` give a one-hot of their hard prediction.
     """
-    # Exactly these types: a subclass may redefine predict_proba.
-    if type(model) is SparseLinearModel:
-        return model.predict_proba(X, lookup)
-    if type(model) is LogisticRegression:
-        return _logistic_proba(model, X)
-    if type(model) in _ONE_VS_REST:
-        return ovr_proba(model, X)
-    if hasattr(model, "predict_proba"):
-        return np.asarray(model.predict_proba(X), dtype=np.float64)
-    predicted = model.predict(X)
-    return (predicted[:, None] == model.classes_[None, :]).astype(np.float64)
+    return adapter_for(model).proba(model, X, lookup)

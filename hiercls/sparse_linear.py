@@ -16,7 +16,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils.extmath import softmax
 
 from .linear import PROBA_LINKS
@@ -371,19 +370,12 @@ def _in_memory_form(weights: Any) -> Any:
     return np.ascontiguousarray(dense, dtype=np.float64)
 
 
-def _link_of(model: Any) -> str:
-    link = getattr(model, "_link", None)
-    if link is not None:
-        return str(link)
-    if isinstance(model, LogisticRegression):
-        return "softmax"
-    return "argmax"
-
-
 def compact_linear_model(
     model: Any,
     columns: NDArray[np.intp],
     n_features: int,
+    *,
+    link: str,
 ) -> SparseLinearModel:
     """Keep a fitted linear model's non-zero weights and the columns they belong to.
 
@@ -397,6 +389,9 @@ def compact_linear_model(
         Columns of the full ``X`` that the model was fitted on, ascending.
     n_features : int
         Width of the full ``X``.
+    link : {"softmax", "sigmoid", "squared_hinge", "argmax"}
+        How ``model`` turns its scores into probabilities (each kind of node model's
+        adapter knows it: ``hiercls.node_models.NODE_MODEL_ADAPTERS``).
 
     Returns
     -------
@@ -423,7 +418,7 @@ def compact_linear_model(
         weights=weights,
         intercept=np.array(np.broadcast_to(model.intercept_, coef.shape[:1]), dtype=np.float64),
         n_features=int(n_features),
-        link=_link_of(model),
+        link=link,
         origin=type(model).__name__,
         weight_threshold=float(getattr(model, "weight_threshold_", 0.0)),
     )

@@ -8,7 +8,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from hiercls import HierarchicalClassifier
-from hiercls.categorical import find_categorical_columns
+from hiercls.categorical import categorical_node_settings, find_categorical_columns
 
 STATES = [f"s{i:02d}" for i in range(24)]
 # Region of each state, deliberately not monotone in the state's code.
@@ -95,3 +95,38 @@ def test_numeric_frames_have_no_categorical_columns():
         {"a": [1.0, 2.0], "b": [1, 2], "c": [True, False], "d": pd.Series([1, 2], dtype=object)}
     )
     assert find_categorical_columns(frame) is None
+
+
+class _TakesCategoriesInFit(LogisticRegression):
+    """An unknown model whose fit takes LightGBM's keyword: the generic adapter finds it."""
+
+    def fit(self, X, y, sample_weight=None, categorical_feature=None):
+        self.categorical_feature_ = categorical_feature
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+class _LightGBMSubclass(LGBMClassifier):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("template", "params", "fit_params"),
+    [
+        (_lgbm(), {}, {"categorical_feature": [1]}),
+        (_LightGBMSubclass(), {}, {"categorical_feature": [1]}),
+        (HistGradientBoostingClassifier(), {"categorical_features": [1]}, {}),
+        (HistGradientBoostingClassifier(categorical_features=None), {"categorical_features": [1]}, {}),
+        (HistGradientBoostingClassifier(categorical_features=[0]), {}, {}),  # the user's choice
+        (_TakesCategoriesInFit(), {}, {"categorical_feature": [1]}),
+    ],
+    ids=["lightgbm", "lightgbm_subclass", "hist_gb", "hist_gb_none", "hist_gb_set", "unknown_with_keyword"],
+)
+def test_node_models_are_told_about_categories_their_way(template, params, fit_params):
+    columns = find_categorical_columns(_frame(n=20)[0])
+    assert categorical_node_settings(template, columns) == (params, fit_params)
+
+
+def test_an_unknown_model_with_the_keyword_fits_on_categories():
+    X, Y = _frame(n=300)
+    clf = HierarchicalClassifier(_TakesCategoriesInFit(max_iter=1000)).fit(X, Y)
+    assert clf.estimators_[0].categorical_feature_ == [1]

@@ -3,13 +3,27 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from hiercls import HierarchicalClassifier
 from hiercls.linear import OneVsRestLinearSVC, OneVsRestLogisticRegression
-from hiercls.node_models import fit_node, take_rows
-from hiercls.sparse_linear import SparseLinearModel
+from hiercls.node_models import (
+    adapter_for,
+    fit_node,
+    make_node_estimator,
+    outcome_proba,
+    outcome_scores,
+    size_aware_params,
+    take_rows,
+)
+from hiercls.sparse_linear import ColumnLookup, SparseLinearModel
 
 
 def _sparse_rows_using_few_columns(seed=0, n_rows=120, n_features=300):
@@ -36,8 +50,6 @@ def _sparse_rows_using_few_columns(seed=0, n_rows=120, n_features=300):
     ids=["logreg", "logreg_balanced", "linear_svc", "ridge", "ovr_svc", "ovr_logreg"],
 )
 def test_fit_on_used_columns_equals_fit_on_all_columns(model):
-    from sklearn.base import clone
-
     X, y = _sparse_rows_using_few_columns()
     rows = np.arange(60)
     weights = np.linspace(0.5, 2.0, X.shape[0])
@@ -76,8 +88,6 @@ def test_sparse_text_hierarchy_predicts_as_dense():
 
 def test_lightgbm_nodes_get_a_minimum_hessian_unless_set():
     from lightgbm import LGBMClassifier
-
-    from hiercls.node_models import make_node_estimator
 
     default = make_node_estimator(LGBMClassifier(), n_rows=1000, seed=0, n_threads=1)
     chosen = make_node_estimator(LGBMClassifier(min_child_weight=0.5), n_rows=1000, seed=0, n_threads=1)
@@ -143,3 +153,265 @@ def test_fit_on_used_columns_of_a_read_only_matrix():
     Y = np.column_stack([np.where(np.arange(120) < 60, "a", "b"), y.astype(str)])
     clf = HierarchicalClassifier(random_state=0).fit(X, Y)
     assert clf.predict(X).shape == Y.shape
+
+
+# ------------------------------------------------------------------ adapter table
+class ThirdPartyCentroids:
+    """A classifier from some other library: duck-typed, no scikit-learn base class."""
+
+    def __init__(self, temperature=1.0, n_jobs=None):
+        self.temperature = temperature
+        self.n_jobs = n_jobs
+
+    def get_params(self, deep=True):
+        return {"temperature": self.temperature, "n_jobs": self.n_jobs}
+
+    def set_params(self, **params):
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def fit(self, X, y, sample_weight=None):
+        X, y = np.asarray(X), np.asarray(y)
+        weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+        self.classes_ = np.unique(y)
+        self.centroids_ = np.array(
+            [np.average(X[y == c], axis=0, weights=weights[y == c]) for c in self.classes_]
+        )
+        return self
+
+    def predict_proba(self, X):
+        from scipy.special import softmax
+
+        distances = ((np.asarray(X)[:, None, :] - self.centroids_[None]) ** 2).sum(axis=2)
+        return softmax(-distances / self.temperature, axis=1)
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(),
+        )
+
+
+class LogisticSubclass(LogisticRegression):
+    """Keeps LogisticRegression's fit and scoring: the same kind of node model."""
+
+
+class TemperedLogistic(LogisticRegression):
+    """Redefines predict_proba: hiercls must call it, not score from the weights."""
+
+    def predict_proba(self, X):
+        from scipy.special import softmax
+
+        scores = self.decision_function(X)
+        scores = np.column_stack([-scores, scores]) / 2 if scores.ndim == 1 else scores
+        return softmax(scores / 2, axis=1)
+
+
+class UserLogistic(ClassifierMixin, BaseEstimator):
+    """A user's own node model, unknown to hiercls, that delegates to LogisticRegression."""
+
+    def __init__(self, tol=1e-4):
+        self.tol = tol
+
+    def fit(self, X, y, sample_weight=None):
+        self.model_ = LogisticRegression(tol=self.tol, max_iter=1000).fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def _lgbm():
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(n_estimators=10, min_child_samples=5, verbose=-1)
+
+
+GENERIC = "scikit-learn estimator"
+# id, node model, its adapter, what the adapter says of it: fitted on the used columns
+# of sparse X, n_jobs=None means every core, takes sample_weight, takes categories.
+CAPABILITIES = [
+    ("logreg", lambda: LogisticRegression(), "logistic regression", {"used_columns", "weights"}),
+    ("logreg_subclass", lambda: LogisticSubclass(), "logistic regression", {"used_columns", "weights"}),
+    ("tempered_logreg", lambda: TemperedLogistic(), GENERIC, {"weights"}),
+    ("linear_svc", lambda: LinearSVC(), "linear SVM", {"used_columns", "weights"}),
+    ("ridge", lambda: RidgeClassifier(), "ridge", {"used_columns", "weights"}),
+    ("sgd", lambda: SGDClassifier(random_state=0), GENERIC, {"weights"}),
+    ("ovr_svc", lambda: OneVsRestLinearSVC(), "one-vs-rest linear SVM", {"used_columns", "weights"}),
+    (
+        "ovr_logreg",
+        lambda: OneVsRestLogisticRegression(),
+        "one-vs-rest logistic regression",
+        {"used_columns", "weights"},
+    ),
+    ("lightgbm", _lgbm, "LightGBM", {"all_cores", "weights", "categories"}),
+    (
+        "hist_gb",
+        lambda: HistGradientBoostingClassifier(max_iter=10),
+        "histogram gradient boosting",
+        {"weights", "categories"},
+    ),
+    ("knn", lambda: KNeighborsClassifier(n_neighbors=3), "k-nearest neighbours", set()),
+    ("pipeline", lambda: make_pipeline(StandardScaler(), LogisticRegression()), GENERIC, set()),
+    ("calibrated", lambda: CalibratedClassifierCV(LinearSVC(), cv=3), GENERIC, {"weights"}),
+    ("third_party", lambda: ThirdPartyCentroids(), GENERIC, {"weights"}),
+    ("user", lambda: UserLogistic(), GENERIC, {"weights"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "capabilities"),
+    [row[1:] for row in CAPABILITIES],
+    ids=[row[0] for row in CAPABILITIES],
+)
+def test_each_kind_of_node_model_states_what_it_can_take(make, name, capabilities):
+    model = make()
+    adapter = adapter_for(model)
+    stated = {
+        "used_columns": adapter.fits_on_used_columns,
+        "all_cores": adapter.all_cores_by_default,
+        "weights": adapter.accepts_sample_weight(model),
+        "categories": adapter.accepts_categories,
+    }
+    assert adapter.name == name
+    assert {capability for capability, yes in stated.items() if yes} == capabilities
+    assert adapter_for(make()) is adapter  # one answer per class
+
+
+def _binary_or_three_classes(n_classes):
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        90, n_features=6, n_informative=4, n_redundant=0, n_classes=n_classes, random_state=0
+    )
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("make", [row[1] for row in CAPABILITIES], ids=[row[0] for row in CAPABILITIES])
+def test_adapter_scores_as_the_model_does(make, n_classes):
+    X, y = _binary_or_three_classes(n_classes)
+    model = make().fit(X, y)
+    adapter = adapter_for(model)
+    proba = outcome_proba(model, X)
+    if hasattr(model, "predict_proba"):
+        np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-12)
+    else:
+        np.testing.assert_array_equal(proba, model.predict(X)[:, None] == model.classes_[None, :])
+    scores = outcome_scores(model, X)
+    assert scores.shape == (len(X), n_classes)
+    if adapter.scores is not adapter.proba:  # decision values
+        own = model.decision_function(X)
+        own = np.column_stack([np.zeros(len(X)), own]) if own.ndim == 1 else own
+        np.testing.assert_allclose(scores, own, atol=1e-12)
+    np.testing.assert_array_equal(model.classes_[scores.argmax(axis=1)], model.predict(X))
+
+
+@pytest.mark.parametrize(
+    "model",
+    [LogisticRegression(max_iter=1000), OneVsRestLinearSVC(random_state=0), LinearSVC()],
+    ids=["logreg", "ovr_svc", "linear_svc"],
+)
+def test_compact_models_score_as_the_models_they_came_from(model):
+    X, y = _sparse_rows_using_few_columns()
+    rows = np.arange(60)
+    compact = fit_node(clone(model), X, rows, y[rows], None)
+    full = fit_node(clone(model), X.toarray(), rows, y[rows], None)  # dense: kept as it is
+    assert adapter_for(compact).name == "compact linear"
+    lookup = ColumnLookup(X.shape[1])
+    expected = outcome_proba(full, X.toarray())
+    for scored in (X, X.toarray()):
+        np.testing.assert_allclose(outcome_proba(compact, scored), expected, atol=1e-5)
+        np.testing.assert_allclose(outcome_proba(compact, scored, lookup), expected, atol=1e-5)
+        # Ranking scores: decision values, whose order is the probabilities' order.
+        best = outcome_scores(compact, scored, lookup).argmax(axis=1)
+        np.testing.assert_array_equal(best, expected.argmax(axis=1))
+
+
+def test_a_subclass_that_keeps_the_methods_is_compacted_and_one_that_does_not_is_kept():
+    """Subclasses match a row only if they keep the fit and scoring methods it replaces."""
+    X, y = _sparse_rows_using_few_columns()
+    rows = np.arange(60)
+    plain = fit_node(LogisticSubclass(max_iter=1000), X, rows, y[rows], None)
+    assert isinstance(plain, SparseLinearModel)
+    assert (plain.origin, plain.link) == ("LogisticSubclass", "softmax")
+    tempered = fit_node(TemperedLogistic(max_iter=1000), X, rows, y[rows], None)
+    assert isinstance(tempered, TemperedLogistic)
+    np.testing.assert_allclose(outcome_proba(tempered, X), tempered.predict_proba(X))
+    assert not np.allclose(outcome_proba(tempered, X), outcome_proba(plain, X), atol=1e-3)
+
+
+def test_a_users_own_node_model_works_through_the_generic_adapter():
+    X, y = _sparse_rows_using_few_columns(seed=1)
+    Y = np.column_stack([np.where(np.arange(120) < 60, "a", "b"), y.astype(str)])
+    weights = np.linspace(0.5, 2.0, len(Y))
+    user = HierarchicalClassifier(UserLogistic(tol=1e-10)).fit(X, Y, sample_weight=weights)
+    known = HierarchicalClassifier(LogisticRegression(tol=1e-10, max_iter=1000))
+    known.fit(X, Y, sample_weight=weights)
+    assert all(isinstance(m, UserLogistic) for m in user.estimators_ if hasattr(m, "model_"))
+    assert any(isinstance(m, UserLogistic) for m in user.estimators_)
+    np.testing.assert_array_equal(user.predict(X), known.predict(X))
+    for p_user, p_known in zip(user.predict_proba(X), known.predict_proba(X), strict=True):
+        np.testing.assert_allclose(p_user, p_known, atol=1e-6)
+    third_party = HierarchicalClassifier(ThirdPartyCentroids())
+    third_party.fit(X.toarray(), Y, sample_weight=weights)
+    assert (third_party.predict(X.toarray()) == Y).all(axis=1).mean() > 0.5
+
+
+def test_lightgbm_subclasses_outside_lightgbm_are_lightgbm_nodes():
+    """Matched by class, not by module name: a user's subclass is capped and quietened too."""
+    from lightgbm import LGBMClassifier
+
+    class QuietLGBM(LGBMClassifier):
+        pass
+
+    assert not QuietLGBM.__module__.startswith("lightgbm")
+    node = make_node_estimator(QuietLGBM(), n_rows=100, seed=0, n_threads=2)
+    assert adapter_for(node).name == "LightGBM"
+    params = node.get_params()
+    assert (params["n_jobs"], params["verbose"], params["min_child_weight"]) == (2, -1, 1.0)
+
+
+def test_xgboost_nodes_use_their_share_of_threads():
+    xgboost = pytest.importorskip("xgboost")
+    node = make_node_estimator(xgboost.XGBClassifier(), n_rows=100, seed=0, n_threads=2)
+    assert adapter_for(node).name == "XGBoost"
+    assert node.get_params()["n_jobs"] == 2
+
+
+@pytest.mark.parametrize(
+    ("template", "n_jobs"),
+    [
+        (_lgbm(), 2),  # None means every core in LightGBM
+        (_lgbm().set_params(n_jobs=1), 1),
+        (LogisticRegression(), None),  # and one core in scikit-learn
+        (LogisticRegression(n_jobs=-1), 2),
+        (LogisticRegression(n_jobs=8), 2),
+        (KNeighborsClassifier(n_jobs=1), 1),
+        (ThirdPartyCentroids(n_jobs=-1), 2),
+    ],
+    ids=["lgbm_default", "lgbm_1", "logreg_default", "logreg_all", "logreg_8", "knn_1", "third_party_all"],
+)
+def test_node_fits_in_parallel_share_the_threads(template, n_jobs):
+    node = make_node_estimator(template, n_rows=100, seed=None, n_threads=2)
+    assert node.get_params()["n_jobs"] == n_jobs
+
+
+def test_node_settings_follow_the_kind_and_the_size():
+    from lightgbm import LGBMClassifier
+
+    assert size_aware_params(KNeighborsClassifier(n_neighbors=10), 3) == {"n_neighbors": 3}
+    assert size_aware_params(KNeighborsClassifier(n_neighbors=2), 3) == {}
+    assert size_aware_params(LGBMClassifier(), 3) == {"verbose": -1, "min_child_weight": 1.0}
+    assert size_aware_params(LGBMClassifier(verbose=1, min_child_weight=0.5), 3) == {}
+    assert size_aware_params(LogisticRegression(), 3) == {}
