@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from hiercls.artifacts import find_classifier
 from hiercls.exceptions import HierarchyError
 from hiercls.hierarchy import Hierarchy, as_python, is_missing_label
 
@@ -1019,5 +1020,5 @@ def hierarchical_f1_scorer(estimator: Any, X: Any, Y_true: ArrayLike) -> float:
     -------
     score : float
     """
-    classifier = estimator[-1] if hasattr(estimator, "steps") else estimator
-    return hierarchical_f1(Y_true, estimator.predict(X), hierarchy=classifier.hierarchy_)
+    hierarchy = find_classifier(estimator).hierarchy_
+    return hierarchical_f1(Y_true, estimator.predict(X), hierarchy=hierarchy)

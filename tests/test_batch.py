@@ -14,9 +14,10 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
-import hiercls.batch.output as batch  # its _write_part is replaced to simulate a kill
-import hiercls.io as hio
+import hiercls.batch.files as batch_files
+import hiercls.batch.output as batch_output  # its atomic writer fails to simulate a kill
 from hiercls import HierarchicalClassifier, SchemaError
+from hiercls.artifacts import ArtifactError, save_model
 from hiercls.batch import (
     MANIFEST_FILE,
     SUMMARY_FILE,
@@ -27,7 +28,6 @@ from hiercls.batch import (
     predict_file,
 )
 from hiercls.datasets import make_hierarchical_classification
-from hiercls.io import ArtifactError, save_model
 
 LEVELS = ["level0", "level1", "level2"]
 N_NEW = 1000
@@ -336,7 +336,7 @@ def test_csv_bad_value_after_the_first_block_keeps_written_parts(
     frame = new_rows.astype({"x4": str})
     frame.loc[900, "x4"] = "n/a?"
     path = write(tmp_path, frame, "in.csv")
-    monkeypatch.setattr(hio, "CSV_BLOCK_BYTES", 20_000)  # the first block ends long before row 900
+    monkeypatch.setattr(batch_files, "CSV_BLOCK_BYTES", 20_000)  # the first block ends long before row 900
     with pytest.raises(
         SchemaError, match=r"'x4' .* row 900 .* has 'n/a\?'\. Parts written so far are kept"
     ):
@@ -406,16 +406,16 @@ class Killed(Exception):
 
 
 def kill_after(monkeypatch, n_parts):
-    real = batch._write_part
+    real = batch_output.write_table
     written = []
 
-    def write_part(table, path, job):
+    def write_table(table, path, file_format):
         if len(written) == n_parts:
             raise Killed(f"killed after {n_parts} parts")
         written.append(path.name)
-        real(table, path, job)
+        return real(table, path, file_format)
 
-    monkeypatch.setattr(batch, "_write_part", write_part)
+    monkeypatch.setattr(batch_output, "write_table", write_table)
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
@@ -605,14 +605,14 @@ def test_dask_engine_equals_local_engine(tmp_path, artifact, inputs, dask_engine
 
 def test_dask_engine_resumes(tmp_path, artifact, inputs, dask_engine, monkeypatch):
     with monkeypatch.context() as patch:
-        real = batch._write_part
+        real = batch_output.write_table
 
-        def fail_on_part_2(table, path, job):
+        def fail_on_part_2(table, path, file_format):
             if path.name == "part-000002.parquet":
                 raise Killed("worker died")
-            real(table, path, job)
+            return real(table, path, file_format)
 
-        patch.setattr(batch, "_write_part", fail_on_part_2)
+        patch.setattr(batch_output, "write_table", fail_on_part_2)
         with pytest.raises(Killed, match="worker died"):
             predict_file(
                 artifact, inputs / "in.parquet", tmp_path / "out", engine=dask_engine, quiet=True

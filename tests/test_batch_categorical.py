@@ -18,8 +18,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from hiercls import HierarchicalClassifier, SchemaError
+from hiercls.artifacts import save_model
 from hiercls.batch import DaskEngine, LocalEngine, predict_file
-from hiercls.io import save_model
 
 LEVELS = ["group", "leaf"]
 COLORS = ["blue", "green", "red"]

@@ -14,12 +14,12 @@ from hydra import compose, initialize_config_dir
 from numpy.testing import assert_array_equal
 from sklearn.pipeline import Pipeline
 
+from hiercls.artifacts import load_model
 from hiercls.batch import predict_file
 from hiercls.cli.config import CONF_DIR, ConfigError
 from hiercls.cli.train import load_dataset, train
 from hiercls.datasets import make_hierarchical_classification
 from hiercls.exceptions import SchemaError
-from hiercls.io import load_model
 
 # Hydra runs and subprocesses: the fast loop skips them (pytest -m "not slow").
 pytestmark = pytest.mark.slow

@@ -15,11 +15,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 from omegaconf import OmegaConf
 
 from hiercls import HierarchicalClassifier
+from hiercls.artifacts import ArtifactError, save_model
 from hiercls.batch import SUMMARY_FILE, OutputConflictError
 from hiercls.cli.config import CONF_DIR, ConfigError
 from hiercls.cli.predict import predict
 from hiercls.datasets import make_hierarchical_classification
-from hiercls.io import ArtifactError, save_model
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ Output columns, in order:
 The package's modules, one job each:
 
 - ``engines``: the ``LocalEngine`` and ``DaskEngine`` configs;
+- ``files``: the input file's layout, chunked reading, and bad-value diagnostics;
 - ``job``: the input's columns checked against the model, the output schema;
 - ``scoring``: one chunk of input rows scored into output columns;
 - ``output``: parts, manifest, lock and resume bookkeeping;

@@ -16,12 +16,11 @@ import pyarrow.csv as pacsv
 from .._allocator import settle_worker_allocator
 from .._compat import import_optional
 from ..exceptions import OutputConflictError, SchemaError
-from ..io import DataFile
 from ..parallel import dask_client
-from . import output  # output._write_part, looked up per call: tests replace it to simulate a kill
 from .engines import DaskEngine
+from .files import DataFile
 from .job import _csv_error, _Job
-from .output import _part_name, _read_part, _Run
+from .output import _part_name, _read_part, _Run, write_part
 from .scoring import _score_chunk
 
 
@@ -36,7 +35,7 @@ def _score_partition(
     scored = _score_chunk(
         model, job, table, lambda position: f"row {position:,} of partition {index}"
     )
-    output._write_part(scored, Path(directory) / _part_name(index, job.output_format), job)
+    write_part(scored, Path(directory), index, job)
     return pd.DataFrame({"part": [index], "rows": [scored.num_rows]})
 
 

@@ -16,8 +16,9 @@ import pandas as pd
 import pyarrow as pa
 
 from .._compat import get_tags
+from ..artifacts import find_classifier
 from ..exceptions import SchemaError
-from ..io import DataFile, classifier_of, csv_column_of_error, find_unparsable_value
+from .files import DataFile, csv_column_of_error, find_unparsable_value
 
 _NUMERIC = (
     pa.types.is_integer,
@@ -123,7 +124,7 @@ def _feature_kinds(
     model: Any, metadata: dict[str, Any] | None, features: Sequence[str], data_file: DataFile
 ) -> dict[str, str]:
     """Map every feature column to ``"number"``, ``"text"`` or ``"category"``."""
-    classifier = classifier_of(model)
+    classifier = find_classifier(model)
     if model is classifier:
         categorical = getattr(classifier, "categorical_columns_", None)
         names = set() if categorical is None else set(categorical.names)
@@ -156,7 +157,7 @@ def _category_value_kinds(
     ``"integer"``, ``"float"`` or ``"text"`` after the fitted categories' dtype (a CSV
     holds ``"7"`` where the model saw the int 7), ``"as_read"`` when it is unknown.
     """
-    classifier = classifier_of(model)
+    classifier = find_classifier(model)
     dtypes: dict[str, Any] = {}
     if model is classifier:
         categorical = getattr(classifier, "categorical_columns_", None)
@@ -212,7 +213,7 @@ def _prepare_job(
     output_format: str,
 ) -> _Job:
     """Check the input's columns against the model, before any work."""
-    classifier = classifier_of(model)
+    classifier = find_classifier(model)
     file_columns = data_file.columns
     where = f"input file '{data_file.path}'"
     for key, names in (("id_columns", id_columns), ("passthrough", passthrough)):

@@ -18,10 +18,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..exceptions import SchemaError
-from ..io import DataFile, iter_chunks
-from . import output  # output._write_part, looked up per call: tests replace it to simulate a kill
+from .files import DataFile, iter_chunks
 from .job import _csv_error, _Job
-from .output import _part_name, _Run
+from .output import _Run, write_part
 from .scoring import _row_namer, _score_chunk
 
 
@@ -82,7 +81,7 @@ def _read_ahead(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
 
 
 def _write_and_record(run: _Run, index: int, table: pa.Table, first_row: int) -> None:
-    output._write_part(table, run.directory / _part_name(index, run.job.output_format), run.job)
+    write_part(table, run.directory, index, run.job)
     run.record(index, table, first_row)
 
 

@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .._atomic import write_json, write_table
 from ..exceptions import OutputConflictError
-from ..io import DataFile, file_identity, write_json_atomic, write_table_atomic
+from .files import DataFile, file_identity
 from .job import _Job, _short_list
 from .summary import _Tally, _tally_table
 
@@ -109,7 +110,7 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 # Exactly the names a job writes: numbered parts, the manifest and summary, and their
-# hidden temporary files (hiercls.io's atomic writes). A user's "part-notes.txt" or an
+# hidden temporary files (hiercls._atomic's writes). A user's "part-notes.txt" or an
 # input file named "part-input.parquet" never matches.
 _JOB_FILE = r"(?:part-\d{6}\.(?:parquet|csv)|_manifest\.json|_summary\.json)"
 _OUR_NAMES = re.compile(rf"^{_JOB_FILE}$|^\.{_JOB_FILE}\.[0-9A-Za-z]+\.tmp$")
@@ -209,8 +210,9 @@ def _open_output(
 
 
 # ------------------------------------------------------------------ parts
-def _write_part(table: pa.Table, path: Path, job: _Job) -> None:
-    write_table_atomic(table, path, job.output_format)
+def write_part(table: pa.Table, directory: Path, index: int, job: _Job) -> Path:
+    """Write part ``index`` of a job's output into ``directory``, atomically."""
+    return write_table(table, directory / _part_name(index, job.output_format), job.output_format)
 
 
 _TALLY_COLUMNS = ("path_proba", "stopped_at_level", "scoring_error")
@@ -247,7 +249,7 @@ class _Run:
 
     def save(self) -> None:
         self.manifest["updated_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        write_json_atomic(self.directory / MANIFEST_FILE, self.manifest)
+        write_json(self.directory / MANIFEST_FILE, self.manifest)
 
     def reuse(self, done: dict[int, dict[str, Any]]) -> set[int]:
         """Tally parts written by an earlier run; return those that are intact."""

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import write_json
+from ..artifacts import find_classifier, load_model, read_metadata
 from ..hierarchy import as_python
-from ..io import DataFile, classifier_of, inspect_data_file, load_model, read_metadata, write_json_atomic
 from .dask_run import _dask_layout, _run_dask
 from .engines import DaskEngine, LocalEngine
+from .files import DataFile, inspect_data_file
 from .job import _prepare_job
 from .local_run import _run_local
 from .output import SUMMARY_FILE, _identity, _locked, _model_fingerprint, _open_output, _Run
@@ -130,8 +132,8 @@ def predict_file(
     ----------
     model : HierarchicalClassifier, Pipeline or path-like
         A fitted model (a Pipeline must end with a HierarchicalClassifier), or the
-        directory of an artifact written by :func:`hiercls.io.save_model`, which is
-        loaded with :func:`hiercls.io.load_model` (a pickle: trusted sources only).
+        directory of an artifact written by :func:`hiercls.artifacts.save_model`, which is
+        loaded with :func:`hiercls.artifacts.load_model` (a pickle: trusted sources only).
         Only an artifact carries the training class distribution for the drift
         report.
     input_path : path-like
@@ -181,14 +183,14 @@ def predict_file(
     OutputConflictError
         ``output_dir`` holds another job's output, or another process is writing
         to it.
-    hiercls.io.ArtifactError
+    hiercls.ArtifactError
         ``model`` is a path to a damaged or foreign artifact.
     FileNotFoundError
         The input file or the model path does not exist.
 
     See Also
     --------
-    hiercls.io.save_model : Write the artifact this function reads.
+    hiercls.artifacts.save_model : Write the artifact this function reads.
 
     Examples
     --------
@@ -229,7 +231,7 @@ def predict_file(
     if isinstance(model, (str, os.PathLike)):
         metadata = read_metadata(model)
         model = load_model(model)
-    classifier = classifier_of(model)
+    classifier = find_classifier(model)
     top_k = min(top_k, classifier.n_paths_)  # more columns would always be empty
     data_file = inspect_data_file(input_path, input_format)
     job = _prepare_job(
@@ -280,7 +282,7 @@ def predict_file(
         manifest["rows"] = run.tally.rows
         run.save()
         summary = _summary(run, metadata, data_file, directory, engine, started)
-        write_json_atomic(directory / SUMMARY_FILE, summary.to_dict())
+        write_json(directory / SUMMARY_FILE, summary.to_dict())
     logger.info(summary.line())
     return summary
 

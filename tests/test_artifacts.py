@@ -1,4 +1,4 @@
-"""Model artifacts (save, load, checks) and chunked file reading, in tmp_path."""
+"""Model artifacts (save, load, checks), in tmp_path."""
 
 from __future__ import annotations
 
@@ -10,32 +10,26 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from lightgbm import LGBMClassifier
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from hiercls import HierarchicalClassifier
-from hiercls.datasets import make_hierarchical_classification
-from hiercls.io import (
+from hiercls.artifacts import (
     METADATA_FILE,
     MODEL_FILE,
     ArtifactError,
     ArtifactVersionWarning,
-    classifier_of,
-    find_unparsable_value,
-    inspect_data_file,
-    iter_chunks,
+    find_classifier,
     load_model,
     read_metadata,
     save_model,
 )
+from hiercls.datasets import make_hierarchical_classification
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +130,8 @@ def test_pipeline_round_trip_and_paths_inside_the_artifact(tmp_path, data):
     for path in (directory, directory / MODEL_FILE, directory / METADATA_FILE):
         loaded = load_model(path)
         assert_array_equal(
-            classifier_of(loaded).predict(loaded[:-1].transform(X)),
-            classifier_of(model).predict(model[:-1].transform(X)),
+            find_classifier(loaded).predict(loaded[:-1].transform(X)),
+            find_classifier(model).predict(model[:-1].transform(X)),
         )
     metadata = read_metadata(directory / METADATA_FILE)
     assert metadata["model_class"] == "sklearn.pipeline.Pipeline"
@@ -368,56 +362,6 @@ def test_save_model_rejects_bad_arguments_before_writing(
     assert not (tmp_path / "model").exists()
 
 
-# ------------------------------------------------------------------ data files
-@pytest.fixture
-def table_files(tmp_path):
-    frame = pd.DataFrame({"id": np.arange(1000), "x": np.arange(1000) * 0.5, "s": ["v"] * 1000})
-    pq.write_table(
-        pa.Table.from_pandas(frame, preserve_index=False),
-        tmp_path / "t.parquet",
-        row_group_size=170,
-    )
-    frame.to_csv(tmp_path / "t.csv", index=False)
-    return frame, tmp_path / "t.parquet", tmp_path / "t.csv"
-
-
-@pytest.mark.parametrize("kind", ["parquet", "csv"])
-@pytest.mark.parametrize("start_row", [0, 169, 170, 555, 999, 1000])
-def test_iter_chunks_gives_exact_chunks_from_any_row(table_files, kind, start_row):
-    frame, parquet, csv = table_files
-    data_file = inspect_data_file(parquet if kind == "parquet" else csv)
-    chunks = list(iter_chunks(data_file, ["x", "id"], chunk_rows=300, start_row=start_row))
-    assert [c.num_rows for c in chunks][:-1] == [300] * (len(chunks) - 1) if chunks else True
-    ids = np.concatenate([c.column("id").to_numpy() for c in chunks]) if chunks else np.array([])
-    assert_array_equal(ids, frame["id"].to_numpy()[start_row:])
-    assert all(c.column_names == ["x", "id"] for c in chunks)
-
-
-def test_inspect_data_file(table_files):
-    _, parquet, csv = table_files
-    parquet_file, csv_file = inspect_data_file(parquet), inspect_data_file(csv)
-    assert parquet_file.n_rows == 1000
-    assert sum(parquet_file.row_group_rows) == 1000
-    assert csv_file.n_rows is None
-    assert csv_file.columns == ["id", "x", "s"]
-    with pytest.raises(FileNotFoundError, match=r"Input file .*missing\.csv' does not exist"):
-        inspect_data_file(parquet.parent / "missing.csv")
-    (parquet.parent / "data.xlsx").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"Cannot tell the format of .*data\.xlsx.*\.xlsx"):
-        inspect_data_file(parquet.parent / "data.xlsx")
-
-
-def test_find_unparsable_value(tmp_path):
-    frame = pd.DataFrame({"x": ["1.5"] * 700 + ["oops"] + ["2"] * 10, "y": ["3"] * 711})
-    frame.to_csv(tmp_path / "bad.csv", index=False)
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "bad.parquet")
-    for name in ("bad.csv", "bad.parquet"):
-        data_file = inspect_data_file(tmp_path / name)
-        assert find_unparsable_value(data_file, "x") == (700, "oops")
-        assert find_unparsable_value(data_file, "y") is None
-    assert_allclose(float(frame["y"][0]), 3.0)
-
-
 LEGACY_ARTIFACT = Path(__file__).parent / "data" / "legacy_model_c91f941"
 
 
@@ -433,3 +377,15 @@ def test_artifact_from_an_earlier_hiercls_still_predicts():
     assert model.predict_paths(X).labels.shape == (8, 2)
     assert model.predict_proba(X)[1].shape == (8, 4)
     assert model.__sklearn_tags__().input_tags.allow_nan  # decision trees take NaN
+
+
+def test_old_import_path_gives_the_same_functions():
+    import hiercls.artifacts
+    import hiercls.batch.files
+    import hiercls.io
+
+    for name in ("save_model", "load_model", "read_metadata", "MODEL_FILE", "ArtifactError"):
+        assert getattr(hiercls.io, name) is getattr(hiercls.artifacts, name)
+    assert hiercls.io.classifier_of is hiercls.artifacts.find_classifier
+    assert hiercls.io.iter_chunks is hiercls.batch.files.iter_chunks
+    assert set(hiercls.io.__all__) <= set(dir(hiercls.io))

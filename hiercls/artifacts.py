@@ -1,0 +1,532 @@
+"""Model artifacts: save a fitted model with its metadata, check it, load it.
+
+:func:`save_model` writes a directory holding ``model.joblib`` (the pickled model)
+and ``metadata.json`` (versions, levels, features, fingerprints, training class
+counts); :func:`load_model` checks the metadata before unpickling and
+:func:`read_metadata` returns it. **An artifact is a pickle: loading one runs code
+chosen by whoever wrote it. Load artifacts only from a source you trust.**
+:func:`find_classifier` finds the HierarchicalClassifier in a model or Pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import warnings
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from scipy import sparse as sp
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ._atomic import fsync_directory, json_text, sha256_file, stage
+from .estimator import HierarchicalClassifier
+from .exceptions import ArtifactError, ArtifactVersionWarning
+from .hierarchy import as_python, read_label_paths
+
+__all__ = [
+    "ArtifactError",
+    "ArtifactVersionWarning",
+    "FORMAT_VERSION",
+    "METADATA_FILE",
+    "MODEL_FILE",
+    "find_classifier",
+    "load_model",
+    "read_metadata",
+    "save_model",
+]
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "metadata.json"
+#: Version of the artifact layout; :func:`load_model` refuses newer ones.
+FORMAT_VERSION = 1
+_ARTIFACT_KIND = "hiercls-model"
+
+
+def find_classifier(model: Any) -> HierarchicalClassifier:
+    """Return the HierarchicalClassifier in ``model``: itself, or a Pipeline's last step.
+
+    Parameters
+    ----------
+    model : HierarchicalClassifier or Pipeline
+        A Pipeline must end with a HierarchicalClassifier (e.g. TF-IDF, then the
+        classifier, as ``hiercls-train`` builds for text data).
+
+    Returns
+    -------
+    classifier : HierarchicalClassifier
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is neither.
+    """
+    if isinstance(model, HierarchicalClassifier):
+        return model
+    if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], HierarchicalClassifier):
+        return model.steps[-1][1]
+    raise TypeError(
+        f"Expected a HierarchicalClassifier or a Pipeline ending with one; got "
+        f"{type(model).__module__}.{type(model).__qualname__}."
+    )
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _versions() -> dict[str, str | None]:
+    import hiercls
+
+    return {
+        "hiercls": hiercls.__version__,
+        "scikit-learn": _package_version("scikit-learn"),
+        "lightgbm": _package_version("lightgbm"),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "joblib": joblib.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _node_model_classes(classifier: HierarchicalClassifier) -> list[str]:
+    return sorted(
+        {
+            f"{type(m).__module__}.{type(m).__qualname__}"
+            for m in classifier.estimators_
+            if m is not None
+        }
+    )
+
+
+def _hash_table_like(digest: Any, value: Any, name: str) -> None:
+    """Feed shape, column names and content of X or Y into ``digest``."""
+    if sp.issparse(value):
+        matrix = value.tocsr()
+        digest.update(repr((name, "sparse", matrix.shape, str(matrix.dtype))).encode())
+        for part in (matrix.data, matrix.indices, matrix.indptr):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        digest.update(repr((name, "array", value.shape, str(value.dtype))).encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+        return
+    frame = (
+        value if isinstance(value, pd.DataFrame) else pd.DataFrame(np.asarray(value, dtype=object))
+    )
+    digest.update(repr((name, "frame", frame.shape, [str(c) for c in frame.columns])).encode())
+    for column in frame.columns:
+        series = frame[column]
+        digest.update(repr((str(column), str(series.dtype))).encode())
+        if series.dtype.kind in "biufcmM" and not isinstance(series.dtype, pd.SparseDtype):
+            digest.update(np.ascontiguousarray(series.to_numpy()).tobytes())
+        else:
+            # Object, string and sparse columns: pandas' stable per-value hash.
+            values = (
+                series.sparse.to_dense() if isinstance(series.dtype, pd.SparseDtype) else series
+            )
+            hashed = pd.util.hash_pandas_object(values.astype(object), index=False)
+            digest.update(hashed.to_numpy().tobytes())
+
+
+def _level_counts(classifier: HierarchicalClassifier, Y: Any) -> list[dict[str, Any]]:
+    """Per level: label -> rows, and rows whose path ends above the level."""
+    paths = read_label_paths(Y)
+    counts = []
+    for level, (column, missing, known) in enumerate(
+        zip(paths.columns, paths.missing.T, _classes_per_level(classifier), strict=True)
+    ):
+        labels = pd.Series(column[~missing])
+        # Labels that are not classes of the model (e.g. merged into their parent by the
+        # sufficiency policy) end their path here, as the model predicts them.
+        is_class = labels.isin(known)
+        tally = labels[is_class].value_counts(sort=False)
+        counts.append(
+            {
+                "level": classifier.levels_[level],
+                "n_missing": int(missing.sum() + (~is_class).sum()),
+                "counts": {str(as_python(k)): int(v) for k, v in tally.items()},
+            }
+        )
+    return counts
+
+
+def _training_summary(
+    model: Any, classifier: HierarchicalClassifier, X: Any, Y: Any
+) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    _hash_table_like(digest, X, "X")
+    if Y is not None:
+        _hash_table_like(digest, Y, "Y")
+    return {
+        "n_samples": int(X.shape[0] if hasattr(X, "shape") else len(X)),
+        "fingerprint": digest.hexdigest(),
+        "fingerprint_method": (
+            "sha256 over shape, column names, dtypes and every value of X and Y "
+            "(numeric data: raw bytes; other columns: pandas.util.hash_pandas_object)"
+        ),
+        "class_counts": None if Y is None else _level_counts(classifier, Y),
+        # The drift baseline: a model's predictions lean towards large classes, so new
+        # predictions are compared with predictions, not with true labels.
+        "predicted_class_counts": _level_counts(classifier, model.predict(X)),
+    }
+
+
+def _classes_per_level(classifier: HierarchicalClassifier) -> list[np.ndarray]:
+    classes = classifier.classes_
+    return list(classes) if isinstance(classes, list) else [np.asarray(classes)]
+
+
+def _input_features(model: Any, X: Any) -> list[dict[str, str]] | None:
+    if isinstance(X, pd.DataFrame):
+        features = []
+        for position, name in enumerate(X.columns):
+            dtype = X.dtypes.iloc[position]
+            entry = {"name": str(name), "dtype": str(dtype)}
+            if isinstance(dtype, pd.CategoricalDtype):
+                # Batch prediction reads a CSV's "7" as 7 when the categories were ints.
+                entry["categories_dtype"] = str(dtype.categories.dtype)
+            features.append(entry)
+        return features
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return None
+    return [{"name": str(c), "dtype": "unknown"} for c in names]
+
+
+def _build_metadata(
+    model: Any,
+    classifier: HierarchicalClassifier,
+    training_data: tuple[Any, Any] | None,
+    extra_metadata: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    X, Y = (None, None) if training_data is None else training_data
+    names = getattr(model, "feature_names_in_", None)
+    return {
+        "format": _ARTIFACT_KIND,
+        "format_version": FORMAT_VERSION,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model_file": MODEL_FILE,
+        "model_sha256": None,  # filled in once the pickle is written
+        "model_bytes": None,
+        "versions": _versions(),
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "node_model_classes": _node_model_classes(classifier),
+        "levels": list(classifier.levels_),
+        "flat_target": not isinstance(classifier.classes_, list),
+        "classes_per_level": [int(len(c)) for c in _classes_per_level(classifier)],
+        "feature_names": None if names is None else [str(n) for n in names],
+        "n_features": int(getattr(model, "n_features_in_", None) or classifier.n_features_in_),
+        "input_features": _input_features(model, X),
+        "hierarchy_fingerprint": classifier.hierarchy_.fingerprint(),
+        "training_data": None if X is None else _training_summary(model, classifier, X, Y),
+        "extra": dict(extra_metadata or {}),
+    }
+
+
+def save_model(
+    model: Any,
+    path: str | os.PathLike[str],
+    *,
+    training_data: tuple[Any, Any] | None = None,
+    extra_metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Save a fitted model as an artifact directory: ``model.joblib`` + ``metadata.json``.
+
+    ``model.joblib`` is the model pickled with joblib. **It is a pickle**: loading it
+    executes code, so share artifacts only with people who trust their source.
+    ``metadata.json`` records the format version, the creation time (UTC), the
+    versions of hiercls, scikit-learn, LightGBM, numpy, pandas, joblib and Python, the
+    model class and node model classes, level names, number of classes per level,
+    feature names (or the number of features) and the input columns' dtypes (for a
+    ``category`` column also its categories' dtype), the hierarchy fingerprint, the
+    SHA-256 and size of ``model.joblib``, and, when ``training_data`` is given, a
+    fingerprint of the training data and the training class counts per level, from Y
+    and from the model's own predictions on X (the baseline for the drift report of
+    batch prediction).
+
+    Writes are atomic: both files are written under temporary names in ``path``,
+    then ``metadata.json`` is removed, ``model.joblib`` renamed into place and
+    ``metadata.json`` renamed last. An artifact is complete exactly when its
+    metadata exists and the model's SHA-256 matches it, so a crash at any point
+    leaves either the previous artifact untouched or nothing that loads.
+
+    Parameters
+    ----------
+    model : HierarchicalClassifier or Pipeline
+        Fitted; a Pipeline must end with a HierarchicalClassifier.
+    path : path-like
+        The artifact directory, e.g. ``<run>/model``; created if needed.
+    training_data : tuple (X, Y), default=None
+        The training features and label paths (Y may be None). Used for a SHA-256
+        fingerprint over their shape, column names, dtypes and every value (numeric
+        data by its raw bytes, other columns by ``pandas.util.hash_pandas_object``;
+        about a second per GB), for per-level class counts from Y, and for the
+        per-level counts of the model's predictions on X (one ``predict`` call).
+    extra_metadata : mapping, default=None
+        JSON-serialisable values stored under ``"extra"``.
+
+    Returns
+    -------
+    path : Path
+        The artifact directory.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not a HierarchicalClassifier or a Pipeline ending with one,
+        or ``extra_metadata`` is not JSON-serialisable.
+    sklearn.exceptions.NotFittedError
+        When the model is not fitted.
+
+    See Also
+    --------
+    load_model : Load and verify an artifact.
+    read_metadata : Read ``metadata.json`` without unpickling.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from hiercls import HierarchicalClassifier
+    >>> from hiercls.artifacts import load_model, save_model
+    >>> X, Y = [[-10.0], [-6.0], [10.0]], [["a", "a1"], ["a", "a2"], ["b", "b1"]]
+    >>> clf = HierarchicalClassifier().fit(X, Y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     artifact = save_model(clf, f"{tmp}/model", training_data=(X, Y))
+    ...     load_model(artifact).predict([[10.0]]).tolist()
+    [['b', 'b1']]
+    """
+    classifier = find_classifier(model)
+    check_is_fitted(classifier)
+    if training_data is not None and (
+        not isinstance(training_data, (tuple, list)) or len(training_data) != 2
+    ):
+        raise TypeError(
+            f"training_data must be a tuple (X, Y) (Y may be None); got "
+            f"{type(training_data).__name__}."
+        )
+    metadata = _build_metadata(model, classifier, training_data, extra_metadata)
+    json_text(metadata)  # fail on bad extra_metadata before writing
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    model_path = directory / MODEL_FILE
+    metadata_path = directory / METADATA_FILE
+    staged: list[Path] = []
+    try:
+        staged.append(stage(model_path, lambda tmp: joblib.dump(model, tmp)))
+        metadata["model_sha256"] = sha256_file(staged[0])
+        metadata["model_bytes"] = staged[0].stat().st_size
+        text = json_text(metadata) + "\n"
+        staged.append(stage(metadata_path, lambda tmp: tmp.write_text(text, encoding="utf-8")))
+        # Commit: without metadata nothing looks complete, so drop the old one first.
+        metadata_path.unlink(missing_ok=True)
+        os.replace(staged[0], model_path)
+        os.replace(staged[1], metadata_path)
+    finally:
+        for temporary in staged:
+            temporary.unlink(missing_ok=True)
+    fsync_directory(directory)
+    return directory
+
+
+def _artifact_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(directory, model file) for an artifact directory or a file inside it."""
+    path = Path(path)
+    if path.is_dir():
+        # A hiercls-train run folder holds its artifact in model/: accept the folder
+        # that the end of the run points at.
+        if not (path / METADATA_FILE).exists() and (path / "model" / METADATA_FILE).is_file():
+            path = path / "model"
+        return path, path / MODEL_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No model artifact at '{path}': the path does not exist. Give the directory "
+            f"that save_model wrote (holding {MODEL_FILE} and {METADATA_FILE})."
+        )
+    if path.name == METADATA_FILE:
+        return path.parent, path.parent / MODEL_FILE
+    return path.parent, path
+
+
+_REQUIRED_KEYS = ("format_version", "model_sha256", "versions", "levels", "hierarchy_fingerprint")
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check an artifact's ``metadata.json`` without unpickling the model.
+
+    Parameters
+    ----------
+    path : path-like
+        The artifact directory, or a file inside it.
+
+    Returns
+    -------
+    metadata : dict
+        See :func:`save_model` for the keys.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ArtifactError
+        When the metadata is missing, is not valid JSON, is not a hiercls artifact's,
+        or comes from a newer artifact format.
+    """
+    directory, _ = _artifact_paths(path)
+    metadata_path = directory / METADATA_FILE
+    if not metadata_path.is_file():
+        raise ArtifactError(
+            f"'{directory}' is not a complete hiercls model artifact: it has no "
+            f"{METADATA_FILE}. save_model writes it last, so the save did not finish or "
+            f"this is not a hiercls artifact; save the model again."
+        )
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(
+            f"'{metadata_path}' is not valid JSON ({exc}); the artifact is damaged or not "
+            f"a hiercls artifact. Save the model again."
+        ) from None
+    if not isinstance(metadata, dict) or metadata.get("format") != _ARTIFACT_KIND:
+        raise ArtifactError(
+            f"'{metadata_path}' is not hiercls model metadata (no \"format\": "
+            f'"{_ARTIFACT_KIND}"); give the directory that hiercls.artifacts.save_model wrote.'
+        )
+    missing = [key for key in _REQUIRED_KEYS if key not in metadata]
+    if missing:
+        raise ArtifactError(
+            f"'{metadata_path}' lacks the keys {missing}; the artifact is damaged. Save "
+            f"the model again."
+        )
+    if (
+        not isinstance(metadata["format_version"], int)
+        or metadata["format_version"] > FORMAT_VERSION
+    ):
+        raise ArtifactError(
+            f"'{directory}' has artifact format version {metadata['format_version']!r}; "
+            f"this hiercls reads up to version {FORMAT_VERSION}. Upgrade hiercls."
+        )
+    return metadata
+
+
+def _version_mismatch(metadata: dict[str, Any]) -> str | None:
+    saved = metadata.get("versions") or {}
+    installed = _versions()
+    uses_lightgbm = any(
+        name.startswith("lightgbm.") for name in metadata.get("node_model_classes") or []
+    )
+    packages = ["scikit-learn"] + (["lightgbm"] if uses_lightgbm else [])
+    differences = [
+        f"{name} {saved.get(name)} when saved, {installed.get(name)} installed"
+        for name in packages
+        if saved.get(name) != installed.get(name)
+    ]
+    return "; ".join(differences) or None
+
+
+def load_model(path: str | os.PathLike[str], *, verify: bool = True) -> Any:
+    """Load a model artifact written by :func:`save_model`, checking it first.
+
+    **The artifact is a pickle: loading it runs code chosen by whoever wrote it.
+    Load only artifacts from a source you trust**; the checks below catch damage
+    and mistakes, not tampering by someone who can also rewrite the metadata.
+
+    Before unpickling, the metadata is read and, with ``verify=True``, the SHA-256 of
+    ``model.joblib`` is compared with the one recorded at save time. Artifacts saved
+    with another scikit-learn version (or LightGBM version, for LightGBM node
+    models) load with one :class:`ArtifactVersionWarning` naming both versions
+    (scikit-learn's own per-estimator ``InconsistentVersionWarning`` is then
+    silenced). Files that are not hiercls artifacts, and truncated or damaged
+    pickles, raise :class:`ArtifactError` naming the path instead of an unpickling
+    traceback.
+
+    Parameters
+    ----------
+    path : path-like
+        The artifact directory, or ``model.joblib`` / ``metadata.json`` inside it.
+    verify : bool, default=True
+        Compare the SHA-256 of ``model.joblib`` with the metadata (reads the file
+        once more; turn off only for very large models from a verified source).
+
+    Returns
+    -------
+    model : HierarchicalClassifier or Pipeline
+        As it was saved.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ArtifactError
+        Missing or damaged metadata, a changed or truncated model file, a file that
+        does not unpickle, or an object that is not a fitted hiercls model.
+
+    See Also
+    --------
+    save_model, read_metadata
+    """
+    directory, model_path = _artifact_paths(path)
+    metadata = read_metadata(directory)
+    if not model_path.is_file():
+        raise ArtifactError(
+            f"'{directory}' has {METADATA_FILE} but no {model_path.name}; the artifact is "
+            f"incomplete. Save the model again."
+        )
+    if verify:
+        actual = sha256_file(model_path)
+        if actual != metadata["model_sha256"]:
+            raise ArtifactError(
+                f"'{model_path}' does not match its metadata: SHA-256 {actual[:16]}... "
+                f"instead of {str(metadata['model_sha256'])[:16]}... (file changed or "
+                f"truncated since it was saved). Save the model again, or restore it."
+            )
+    mismatch = _version_mismatch(metadata)
+    if mismatch:
+        warnings.warn(
+            f"The model in '{directory}' was saved with other library versions "
+            f"({mismatch}). Predictions may differ or fail; retrain or re-save the "
+            f"model with the installed versions, or install the saving versions.",
+            ArtifactVersionWarning,
+            stacklevel=2,
+        )
+    with warnings.catch_warnings():
+        if mismatch:
+            from sklearn.exceptions import InconsistentVersionWarning
+
+            warnings.simplefilter("ignore", InconsistentVersionWarning)
+        try:
+            model = joblib.load(model_path)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure reads alike
+            raise ArtifactError(
+                f"'{model_path}' could not be unpickled ({type(exc).__name__}: {exc}); it "
+                f"is truncated, damaged, or needs a package that is not installed. Save "
+                f"the model again."
+            ) from None
+    try:
+        classifier = find_classifier(model)
+        check_is_fitted(classifier)
+    except Exception:  # noqa: BLE001 - wrong type and unfitted read alike
+        raise ArtifactError(
+            f"'{model_path}' holds a {type(model).__module__}.{type(model).__qualname__}, "
+            f"not a fitted HierarchicalClassifier (or a Pipeline ending with one)."
+        ) from None
+    if classifier.hierarchy_.fingerprint() != metadata["hierarchy_fingerprint"]:
+        raise ArtifactError(
+            f"'{model_path}' holds a model whose hierarchy does not match {METADATA_FILE} "
+            f"(fingerprint {classifier.hierarchy_.fingerprint()[:16]}... instead of "
+            f"{str(metadata['hierarchy_fingerprint'])[:16]}...); the files come from "
+            f"different saves. Save the model again."
+        )
+    return model
