@@ -250,7 +250,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         proba=proba,
         classes=classifier.classes_ if proba is not None else None,
     )
-    report.write(output_dir)
+    report.write(output_dir, figures=cfg.report.figures)
     save_model(model, output_dir / "model", training_data=(X_train, Y_train))
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_jsonable))
     logger.info(
