@@ -566,7 +566,10 @@ def rare_class_report(
     if Y_train is not None:
         unseen = int(((per_class["train_support"] == 0) & (per_class["test_support"] > 0)).sum())
         if unseen:
-            notes.append(f"{render.format_class_count(unseen)} in Y_true but not in Y_train (training support 0).")
+            notes.append(
+                f"{render.format_class_count(unseen)} in Y_true but not in Y_train "
+                "(training support 0)."
+            )
 
     n_train_rows = (
         None
