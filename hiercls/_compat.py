@@ -12,7 +12,8 @@ from sklearn.svm._base import _fit_liblinear
 
 # scikit-learn keeps its parameter-constraint classes private; sklearn-compat does not
 # re-export them, so they are imported here and nowhere else. Remove when they go public.
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+# validate_params gives functions and methods (the reports) the estimators' checks and messages.
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn_compat.base import _fit_context
 from sklearn_compat.utils import get_tags
 from sklearn_compat.utils.validation import validate_data
@@ -21,6 +22,7 @@ __all__ = [
     "HasMethods",
     "Interval",
     "StrOptions",
+    "validate_params",
     "_fit_context",
     "_fit_liblinear",
     "get_tags",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -25,15 +26,18 @@ from hiercls.exceptions import SchemaError
 pytestmark = pytest.mark.slow
 
 SMALL = ["data.n_samples=1500", "sufficiency.min_samples=5", "model.n_jobs=1", "model.verbose=0"]
+# Drawing the report's figures takes most of a small run: only the test that looks at them draws.
+NO_FIGURES = "report.figures=false"
 
 
-def compose_train(tmp_path, overrides=()):
+def compose_train(tmp_path, overrides=(), *, figures=False):
+    overrides = [f"paths.output_dir={tmp_path}", *overrides, *([] if figures else [NO_FIGURES])]
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *overrides])
+        return compose("train", overrides=overrides)
 
 
 def test_train_leaves_every_artifact_and_the_model_reloads(tmp_path):
-    cfg = compose_train(tmp_path, SMALL)
+    cfg = compose_train(tmp_path, SMALL, figures=True)
     metrics = train(cfg)
     for name in ("metrics.json", "sufficiency_report.md", "sufficiency_report.csv",
                  "rare_class_report.md", "rare_class_report.html", "rare_class_report.csv",
@@ -42,6 +46,11 @@ def test_train_leaves_every_artifact_and_the_model_reloads(tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["test"]["hierarchical_f1"] == pytest.approx(metrics["test"]["hierarchical_f1"])
     assert 0.3 < metrics["test"]["hierarchical_f1"] <= 1.0
+    if importlib.util.find_spec("matplotlib") is not None:
+        page = (tmp_path / "rare_class_report.html").read_text(encoding="utf-8")
+        # Per-level bars, recall against support, bucket bars and the reliability diagram.
+        assert page.count("<img ") == page.count("src='data:image/png;base64,") == 4
+        assert "figures=False" not in page
     model = load_model(tmp_path / "model")
     run_predictions = pd.read_csv(tmp_path / "test_predictions.csv", keep_default_na=False)
     dataset = load_dataset(cfg.data)
@@ -131,7 +140,7 @@ def test_level_empty_in_every_row_fails_at_start(tmp_path):
 
 def _run_cli(args, cwd):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "hiercls.cli.train", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "hiercls.cli.train", *args, NO_FIGURES], cwd=cwd,
                           capture_output=True, text=True, env=env, timeout=600)
 
 

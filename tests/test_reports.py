@@ -39,6 +39,9 @@ def _by(frame, **where):
     return frame[mask].iloc[0]
 
 
+# --------------------------------------------------------------------------- build: tables
+
+
 def test_bucket_labels():
     assert bucket_labels((10, 100, 1000)) == ["<10", "10–99", "100–999", "≥1000"]
     assert bucket_labels((2, 3, 5)) == ["<2", "2", "3–4", "≥5"]
@@ -120,7 +123,7 @@ def test_zero_rare_classes_says_so(tmp_path):
     assert report.n_rare_classes == 0
     assert report.per_level["n_rare_classes"].tolist() == [0, 0]
     assert any(note.startswith("No rare classes: all 5 classes") for note in report.notes)
-    paths = report.write(tmp_path)
+    paths = report.write(tmp_path, figures=False)
     for suffix in ("md", "html"):
         assert "No rare classes" in paths[suffix].read_text(encoding="utf-8")
     assert "No rare classes" in json.loads(paths["json"].read_text(encoding="utf-8"))["notes"][0]
@@ -181,11 +184,17 @@ def test_report_on_a_fitted_classifier():
     assert (report.calibration["ece"] < 0.2).all()
 
 
-# --------------------------------------------------------------------------- formats
+def test_repr_is_short(report):
+    text = repr(report)
+    assert text.startswith("RareClassReport(levels=('level0', 'level1'), n_test_rows=4")
+    assert isinstance(report, RareClassReport)
+
+
+# --------------------------------------------------------------------------- render: formats
 
 
 def test_formats_round_trip(report, tmp_path):
-    paths = report.write(tmp_path / "run")
+    paths = report.write(tmp_path / "run", figures=False)
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == sorted(
         f"{REPORT_FILE_STEM}.{suffix}" for suffix in ("md", "csv", "json", "html")
     )
@@ -255,6 +264,21 @@ def test_html_without_matplotlib_says_how_to_get_the_pictures(report, monkeypatc
         plot_recall_vs_support(report)
 
 
+def test_html_without_figures_says_so_and_needs_no_matplotlib(report, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    paths = report.write(tmp_path, figures=False)
+    text = paths["html"].read_text(encoding="utf-8")
+    assert text == report.to_html(figures=False)
+    assert "<img" not in text
+    assert "The pictures were not drawn (figures=False)" in text
+    assert "hiercls[plot]" not in text
+    assert text.count("<table>") == report.to_html().count("<table>")
+
+
+# --------------------------------------------------------------------------- plots
+
+
 def test_plots_have_one_panel_per_level(report):
     pytest.importorskip("matplotlib")
     assert len([ax for ax in plot_recall_vs_support(report).axes if ax.get_visible()]) == 2
@@ -264,26 +288,36 @@ def test_plots_have_one_panel_per_level(report):
         plot_reliability(report)
 
 
-def test_repr_is_short(report):
-    text = repr(report)
-    assert text.startswith("RareClassReport(levels=('level0', 'level1'), n_test_rows=4")
-    assert isinstance(report, RareClassReport)
-
-
 # --------------------------------------------------------------------------- bad input
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"min_samples": 0}, ValueError, r"'min_samples' parameter .* int >= 1. Got 0"),
+        (
+            {"min_samples": 0},
+            ValueError,
+            r"'min_samples' parameter of rare_class_report must be an int in the range \[1, inf\)\. "
+            r"Got 0 instead",
+        ),
         ({"min_samples": 2.5}, ValueError, r"'min_samples' parameter .* Got 2.5"),
         ({"min_samples": True}, ValueError, r"'min_samples' parameter .* Got True"),
         ({"buckets": ()}, ValueError, r"'buckets' parameter .* non-empty .* Got \(\)"),
         ({"buckets": (100, 10)}, ValueError, r"strictly increasing .* Got \(100, 10\)"),
         ({"buckets": (0, 10)}, ValueError, r"ints >= 1.* Got \(0, 10\)"),
         ({"buckets": 10}, ValueError, r"'buckets' parameter .* Got 10 instead"),
-        ({"n_worst": -1}, ValueError, r"'n_worst' parameter .* int >= 0. Got -1"),
+        (
+            {"n_worst": -1},
+            ValueError,
+            r"'n_worst' parameter of rare_class_report must be an int in the range \[0, inf\)\. "
+            r"Got -1 instead",
+        ),
+        (
+            {"n_bins": 0},
+            ValueError,
+            r"'n_bins' parameter of rare_class_report must be an int in the range \[1, inf\)\. "
+            r"Got 0 instead",
+        ),
         ({"proba": [np.ones((4, 2)) / 2]}, ValueError, r"needs both proba= and classes="),
         ({"Y_pred": Y_PRED[:3]}, ValueError, r"Y_true has 4 rows but Y_pred has 3"),
         ({"Y_pred": [["A"]] * 4}, ValueError, r"Y_true has 2 levels but Y_pred has 1"),
@@ -310,8 +344,22 @@ def test_rare_class_report_bad_input(kwargs, error, message, tmp_path):
         assert arguments[name] == before[name]
 
 
+def test_write_bad_figures(report, tmp_path):
+    with pytest.raises(
+        ValueError,
+        match=r"'figures' parameter of RareClassReport.write must be an instance of 'bool'.* "
+        r"Got 'no' instead",
+    ):
+        report.write(tmp_path / "out", figures="no")
+    assert not (tmp_path / "out").exists()
+
+
 def test_to_frame_bad_table(report):
-    with pytest.raises(ValueError, match=r"'table' parameter .* must be one of .* 'per_kls'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'table' parameter of RareClassReport.to_frame must be a str among \{.*'per_class'.*\}\. "
+        r"Got 'per_kls' instead",
+    ):
         report.to_frame("per_kls")
     with pytest.raises(ValueError, match=r"no 'calibration' table: pass proba= and classes="):
         report.to_frame("calibration")

@@ -246,7 +246,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         proba=proba,
         classes=classifier.classes_ if proba is not None else None,
     )
-    report.write(output_dir)
+    report.write(output_dir, figures=cfg.report.figures)
     save_model(model, output_dir / "model", training_data=(X_train, Y_train))
     write_json(output_dir / "metrics.json", metrics)
     logger.info(
