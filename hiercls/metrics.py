@@ -22,7 +22,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from hiercls.exceptions import HierarchyError
-from hiercls.hierarchy import Hierarchy, as_python, is_missing_label
+from hiercls.hierarchy import Hierarchy, as_python, is_missing_label, read_label_paths
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -47,51 +47,15 @@ PATH_SEPARATOR = " / "
 # --------------------------------------------------------------------------- input
 
 
-def _to_columns(Y: object, name: str) -> tuple[list[np.ndarray], list[str] | None]:
-    """Split a label matrix into one 1-D array per level, keeping each column's dtype."""
-    if isinstance(Y, pd.DataFrame):
-        names = None if isinstance(Y.columns, pd.RangeIndex) else [str(c) for c in Y.columns]
-        columns = [Y.iloc[:, j].to_numpy() for j in range(Y.shape[1])]
-        n_rows = len(Y)
-    elif isinstance(Y, pd.Series):
-        names = None if Y.name is None else [str(Y.name)]
-        columns = [Y.to_numpy()]
-        n_rows = len(Y)
-    else:
-        try:
-            array = np.asarray(Y)
-        except ValueError:
-            array = _pad_paths(list(Y))  # type: ignore[call-overload]
-        if array.ndim == 0:
-            raise ValueError(
-                f"{name} must be a 1-D or 2-D array-like of labels; got a scalar {Y!r}."
-            )
-        if array.ndim > 2:
-            raise ValueError(
-                f"{name} must be 1-D (one level) or 2-D (n_samples, n_levels); got an array "
-                f"with shape {array.shape}."
-            )
-        names = None
-        columns = [array] if array.ndim == 1 else [array[:, j] for j in range(array.shape[1])]
-        n_rows = array.shape[0]
-    if n_rows == 0:
-        raise ValueError(f"{name} is empty: it has 0 rows; pass at least one labelled row.")
-    if not columns:
-        raise ValueError(f"{name} has 0 levels; pass at least one column of labels.")
-    return columns, names
+def _to_columns(Y: object, name: str) -> tuple[list[np.ndarray], tuple[str, ...]]:
+    """One array of labels per level, and the level names (see :func:`read_label_paths`)."""
+    paths = read_label_paths(Y, input_name=name, check_paths=False)
+    return list(paths.columns), paths.level_names
 
 
-def _pad_paths(paths: list[Sequence[object]]) -> np.ndarray:
-    """Pad paths of different lengths with missing labels (the input is Python lists)."""
-    array = np.full((len(paths), max(len(path) for path in paths)), None, dtype=object)
-    for row, path in enumerate(paths):
-        array[row, : len(path)] = list(path)
-    return array
-
-
-def _level_names(levels: Sequence[str] | None, n_levels: int, names: list[str] | None) -> tuple:
+def _level_names(levels: Sequence[str] | None, n_levels: int, names: tuple[str, ...]) -> tuple:
     if levels is None:
-        return tuple(names) if names is not None else tuple(f"level{j}" for j in range(n_levels))
+        return names
     levels = tuple(str(level) for level in levels)
     if len(levels) != n_levels:
         raise ValueError(
@@ -108,16 +72,7 @@ def _concatenate(columns: list[np.ndarray]) -> np.ndarray:
     if len(dtypes) > 1 and not all(d.kind in "biuf" for d in dtypes):
         # numpy would turn int labels into strings next to str labels: keep the objects.
         columns = [column.astype(object) for column in columns]
-    column = np.concatenate(columns)
-    if column.dtype.kind == "f":
-        # A DataFrame turns int labels into floats as soon as one is missing: make them
-        # ints again, so that classes read 10, not 10.0.
-        present = ~np.isnan(column)
-        values = column[present]
-        if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-            column = np.full(len(column), None, dtype=object)
-            column[present] = values.astype(np.int64)
-    return column
+    return np.concatenate(columns)
 
 
 def _hierarchy_paths(hierarchy: object) -> object:

@@ -11,6 +11,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse as sp
 
+from ..hierarchy import LabelPaths, read_label_paths
 from ._checks import _check_generator, _check_int, _check_real, _parameter_error
 
 __all__ = ["train_test_split_hierarchical"]
@@ -102,8 +103,8 @@ def train_test_split_hierarchical(
             validation_size,
         )
     rng = _check_generator(func, random_state)
-    paths = _as_paths(Y)
-    n_samples, n_levels = paths.shape
+    paths = read_label_paths(Y, check_paths=False)
+    n_samples, n_levels = paths.n_samples, paths.n_levels
     n_rows_X = X.shape[0] if hasattr(X, "shape") else len(X)
     if n_rows_X != n_samples:
         raise ValueError(
@@ -186,23 +187,14 @@ def _group_split(
     return parts
 
 
-def _as_paths(Y: ArrayLike) -> NDArray[Any]:
-    paths = Y.to_numpy() if hasattr(Y, "to_numpy") else np.asarray(Y)
-    if paths.ndim == 1:
-        paths = paths.reshape(-1, 1)
-    if paths.ndim != 2 or paths.shape[1] == 0:
-        raise ValueError(
-            f"Y must be 1-D or 2-D (n_samples, n_levels) label paths; got shape {paths.shape}."
-        )
-    return paths
-
-
-def _path_codes(paths: NDArray[Any], level: int) -> NDArray[np.intp]:
+def _path_codes(paths: LabelPaths, level: int) -> NDArray[np.intp]:
     """Return a group number per row: the distinct path prefixes down to ``level``."""
-    codes = np.zeros(paths.shape[0], dtype=np.int64)
-    for column in range(level + 1):
-        # Missing labels (None or NaN) get code -1, so they form their own group.
-        labels, uniques = pd.factorize(paths[:, column])
+    codes = np.zeros(paths.n_samples, dtype=np.int64)
+    depth = level % paths.n_levels + 1
+    for column, missing in zip(paths.columns[:depth], paths.missing.T[:depth], strict=True):
+        # A path that has ended gets code -1 at this level, so it forms its own group.
+        labels, uniques = pd.factorize(column)
+        labels[missing] = -1
         codes, _ = pd.factorize(codes * (len(uniques) + 1) + labels + 1)
     return codes
 
