@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -11,12 +12,24 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse as sp
 
+from .._compat import Interval, validate_params
+from .._validation import Described, StrictInterval, check_parameter
 from ..hierarchy import LabelPaths, read_label_paths
-from ._checks import _check_generator, _check_int, _check_real, _parameter_error
+from ._checks import RANDOM_STATE, as_generator, int_interval
 
 __all__ = ["train_test_split_hierarchical"]
 
 
+@validate_params(
+    {
+        "test_size": [Interval(Real, 0.0, 1.0, closed="neither")],
+        "validation_size": [Interval(Real, 0.0, 1.0, closed="left")],
+        "random_state": RANDOM_STATE,
+        "stratify_level": [StrictInterval(Integral, None, None, closed="neither")],
+        "groups": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def train_test_split_hierarchical(
     X: Any,
     Y: ArrayLike,
@@ -90,19 +103,11 @@ def train_test_split_hierarchical(
     ['a', 'b']
     """
     func = "train_test_split_hierarchical"
-    test_size = _check_real(func, "test_size", test_size, 0.0, 1.0)
-    if test_size == 0:
-        raise _parameter_error(func, "test_size", "a float in the range (0.0, 1.0)", test_size)
-    validation_size = _check_real(func, "validation_size", validation_size, 0.0, 1.0)
     if test_size + validation_size >= 1:
-        raise _parameter_error(
-            func,
-            "validation_size",
-            f"a float in the range [0.0, {1 - test_size:g}) so that test_size + "
-            "validation_size < 1",
-            validation_size,
-        )
-    rng = _check_generator(func, random_state)
+        below = Interval(Real, 0.0, 1 - test_size, closed="left")
+        allowed = f"a float in the range [0.0, {1 - test_size:g}) so that test_size + validation_size < 1"
+        check_parameter(func, "validation_size", validation_size, [Described(below, allowed)])
+    rng = as_generator(random_state)
     paths = read_label_paths(Y, check_paths=False)
     n_samples, n_levels = paths.n_samples, paths.n_levels
     n_rows_X = X.shape[0] if hasattr(X, "shape") else len(X)
@@ -111,7 +116,7 @@ def train_test_split_hierarchical(
             f"X and Y have different numbers of rows: {n_rows_X} and {n_samples}; pass one "
             "label path per row of X."
         )
-    stratify_level = _check_int(func, "stratify_level", stratify_level, -n_levels, n_levels - 1)
+    check_parameter(func, "stratify_level", stratify_level, [int_interval(-n_levels, n_levels - 1)])
 
     n_test = math.ceil(test_size * n_samples)
     n_val = math.ceil(validation_size * n_samples)
