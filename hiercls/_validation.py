@@ -28,29 +28,35 @@ class StrictInterval(Interval):  # type: ignore[misc]
 
 
 class SequenceOf(Options):  # type: ignore[misc]
-    """A non-empty list, tuple or 1-D array whose items all satisfy ``item``.
+    """A list, tuple or 1-D array whose items all satisfy ``item``.
 
     Parameters
     ----------
-    item : constraint
-        What every item must satisfy.
+    item : constraint or type
+        What every item must satisfy, or be an instance of.
     description : str
         The constraint as the error message states it.
     length : int, default=None
-        The required length; None takes any non-zero length.
+        The required length; None takes any length.
+    empty : bool, default=False
+        Whether an empty sequence is allowed (when ``length`` is None).
     """
 
-    def __init__(self, item: Any, description: str, *, length: int | None = None):
+    def __init__(
+        self, item: Any, description: str, *, length: int | None = None, empty: bool = False
+    ):
         super().__init__(object, set())
-        self.item, self.description, self.length = item, description, length
+        self.item, self.description, self.length, self.empty = item, description, length, empty
 
     def is_satisfied_by(self, val: Any) -> bool:
         if isinstance(val, np.ndarray):
             val = val.tolist() if val.ndim == 1 else None
-        if isinstance(val, str) or not isinstance(val, Sequence) or not val:
+        if isinstance(val, str) or not isinstance(val, Sequence) or not (val or self.empty):
             return False
         if self.length is not None and len(val) != self.length:
             return False
+        if isinstance(self.item, type):
+            return all(isinstance(v, self.item) for v in val)
         return all(self.item.is_satisfied_by(v) for v in val)
 
     def __str__(self) -> str:

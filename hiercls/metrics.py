@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from hiercls._compat import validate_params
+from hiercls._validation import StrictInterval
 from hiercls.exceptions import HierarchyError
 from hiercls.hierarchy import Hierarchy, as_python, is_missing_label, read_label_paths
 
@@ -681,12 +684,7 @@ def leaf_accuracy(
 # --------------------------------------------------------------------------- calibration
 
 
-def _check_n_bins(n_bins: object, function: str) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
-        raise ValueError(
-            f"The 'n_bins' parameter of {function} must be an int >= 1. Got {n_bins!r} instead."
-        )
-    return int(n_bins)
+_N_BINS = {"n_bins": [StrictInterval(Integral, 1, None, closed="left")]}
 
 
 def _confidence_and_correct(
@@ -743,6 +741,7 @@ def _reliability_arrays(
     return count, confidence_sum, correct_sum
 
 
+@validate_params(_N_BINS, prefer_skip_nested_validation=True)
 def reliability_table(
     y_true_level: ArrayLike, proba_level: ArrayLike, classes_level: ArrayLike, n_bins: int = 15
 ) -> pd.DataFrame:
@@ -778,7 +777,6 @@ def reliability_table(
     0        0.0        0.5       0              NaN       NaN
     1        0.5        1.0       3       0.733333  0.666667
     """
-    n_bins = _check_n_bins(n_bins, "reliability_table")
     confidence, correct = _confidence_and_correct(y_true_level, proba_level, classes_level)
     count, confidence_sum, correct_sum = _reliability_arrays(confidence, correct, n_bins)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
@@ -793,6 +791,7 @@ def reliability_table(
     )
 
 
+@validate_params(_N_BINS, prefer_skip_nested_validation=True)
 def expected_calibration_error(
     y_true_level: ArrayLike, proba_level: ArrayLike, classes_level: ArrayLike, n_bins: int = 15
 ) -> float:
@@ -826,7 +825,6 @@ def expected_calibration_error(
     >>> round(expected_calibration_error(["a", "b", "b"], proba, ["a", "b"], n_bins=2), 4)
     0.0667
     """
-    n_bins = _check_n_bins(n_bins, "expected_calibration_error")
     confidence, correct = _confidence_and_correct(y_true_level, proba_level, classes_level)
     if len(confidence) == 0:
         return float("nan")
@@ -858,6 +856,7 @@ class CalibrationScores:
         return f"CalibrationScores(n_bins={self.n_bins}, ece={ece})"
 
 
+@validate_params(_N_BINS, prefer_skip_nested_validation=True)
 def calibration_by_level(
     Y_true: ArrayLike,
     proba: Sequence[ArrayLike] | ArrayLike,
@@ -901,7 +900,6 @@ def calibration_by_level(
     level0       3       1.0              0.766667  0.233333
     level1       2       0.5              0.700000  0.200000
     """
-    n_bins = _check_n_bins(n_bins, "calibration_by_level")
     columns, names = _to_columns(Y_true, "Y_true")
     level_names = _level_names(levels, len(columns), names)
     proba_levels: list[Any]

@@ -29,7 +29,7 @@ __all__ = ["load_synthetic", "make_hierarchical_classification"]
 _MAX_LEAVES = 10_000_000
 
 
-def _check_branching(func: str, branching: object, n_levels: int) -> tuple[int, ...]:
+def _check_branching(func: str, branching: Any, n_levels: int) -> tuple[int, ...]:
     ints = int_interval(1)
     check_parameter(
         func,
@@ -38,7 +38,7 @@ def _check_branching(func: str, branching: object, n_levels: int) -> tuple[int, 
         [ints, SequenceOf(ints, f"a sequence of n_levels={n_levels} such ints", length=n_levels)],
     )
     widths = (int(branching),) * n_levels if ints.is_satisfied_by(branching) else branching
-    result = tuple(int(b) for b in widths)  # type: ignore[attr-defined]
+    result = tuple(int(b) for b in widths)
     n_leaves = int(np.prod(result, dtype=object))
     if n_leaves > _MAX_LEAVES:
         raise ValueError(
