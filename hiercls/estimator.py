@@ -21,9 +21,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from ._compat import HasMethods, Interval, StrOptions, _fit_context, get_tags, validate_data
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    get_tags,
+    validate_data,
+)
 from .categorical import categorical_node_settings, find_categorical_columns
 from .exceptions import WeightPruningWarning
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
