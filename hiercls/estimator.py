@@ -453,7 +453,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self.levels_ = list(hierarchy.level_names)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X_checked)
         if weights is not None:
-            self._check_accepts_sample_weight(hierarchy)
+            self._check_accepts_sample_weight()
         self._is_flat = paths.is_flat
         self._can_stop = bool((node_codes[:, -1] < 0).any()) or self.stop_threshold is not None
         self.classes_ = (
@@ -517,7 +517,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                     f"node, e.g. {', '.join(repr(p) for p in examples)}."
                 )
 
-    def _check_accepts_sample_weight(self, hierarchy: Hierarchy) -> None:
+    def _check_accepts_sample_weight(self) -> None:
         for template in self._templates():
             if not has_fit_parameter(template, "sample_weight"):
                 raise ValueError(
