@@ -162,8 +162,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         How ``predict`` and ``predict_paths`` choose a path. ``"greedy"``: the most
         probable child at each node, fast (one model call per visited node).
         ``"best_path"``: the most probable complete path, found exactly (as
-        ``predict_top_k(X, 1)``); on WordNet it was 1.3 points more accurate at the
-        leaf, with a little less recall on rare leaves, and 2-3x slower to predict.
+        ``predict_top_k(X, 1)``): more accurate at the leaf, slower to predict (the
+        README gives the measured difference).
     min_samples : int, default=100
         Training rows a class needs to be learned; checked before any model is
         fitted (see ``sufficiency_report_``).
