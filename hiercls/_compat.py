@@ -12,21 +12,40 @@ from sklearn.svm._base import _fit_liblinear
 
 # scikit-learn keeps its parameter-constraint classes private; sklearn-compat does not
 # re-export them, so they are imported here and nowhere else. Remove when they go public.
-# validate_params gives functions and methods (the reports) the estimators' checks and messages.
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+# ``Options`` is the base of the few constraints hiercls adds (hiercls/_validation.py:
+# scikit-learn's validation takes only its own constraint classes), and
+# ``validate_parameter_constraints`` checks a bound that depends on another argument
+# (``n_informative <= n_features``), which a decorator cannot know.
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Hidden,
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
+
+# sample_weight checked as scikit-learn's own estimators check it (one finite weight per
+# row of X); private, with no public equivalent. Remove when one exists.
+from sklearn.utils.validation import _check_sample_weight
 from sklearn_compat.base import _fit_context
 from sklearn_compat.utils import get_tags
+from sklearn_compat.utils._param_validation import validate_params
 from sklearn_compat.utils.validation import validate_data
 
 __all__ = [
     "HasMethods",
+    "Hidden",
     "Interval",
+    "Options",
     "StrOptions",
-    "validate_params",
+    "_check_sample_weight",
     "_fit_context",
     "_fit_liblinear",
     "get_tags",
     "validate_data",
+    "validate_parameter_constraints",
+    "validate_params",
     "import_optional",
 ]
 

@@ -19,9 +19,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from ._compat import HasMethods, Interval, StrOptions, _fit_context, get_tags, validate_data
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    get_tags,
+    validate_data,
+)
 from .categorical import categorical_node_settings, find_categorical_columns
 from .exceptions import WeightPruningWarning
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
@@ -138,8 +146,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         How ``predict`` and ``predict_paths`` choose a path. ``"greedy"``: the most
         probable child at each node, fast (one model call per visited node).
         ``"best_path"``: the most probable complete path, found exactly (as
-        ``predict_top_k(X, 1)``); on WordNet it was 1.3 points more accurate at the
-        leaf, with a little less recall on rare leaves, and 2-3x slower to predict.
+        ``predict_top_k(X, 1)``): more accurate at the leaf, slower to predict (the
+        README gives the measured difference).
     min_samples : int, default=100
         Training rows a class needs to be learned; checked before any model is
         fitted (see ``sufficiency_report_``).
@@ -430,7 +438,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self.levels_ = list(hierarchy.level_names)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X_checked)
         if weights is not None:
-            self._check_accepts_sample_weight(hierarchy)
+            self._check_accepts_sample_weight()
         self._is_flat = paths.is_flat
         self._can_stop = bool((node_codes[:, -1] < 0).any()) or self.stop_threshold is not None
         self.classes_ = hierarchy.level_labels[0] if paths.is_flat else list(hierarchy.level_labels)
@@ -489,7 +497,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                     f"node, e.g. {', '.join(repr(p) for p in examples)}."
                 )
 
-    def _check_accepts_sample_weight(self, hierarchy: Hierarchy) -> None:
+    def _check_accepts_sample_weight(self) -> None:
         for template in self._templates():
             if not adapter_for(template).accepts_sample_weight(template):
                 raise ValueError(

@@ -66,7 +66,11 @@ class LabelPaths:
     Attributes
     ----------
     columns : tuple of ndarray
-        One array of labels per level, in the caller's dtype.
+        One array of labels per level. A level keeps the caller's dtype, with two
+        exceptions: integer labels that pandas or numpy turned into floats to make
+        room for NaN come back as Python ints (object dtype, ``10``, not ``10.0``),
+        and a level given as Python lists keeps its labels' own type (ints next to
+        strs stay ints, where ``np.asarray`` would turn them into strings).
     missing : ndarray of bool, shape (n_samples, n_levels)
         True where a path has already ended.
     level_names : tuple of str
@@ -90,16 +94,93 @@ class LabelPaths:
         """Number of levels."""
         return len(self.columns)
 
-    @property
-    def is_ragged(self) -> bool:
-        """True when some path ends above the last level."""
-        return bool(self.missing.any())
+
+def read_label_paths(Y: Any, *, input_name: str = "Y", check_paths: bool = True) -> LabelPaths:
+    """Parse a target into per-level label arrays: the one parser of label paths.
+
+    The estimators, the metrics, the split and the sufficiency checks all read their
+    targets here, so one ``Y`` gives the same labels and the same path ends in each.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_samples,) or (n_samples, n_levels)
+        Labels, coarse to fine: a numpy array, a DataFrame or Series, or a list of
+        paths. A path may end early: trailing None, NaN, ``pd.NA`` or ``""``; lists
+        of different lengths are padded with None. A DataFrame's column names (unless
+        they are the default ``0, 1, ...``) and a Series' name become level names.
+    input_name : str, default="Y"
+        Name used in error messages.
+    check_paths : bool, default=True
+        Check that every path starts at level 0, has no gaps, and that no level is
+        empty in every row. A caller that checks several targets together (the
+        metrics, where a prediction may stop at the root) passes False.
+
+    Returns
+    -------
+    paths : LabelPaths
+
+    Raises
+    ------
+    ValueError
+        When ``Y`` is not 1-D or 2-D, has no rows or no levels, or mixes paths with
+        single labels.
+    HierarchyError
+        With ``check_paths``: when a path has a label after an empty level, starts
+        with an empty level, or a level is empty in every row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from hiercls.hierarchy import read_label_paths
+    >>> paths = read_label_paths(pd.DataFrame({"group": [1, 1, 2], "code": [10, 11, None]}))
+    >>> paths.level_names, paths.columns[1].tolist(), paths.missing[:, 1].tolist()
+    (('group', 'code'), [10, 11, None], [False, False, True])
+    >>> read_label_paths([["a", 1], ["b"]]).columns[1].tolist()
+    [1, None]
+    """
+    if isinstance(Y, pd.DataFrame):
+        generated = isinstance(Y.columns, pd.RangeIndex)
+        level_names = [f"level{j}" if generated else str(c) for j, c in enumerate(Y.columns)]
+        columns = [Y.iloc[:, j].to_numpy() for j in range(Y.shape[1])]
+        is_flat, n_samples = False, len(Y)
+    elif isinstance(Y, pd.Series):
+        level_names = [str(Y.name) if Y.name is not None else "level0"]
+        columns, is_flat, n_samples = [Y.to_numpy()], True, len(Y)
+    else:
+        array = Y if isinstance(Y, np.ndarray) else _object_rows(Y, input_name)
+        if array.ndim == 0:
+            raise ValueError(
+                f"{input_name} must be a 1-D or 2-D array-like of labels; got a scalar {Y!r}."
+            )
+        if array.ndim > 2:
+            raise ValueError(
+                f"{input_name} must be 1-D (one level) or 2-D (n_samples, n_levels); got an "
+                f"array with {array.ndim} dimensions and shape {array.shape}."
+            )
+        is_flat, n_samples = array.ndim == 1, array.shape[0]
+        columns = [array] if is_flat else [array[:, j] for j in range(array.shape[1])]
+        if not isinstance(Y, np.ndarray):
+            columns = [_typed_level(column) for column in columns]
+        level_names = [f"level{j}" for j in range(len(columns))]
+    if n_samples == 0:
+        raise ValueError(
+            f"{input_name} is empty: it has 0 rows; pass at least one labelled row."
+        )
+    if not columns:
+        raise ValueError(
+            f"{input_name} has 0 levels (0 columns); pass at least one column of labels."
+        )
+    columns = _ints_from_floats(columns)
+    missing = np.column_stack([is_missing_label(column) for column in columns])
+    if check_paths:
+        _check_no_gaps(missing, level_names, input_name)
+    return LabelPaths(tuple(columns), missing, tuple(level_names), is_flat)
 
 
-def _as_path_array(Y: Any, input_name: str) -> NDArray[Any]:
-    """``np.asarray(Y)``, with rows of different lengths (ragged paths) padded with None."""
+def _object_rows(Y: Any, input_name: str) -> NDArray[Any]:
+    """Python rows as an object array; rows of different lengths are padded with None."""
     try:
-        return np.asarray(Y)
+        np.asarray(Y)  # only to learn whether the rows have one length
     except ValueError:
         rows = list(Y)
         if not all(isinstance(row, (list, tuple)) for row in rows):
@@ -108,64 +189,45 @@ def _as_path_array(Y: Any, input_name: str) -> NDArray[Any]:
                 f"every row as a path (e.g. ['a', 'b'], or ['a'] for a path that ends at "
                 f"level 0), or every row as one label."
             ) from None
-    width = max(len(row) for row in rows)
-    padded = np.full((len(rows), width), None, dtype=object)
-    for i, row in enumerate(rows):
-        padded[i, : len(row)] = row
-    return padded
+        padded = np.full((len(rows), max(len(row) for row in rows)), None, dtype=object)
+        for i, row in enumerate(rows):
+            padded[i, : len(row)] = row
+        return padded
+    return np.array(Y, dtype=object)
 
 
-def read_label_paths(Y: Any, *, input_name: str = "Y") -> LabelPaths:
-    """Split a target into per-level label arrays and check that paths have no gaps.
+def _typed_level(column: NDArray[np.object_]) -> NDArray[Any]:
+    """One level of Python labels in numpy's dtype when all share one type, else object."""
+    kinds = {type(as_python(value)) for value in column.tolist()}
+    if len(kinds) == 1 and kinds <= {bool, int, float, str}:
+        return np.asarray(column.tolist())
+    if kinds == {int, float}:
+        return np.asarray(column.tolist(), dtype=np.float64)
+    return column
 
-    Parameters
-    ----------
-    Y : array-like of shape (n_samples,) or (n_samples, n_levels)
-        Labels, coarse to fine. A 2-D DataFrame's column names become level names.
-        A path may end early: trailing None, NaN or ``""``.
-    input_name : str, default="Y"
-        Name used in error messages.
 
-    Returns
-    -------
-    paths : LabelPaths
+def _ints_from_floats(columns: list[NDArray[Any]]) -> list[NDArray[Any]]:
+    """Integer labels that became floats to hold NaN, as Python ints again (None for NaN).
 
-    Raises
-    ------
-    HierarchyError
-        When a path has a label after an empty level, starts with an empty level,
-        or a level is empty in every row.
+    pandas turns an int column with a missing label into floats, and numpy a whole
+    int array; so once some float level holds NaN, every float level whose labels are
+    all whole numbers is read as ints.
     """
-    if isinstance(Y, pd.DataFrame):
-        level_names = tuple(str(c) for c in Y.columns)
-        columns = [Y.iloc[:, j].to_numpy() for j in range(Y.shape[1])]
-        is_flat = False
-    elif isinstance(Y, pd.Series):
-        level_names = (str(Y.name) if Y.name is not None else "level0",)
-        columns = [Y.to_numpy()]
-        is_flat = True
-    else:
-        array = _as_path_array(Y, input_name) if not isinstance(Y, np.ndarray) else Y
-        if array.dtype.kind not in "biuOUSf":  # ragged nested lists become object rows
-            array = np.asarray(Y, dtype=object)
-        if array.ndim == 1:
-            columns, is_flat = [array], True
-        elif array.ndim == 2:
-            columns, is_flat = [array[:, j] for j in range(array.shape[1])], False
-        else:
-            raise ValueError(
-                f"{input_name} must be 1-D (one level) or 2-D (n_samples, n_levels); "
-                f"got an array with {array.ndim} dimensions and shape {array.shape}."
-            )
-        level_names = tuple(f"level{j}" for j in range(len(columns)))
-    if len(columns) == 0:
-        raise ValueError(f"{input_name} has no levels (0 columns); give at least one level.")
-    n_samples = len(columns[0])
-    if n_samples == 0:
-        raise ValueError(f"{input_name} has 0 rows; at least one labelled sample is required.")
-    missing = np.column_stack([is_missing_label(c) for c in columns])
-    _check_no_gaps(missing, level_names, input_name)
-    return LabelPaths(tuple(columns), missing, level_names, is_flat)
+    if not any(column.dtype.kind == "f" and np.isnan(column).any() for column in columns):
+        return columns
+    return [_as_ints(column) if column.dtype.kind == "f" else column for column in columns]
+
+
+def _as_ints(column: NDArray[np.floating[Any]]) -> NDArray[Any]:
+    present = ~np.isnan(column)
+    values = column[present]
+    if not np.all(np.isfinite(values) & (values == np.round(values))):
+        return column
+    if present.all():
+        return values.astype(np.int64)
+    ints = np.full(len(column), None, dtype=object)
+    ints[present] = values.astype(np.int64).tolist()
+    return ints
 
 
 def _check_no_gaps(

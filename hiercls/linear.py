@@ -1,12 +1,10 @@
 """One-vs-rest linear node models solved in the dual by liblinear, as label-tree libraries do.
 
 ``OneVsRestLinearSVC`` (squared hinge) is the default node model for TF-IDF-like
-input. Measured on WordNet nouns (TF-IDF, 1,845 leaf classes, 4 levels; see
-``experiments/results/node_solvers_wordnet.md``) against scikit-learn's multinomial
-L-BFGS ``LogisticRegression`` and against ``OneVsRestLogisticRegression`` (the previous
-default), it fitted fastest, had the highest greedy leaf accuracy and kept the
-rare-class recall of balanced class weights; its probabilities were the best
-calibrated of the three.
+input: on WordNet nouns it fitted fastest, was the most accurate and the best
+calibrated, against scikit-learn's multinomial L-BFGS ``LogisticRegression`` and
+``OneVsRestLogisticRegression`` (the figures are in
+``experiments/results/node_solvers_wordnet.md``).
 """
 
 from __future__ import annotations
@@ -336,10 +334,8 @@ _WEIGHT_THRESHOLD_DOC = """weight_threshold : float, default=0.1
         as label-tree libraries prune (napkinXC, Parabel and Bonsai use 0.1 on
         TF-IDF rows of unit norm). Inside hiercls, node models on sparse input keep
         only their non-zero weights, so pruning shrinks the model in memory and on
-        disk: on WordNet nouns 0.1 kept 19 % of the non-zero weights (486,279 of
-        2,504,444) at the same leaf accuracy (0.7497 against 0.7503) and rare-class
-        recall, and on a 23,000-leaf synthetic text hierarchy 4 % (see
-        ``experiments/results/sparse_scale.md``). 0 keeps every weight. A threshold
+        disk at the same accuracy (see ``experiments/results/sparse_scale.md``).
+        0 keeps every weight. A threshold
         that would remove every weight of a model is not applied
         (``weight_threshold_`` is then 0.0)."""
 

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from hiercls._compat import validate_params
+from hiercls._validation import StrictInterval
 from hiercls.artifacts import find_classifier
 from hiercls.exceptions import HierarchyError
-from hiercls.hierarchy import Hierarchy, as_python, is_missing_label
+from hiercls.hierarchy import Hierarchy, as_python, is_missing_label, read_label_paths
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -48,51 +51,15 @@ PATH_SEPARATOR = " / "
 # --------------------------------------------------------------------------- input
 
 
-def _to_columns(Y: object, name: str) -> tuple[list[np.ndarray], list[str] | None]:
-    """Split a label matrix into one 1-D array per level, keeping each column's dtype."""
-    if isinstance(Y, pd.DataFrame):
-        names = None if isinstance(Y.columns, pd.RangeIndex) else [str(c) for c in Y.columns]
-        columns = [Y.iloc[:, j].to_numpy() for j in range(Y.shape[1])]
-        n_rows = len(Y)
-    elif isinstance(Y, pd.Series):
-        names = None if Y.name is None else [str(Y.name)]
-        columns = [Y.to_numpy()]
-        n_rows = len(Y)
-    else:
-        try:
-            array = np.asarray(Y)
-        except ValueError:
-            array = _pad_paths(list(Y))  # type: ignore[call-overload]
-        if array.ndim == 0:
-            raise ValueError(
-                f"{name} must be a 1-D or 2-D array-like of labels; got a scalar {Y!r}."
-            )
-        if array.ndim > 2:
-            raise ValueError(
-                f"{name} must be 1-D (one level) or 2-D (n_samples, n_levels); got an array "
-                f"with shape {array.shape}."
-            )
-        names = None
-        columns = [array] if array.ndim == 1 else [array[:, j] for j in range(array.shape[1])]
-        n_rows = array.shape[0]
-    if n_rows == 0:
-        raise ValueError(f"{name} is empty: it has 0 rows; pass at least one labelled row.")
-    if not columns:
-        raise ValueError(f"{name} has 0 levels; pass at least one column of labels.")
-    return columns, names
+def _to_columns(Y: object, name: str) -> tuple[list[np.ndarray], tuple[str, ...]]:
+    """One array of labels per level, and the level names (see :func:`read_label_paths`)."""
+    paths = read_label_paths(Y, input_name=name, check_paths=False)
+    return list(paths.columns), paths.level_names
 
 
-def _pad_paths(paths: list[Sequence[object]]) -> np.ndarray:
-    """Pad paths of different lengths with missing labels (the input is Python lists)."""
-    array = np.full((len(paths), max(len(path) for path in paths)), None, dtype=object)
-    for row, path in enumerate(paths):
-        array[row, : len(path)] = list(path)
-    return array
-
-
-def _level_names(levels: Sequence[str] | None, n_levels: int, names: list[str] | None) -> tuple:
+def _level_names(levels: Sequence[str] | None, n_levels: int, names: tuple[str, ...]) -> tuple:
     if levels is None:
-        return tuple(names) if names is not None else tuple(f"level{j}" for j in range(n_levels))
+        return names
     levels = tuple(str(level) for level in levels)
     if len(levels) != n_levels:
         raise ValueError(
@@ -109,16 +76,7 @@ def _concatenate(columns: list[np.ndarray]) -> np.ndarray:
     if len(dtypes) > 1 and not all(d.kind in "biuf" for d in dtypes):
         # numpy would turn int labels into strings next to str labels: keep the objects.
         columns = [column.astype(object) for column in columns]
-    column = np.concatenate(columns)
-    if column.dtype.kind == "f":
-        # A DataFrame turns int labels into floats as soon as one is missing: make them
-        # ints again, so that classes read 10, not 10.0.
-        present = ~np.isnan(column)
-        values = column[present]
-        if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-            column = np.full(len(column), None, dtype=object)
-            column[present] = values.astype(np.int64)
-    return column
+    return np.concatenate(columns)
 
 
 def _hierarchy_paths(hierarchy: object) -> object:
@@ -727,12 +685,7 @@ def leaf_accuracy(
 # --------------------------------------------------------------------------- calibration
 
 
-def _check_n_bins(n_bins: object, function: str) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
-        raise ValueError(
-            f"The 'n_bins' parameter of {function} must be an int >= 1. Got {n_bins!r} instead."
-        )
-    return int(n_bins)
+_N_BINS = {"n_bins": [StrictInterval(Integral, 1, None, closed="left")]}
 
 
 def _confidence_and_correct(
@@ -789,6 +742,7 @@ def _reliability_arrays(
     return count, confidence_sum, correct_sum
 
 
+@validate_params(_N_BINS, prefer_skip_nested_validation=True)
 def reliability_table(
     y_true_level: ArrayLike, proba_level: ArrayLike, classes_level: ArrayLike, n_bins: int = 15
 ) -> pd.DataFrame:
@@ -824,7 +778,6 @@ def reliability_table(
     0        0.0        0.5       0              NaN       NaN
     1        0.5        1.0       3       0.733333  0.666667
     """
-    n_bins = _check_n_bins(n_bins, "reliability_table")
     confidence, correct = _confidence_and_correct(y_true_level, proba_level, classes_level)
     count, confidence_sum, correct_sum = _reliability_arrays(confidence, correct, n_bins)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
@@ -839,6 +792,7 @@ def reliability_table(
     )
 
 
+@validate_params(_N_BINS, prefer_skip_nested_validation=True)
 def expected_calibration_error(
     y_true_level: ArrayLike, proba_level: ArrayLike, classes_level: ArrayLike, n_bins: int = 15
 ) -> float:
@@ -872,7 +826,6 @@ def expected_calibration_error(
     >>> round(expected_calibration_error(["a", "b", "b"], proba, ["a", "b"], n_bins=2), 4)
     0.0667
     """
-    n_bins = _check_n_bins(n_bins, "expected_calibration_error")
     confidence, correct = _confidence_and_correct(y_true_level, proba_level, classes_level)
     if len(confidence) == 0:
         return float("nan")
@@ -904,6 +857,7 @@ class CalibrationScores:
         return f"CalibrationScores(n_bins={self.n_bins}, ece={ece})"
 
 
+@validate_params(_N_BINS, prefer_skip_nested_validation=True)
 def calibration_by_level(
     Y_true: ArrayLike,
     proba: Sequence[ArrayLike] | ArrayLike,
@@ -947,7 +901,6 @@ def calibration_by_level(
     level0       3       1.0              0.766667  0.233333
     level1       2       0.5              0.700000  0.200000
     """
-    n_bins = _check_n_bins(n_bins, "calibration_by_level")
     columns, names = _to_columns(Y_true, "Y_true")
     level_names = _level_names(levels, len(columns), names)
     proba_levels: list[Any]

@@ -3,7 +3,7 @@
 A node of a text hierarchy sees a few thousand of the vocabulary's words; a linear
 model fitted on its rows has non-zero weights on those columns only. Keeping its
 ``coef_`` at the full width of ``X`` makes a model's memory grow as nodes × features
-(874 MB for a 1,900-leaf WordNet model with 1.9 % non-zero weights), so a fitted
+(the README gives the WordNet model's size both ways), so a fitted
 sparse-input node keeps only the used columns and their weights, and scores
 ``X[:, columns] @ weights`` without building anything of the width of ``X``.
 """

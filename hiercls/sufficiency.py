@@ -408,9 +408,9 @@ def apply_sufficiency_policy(
     if report.policy == "ignore" or report.n_insufficient == 0:
         return hierarchy, node_codes
     if report.policy == "raise":
-        raise InsufficientSupportError(_message(report, "raise"))
+        raise InsufficientSupportError(_message(report))
     if report.policy == "warn":
-        warnings.warn(_message(report, "warn"), InsufficientSupportWarning, stacklevel=4)
+        warnings.warn(_message(report), InsufficientSupportWarning, stacklevel=4)
         return hierarchy, node_codes
     flagged = report.table[report.table["status"] == "flagged"]
     if len(flagged):
@@ -434,7 +434,7 @@ def _samples(count: int, kind: str = "") -> str:
     return f"{count} {kind}sample{'' if count == 1 else 's'}"
 
 
-def _message(report: SufficiencyReport, policy: str) -> str:
+def _message(report: SufficiencyReport) -> str:
     worst = report._rarest(2)
     if len(worst) == 1:
         r = worst[0]

@@ -304,7 +304,8 @@ def test_calibration_of_one_level_accepts_a_2d_array():
         ((["a", "b"], [[1.5, 0.5]] * 2, ["a", "b"]), {}, r"must lie in \[0, 1\]"),
         ((["a", "b"], [[0.5, 0.5]] * 2, ["a", "a"]), {}, r"classes must be distinct"),
         ((["a", "b"], [[0.5, 0.5]] * 2, ["x", "y"]), {}, r"No true label is among the classes"),
-        ((["a", "b"], [[0.5, 0.5]] * 2, ["a", "b"]), {"n_bins": 0}, r"'n_bins' .* int >= 1"),
+        ((["a", "b"], [[0.5, 0.5]] * 2, ["a", "b"]), {"n_bins": 0},
+         r"'n_bins' .* an int in the range \[1, inf\)"),
         (([], [], ["a"]), {}, r"non-empty 1-D array"),
     ],
 )

@@ -6,12 +6,13 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._atomic import write_json
+from .._compat import StrOptions, validate_params
+from .._validation import SequenceOf, StrictInterval
 from ..artifacts import find_classifier, load_model, read_metadata
 from ..hierarchy import as_python
 from .dask_run import _dask_layout, _run_dask
@@ -25,39 +26,17 @@ from .summary import BatchSummary, LevelDrift, _level_drift, _training_baseline
 logger = logging.getLogger("hiercls.batch")
 
 
-def _parameter_error(name: str, allowed: str, value: object) -> ValueError:
-    return ValueError(
-        f"The {name!r} parameter of predict_file must be {allowed}. Got {value!r} instead."
-    )
+_COLUMN_NAMES = SequenceOf(str, "a list of column names", empty=True)
 
 
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise _parameter_error(name, f"an int in the range [{low}, inf)", value)
-    return int(value)
+def _column_list(value: Sequence[str] | None) -> list[str]:
+    return [] if value is None else list(value)
 
 
-def _check_names(name: str, value: object, *, allow_all: bool = False) -> list[str] | str:
-    if value is None:
-        return []
-    if allow_all and value == "all":
-        return "all"
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        names = list(value)
-        if all(isinstance(v, str) for v in names):
-            return names
-    allowed = "a list of column names" + (" or 'all'" if allow_all else "")
-    raise _parameter_error(name, allowed, value)
-
-
-def _resolve_engine(engine: Any) -> LocalEngine | DaskEngine:
+def _resolve_engine(engine: str | LocalEngine | DaskEngine) -> LocalEngine | DaskEngine:
     if isinstance(engine, (LocalEngine, DaskEngine)):
         return engine
-    if engine == "local":
-        return LocalEngine()
-    if engine == "dask":
-        return DaskEngine()
-    raise _parameter_error("engine", "'local', 'dask', a LocalEngine or a DaskEngine", engine)
+    return LocalEngine() if engine == "local" else DaskEngine()
 
 
 def _estimate_csv_rows(path: Path) -> int | None:
@@ -85,6 +64,20 @@ def _progress_bar(total: int | None, quiet: bool) -> Any:
     )
 
 
+@validate_params(
+    {
+        "chunk_rows": [StrictInterval(Integral, 1, None, closed="left")],
+        "top_k": [StrictInterval(Integral, 0, None, closed="left")],
+        "id_columns": [_COLUMN_NAMES, None],
+        "passthrough": [_COLUMN_NAMES, None, StrOptions({"all"})],
+        "feature_columns": [_COLUMN_NAMES, None],
+        "input_format": [StrOptions({"parquet", "csv"}), None],
+        "output_format": [StrOptions({"parquet", "csv"})],
+        "confidence": [StrictInterval(Real, 0, 1, closed="both")],
+        "engine": [StrOptions({"local", "dask"}), LocalEngine, DaskEngine],
+    },
+    prefer_skip_nested_validation=True,
+)
 def predict_file(
     model: Any,
     input_path: str | os.PathLike[str],
@@ -210,21 +203,9 @@ def predict_file(
     [['1', 'a', 'a1'], ['2', 'a', 'a2'], ['3', 'b', 'b1']]
     """
     started = time.perf_counter()
-    chunk_rows = _check_int("chunk_rows", chunk_rows, 1)
-    top_k = _check_int("top_k", top_k, 0)
-    if output_format not in ("parquet", "csv"):
-        raise _parameter_error("output_format", "'parquet' or 'csv'", output_format)
-    if input_format not in (None, "parquet", "csv"):
-        raise _parameter_error("input_format", "'parquet', 'csv' or None", input_format)
-    if (
-        isinstance(confidence, bool)
-        or not isinstance(confidence, (int, float))
-        or not 0 <= confidence <= 1
-    ):
-        raise _parameter_error("confidence", "a float in the range [0, 1]", confidence)
-    ids = _check_names("id_columns", id_columns)
-    copied = _check_names("passthrough", passthrough, allow_all=True)
-    features = None if feature_columns is None else _check_names("feature_columns", feature_columns)
+    ids = _column_list(id_columns)
+    copied = passthrough if passthrough == "all" else _column_list(passthrough)  # type: ignore[arg-type]
+    features = None if feature_columns is None else _column_list(feature_columns)
     engine = _resolve_engine(engine)
 
     metadata = None

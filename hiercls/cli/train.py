@@ -160,10 +160,15 @@ def _split_groups(dataset: Any, data_cfg: DictConfig) -> Any:
     return groups
 
 
-def _scores(model: Any, X: Any, Y: pd.DataFrame, Y_train: pd.DataFrame) -> dict[str, Any]:
+def _timed_predict(model: Any, X: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     predicted = model.predict(X)
-    seconds = time.perf_counter() - started
+    return predicted, time.perf_counter() - started
+
+
+def _scores(
+    Y: pd.DataFrame, predicted: Any, seconds: float, Y_train: pd.DataFrame
+) -> dict[str, Any]:
     levels = list(Y.columns)
     scores = evaluate(Y, predicted, Y_train=Y_train, levels=levels)
     out: dict[str, Any] = {
@@ -226,15 +231,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     fit_seconds = time.perf_counter() - started
     classifier = find_classifier(model)
     classifier.sufficiency_report_.write(output_dir)
+    val_predicted, val_seconds = _timed_predict(model, X_val)
+    test_predicted, test_seconds = _timed_predict(model, X_test)
     metrics: dict[str, Any] = {
         "fit_seconds": fit_seconds,
         "n_train": len(Y_train),
         "levels": list(Y_train.columns),
         "n_classes": [len(c) for c in classifier.classes_],
-        "validation": _scores(model, X_val, Y_val, Y_train),
-        "test": _scores(model, X_test, Y_test, Y_train),
+        "validation": _scores(Y_val, val_predicted, val_seconds, Y_train),
+        "test": _scores(Y_test, test_predicted, test_seconds, Y_train),
     }
-    test_predicted = model.predict(X_test)
     _write_predictions(output_dir / "test_predictions.csv", Y_test, test_predicted)
     proba = model.predict_proba(X_test) if hasattr(model, "predict_proba") else None
     report = rare_class_report(

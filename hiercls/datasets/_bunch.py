@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ..hierarchy import read_label_paths
 from .split import _path_codes
 
 
@@ -37,13 +38,14 @@ def _support_summary(target: pd.DataFrame) -> str:
     lines = []
     for level, name in enumerate(target.columns):
         present = target[name].notna().to_numpy()
-        n_classes = np.unique(_path_codes(paths[present], level)).size
+        rows = read_label_paths(paths[present], check_paths=False) if present.any() else None
+        n_classes = 0 if rows is None else np.unique(_path_codes(rows, level)).size
         lines.append(f"- level {level} ({name}): {n_classes} classes, {int(present.sum())} rows")
     lengths = np.bincount(target.notna().sum(axis=1).to_numpy(), minlength=paths.shape[1] + 1)
     lines.append(
         "- rows per path length: " + ", ".join(f"{k}: {v}" for k, v in enumerate(lengths) if v)
     )
-    leaf_support = np.bincount(_path_codes(paths, paths.shape[1] - 1))
+    leaf_support = np.bincount(_path_codes(read_label_paths(paths, check_paths=False), -1))
     quartiles = np.percentile(leaf_support, [0, 25, 50, 75, 100]).tolist()
     lines.append(
         f"- {leaf_support.size} distinct paths (leaves); rows per leaf min/q1/median/q3/max: "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,24 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse as sp
 
-from ._checks import _check_generator, _check_int, _check_real, _parameter_error
+from .._compat import Interval, validate_params
+from .._validation import Described, StrictInterval, check_parameter
+from ..hierarchy import LabelPaths, read_label_paths
+from ._checks import RANDOM_STATE, as_generator, int_interval
 
 __all__ = ["train_test_split_hierarchical"]
 
 
+@validate_params(
+    {
+        "test_size": [Interval(Real, 0.0, 1.0, closed="neither")],
+        "validation_size": [Interval(Real, 0.0, 1.0, closed="left")],
+        "random_state": RANDOM_STATE,
+        "stratify_level": [StrictInterval(Integral, None, None, closed="neither")],
+        "groups": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def train_test_split_hierarchical(
     X: Any,
     Y: ArrayLike,
@@ -89,28 +103,20 @@ def train_test_split_hierarchical(
     ['a', 'b']
     """
     func = "train_test_split_hierarchical"
-    test_size = _check_real(func, "test_size", test_size, 0.0, 1.0)
-    if test_size == 0:
-        raise _parameter_error(func, "test_size", "a float in the range (0.0, 1.0)", test_size)
-    validation_size = _check_real(func, "validation_size", validation_size, 0.0, 1.0)
     if test_size + validation_size >= 1:
-        raise _parameter_error(
-            func,
-            "validation_size",
-            f"a float in the range [0.0, {1 - test_size:g}) so that test_size + "
-            "validation_size < 1",
-            validation_size,
-        )
-    rng = _check_generator(func, random_state)
-    paths = _as_paths(Y)
-    n_samples, n_levels = paths.shape
+        below = Interval(Real, 0.0, 1 - test_size, closed="left")
+        allowed = f"a float in the range [0.0, {1 - test_size:g}) so that test_size + validation_size < 1"
+        check_parameter(func, "validation_size", validation_size, [Described(below, allowed)])
+    rng = as_generator(random_state)
+    paths = read_label_paths(Y, check_paths=False)
+    n_samples, n_levels = paths.n_samples, paths.n_levels
     n_rows_X = X.shape[0] if hasattr(X, "shape") else len(X)
     if n_rows_X != n_samples:
         raise ValueError(
             f"X and Y have different numbers of rows: {n_rows_X} and {n_samples}; pass one "
             "label path per row of X."
         )
-    stratify_level = _check_int(func, "stratify_level", stratify_level, -n_levels, n_levels - 1)
+    check_parameter(func, "stratify_level", stratify_level, [int_interval(-n_levels, n_levels - 1)])
 
     n_test = math.ceil(test_size * n_samples)
     n_val = math.ceil(validation_size * n_samples)
@@ -186,23 +192,14 @@ def _group_split(
     return parts
 
 
-def _as_paths(Y: ArrayLike) -> NDArray[Any]:
-    paths = Y.to_numpy() if hasattr(Y, "to_numpy") else np.asarray(Y)
-    if paths.ndim == 1:
-        paths = paths.reshape(-1, 1)
-    if paths.ndim != 2 or paths.shape[1] == 0:
-        raise ValueError(
-            f"Y must be 1-D or 2-D (n_samples, n_levels) label paths; got shape {paths.shape}."
-        )
-    return paths
-
-
-def _path_codes(paths: NDArray[Any], level: int) -> NDArray[np.intp]:
+def _path_codes(paths: LabelPaths, level: int) -> NDArray[np.intp]:
     """Return a group number per row: the distinct path prefixes down to ``level``."""
-    codes = np.zeros(paths.shape[0], dtype=np.int64)
-    for column in range(level + 1):
-        # Missing labels (None or NaN) get code -1, so they form their own group.
-        labels, uniques = pd.factorize(paths[:, column])
+    codes = np.zeros(paths.n_samples, dtype=np.int64)
+    depth = level % paths.n_levels + 1
+    for column, missing in zip(paths.columns[:depth], paths.missing.T[:depth], strict=True):
+        # A path that has ended gets code -1 at this level, so it forms its own group.
+        labels, uniques = pd.factorize(column)
+        labels[missing] = -1
         codes, _ = pd.factorize(codes * (len(uniques) + 1) + labels + 1)
     return codes
 

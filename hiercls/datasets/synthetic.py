@@ -7,6 +7,7 @@ files.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -16,16 +17,10 @@ from scipy import sparse as sp
 from sklearn.preprocessing import normalize
 from sklearn.utils import Bunch
 
+from .._compat import Interval, StrOptions, validate_params
+from .._validation import Described, SequenceOf, StrictInterval, check_parameter
 from ._bunch import _make_bunch, _support_summary
-from ._checks import (
-    _as_int,
-    _check_bool,
-    _check_generator,
-    _check_int,
-    _check_options,
-    _check_real,
-    _parameter_error,
-)
+from ._checks import BOOLEAN, RANDOM_STATE, _parameter_error, as_generator, int_interval
 
 __all__ = ["load_synthetic", "make_hierarchical_classification"]
 
@@ -34,30 +29,47 @@ __all__ = ["load_synthetic", "make_hierarchical_classification"]
 _MAX_LEAVES = 10_000_000
 
 
-def _check_branching(func: str, branching: object, n_levels: int) -> tuple[int, ...]:
-    allowed = f"an int in the range [1, inf) or a sequence of n_levels={n_levels} such ints"
-    values: list[int | None]
-    if _as_int(branching) is not None:
-        values = [_as_int(branching)] * n_levels
-    elif isinstance(branching, (Sequence, np.ndarray)) and not isinstance(branching, str):
-        values = [_as_int(b) for b in branching]
-    else:
-        raise _parameter_error(func, "branching", allowed, branching)
-    result = tuple(b for b in values if b is not None and b >= 1)
-    if len(result) != n_levels or len(values) != n_levels:
-        raise _parameter_error(func, "branching", allowed, branching)
+def _check_branching(func: str, branching: Any, n_levels: int) -> tuple[int, ...]:
+    ints = int_interval(1)
+    check_parameter(
+        func,
+        "branching",
+        branching,
+        [ints, SequenceOf(ints, f"a sequence of n_levels={n_levels} such ints", length=n_levels)],
+    )
+    widths = (int(branching),) * n_levels if ints.is_satisfied_by(branching) else branching
+    result = tuple(int(b) for b in widths)
     n_leaves = int(np.prod(result, dtype=object))
     if n_leaves > _MAX_LEAVES:
-        raise _parameter_error(
-            func,
-            "branching",
-            f"such that the tree has at most {_MAX_LEAVES:,} leaves (this one has "
-            f"{n_leaves:,}); lower branching or n_levels",
-            branching,
+        raise ValueError(
+            f"branching={branching!r} with n_levels={n_levels} makes a tree of {n_leaves:,} "
+            f"leaves; {func} makes at most {_MAX_LEAVES:,} leaves (this one has "
+            f"{n_leaves:,}); lower branching or n_levels."
         )
     return result
 
 
+_NON_NEGATIVE = [StrictInterval(Real, 0.0, None, closed="left")]
+
+
+@validate_params(
+    {
+        "n_samples": [int_interval(1)],
+        "n_levels": [int_interval(1)],
+        "n_features": [int_interval(1)],
+        "class_sep": _NON_NEGATIVE,
+        "noise": _NON_NEGATIVE,
+        "tail_exponent": _NON_NEGATIVE,
+        "min_leaf_samples": [int_interval(0)],
+        "ragged": [StrictInterval(Real, 0.0, 1.0, closed="left")],
+        "label_type": [StrOptions({"str", "int"})],
+        "shared_names": BOOLEAN,
+        "as_frame": BOOLEAN,
+        "sparse": BOOLEAN,
+        "random_state": RANDOM_STATE,
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_hierarchical_classification(
     n_samples: int = 1000,
     *,
@@ -175,26 +187,15 @@ def make_hierarchical_classification(
     [('a0', 'a0.0'), ('a0', 'a0.1'), ('a1', 'a1.0'), ('a1', 'a1.1')]
     """
     func = "make_hierarchical_classification"
-    n_samples = _check_int(func, "n_samples", n_samples, 1)
-    n_levels = _check_int(func, "n_levels", n_levels, 1)
     branching = _check_branching(func, branching, n_levels)
-    n_features = _check_int(func, "n_features", n_features, 1)
     if n_informative is None:
         n_informative = n_features
     else:
-        n_informative = _check_int(func, "n_informative", n_informative, 1, n_features)
-    class_sep = _check_real(func, "class_sep", class_sep, 0.0)
-    noise = _check_real(func, "noise", noise, 0.0)
-    tail_exponent = _check_real(func, "tail_exponent", tail_exponent, 0.0)
-    min_leaf_samples = _check_int(func, "min_leaf_samples", min_leaf_samples, 0)
-    ragged = _check_real(func, "ragged", ragged, 0.0, 1.0)
-    if n_levels == 1 and ragged > 0:
-        raise _parameter_error(func, "ragged", "0 when n_levels=1 (no internal level)", ragged)
-    label_type = _check_options(func, "label_type", label_type, ("str", "int"))
-    shared_names = _check_bool(func, "shared_names", shared_names)
-    as_frame = _check_bool(func, "as_frame", as_frame)
-    sparse = _check_bool(func, "sparse", sparse)
-    rng = _check_generator(func, random_state)
+        check_parameter(func, "n_informative", n_informative, [int_interval(1, n_features)])
+    if n_levels == 1:
+        zero = Described(Interval(Real, None, 0, closed="right"), "0 when n_levels=1 (no internal level)")
+        check_parameter(func, "ragged", ragged, [zero])
+    rng = as_generator(random_state)
 
     level_sizes = np.cumprod(branching)  # nodes per level
     n_leaves = int(level_sizes[-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,9 @@ from numpy.typing import NDArray
 from scipy import sparse
 from sklearn.utils import check_random_state
 
-from ._checks import _check_int, _check_real
+from .._compat import Interval, validate_params
+from .._validation import SequenceOf
+from ._checks import int_interval
 
 __all__ = ["make_hierarchical_text"]
 
@@ -21,6 +24,18 @@ def _zipf_cdf(n: int, exponent: float) -> NDArray[np.float64]:
     return cdf / cdf[-1]
 
 
+@validate_params(
+    {
+        "n_samples": [int_interval(1)],
+        "branching": [SequenceOf(int_interval(1), "a non-empty sequence of ints in the range [1, inf)")],
+        "n_features": [int_interval(2)],
+        "words_per_row": [int_interval(1)],
+        "signature_words": [int_interval(1)],
+        "signal_share": [Interval(Real, 0.0, 1.0, closed="both")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_hierarchical_text(
     n_samples: int = 10_000,
     *,
@@ -84,18 +99,7 @@ def make_hierarchical_text(
     >>> Y[0]
     array(['n0', 'n0.1'], dtype='<U4')
     """
-    func = "make_hierarchical_text"
-    n_samples = _check_int(func, "n_samples", n_samples, 1)
-    n_features = _check_int(func, "n_features", n_features, 2)
-    words_per_row = _check_int(func, "words_per_row", words_per_row, 1)
-    signature_words = _check_int(func, "signature_words", signature_words, 1)
-    signal_share = _check_real(func, "signal_share", signal_share, 0.0, 1.0 + 1e-12)
-    if isinstance(branching, (str, bytes)) or not isinstance(branching, Sequence) or not branching:
-        raise ValueError(
-            f"The 'branching' parameter of {func} must be a non-empty sequence of ints >= 1. "
-            f"Got {branching!r} instead."
-        )
-    branching = [_check_int(func, "branching", b, 1) for b in branching]
+    branching = [int(b) for b in branching]
     rng = check_random_state(random_state)
     n_levels = len(branching)
     n_leaves = int(np.prod(branching))
