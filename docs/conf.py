@@ -10,7 +10,12 @@ from __future__ import annotations
 import os
 import warnings
 
-import hiercls
+# The examples fit many small models: BLAS threads only add overhead there, and on
+# a busy 2-core machine they make each fit many times slower.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import hiercls  # noqa: E402
 
 project = "hiercls"
 author = "hiercls developers"
