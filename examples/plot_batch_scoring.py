@@ -21,7 +21,7 @@ from hiercls.datasets import make_hierarchical_classification
 from hiercls.io import save_model
 
 X, Y = make_hierarchical_classification(3000, n_levels=2, branching=4, as_frame=True, random_state=0)
-clf = HierarchicalClassifier(min_samples=20, random_state=0).fit(X, Y)
+clf = HierarchicalClassifier(sufficiency_policy="ignore", random_state=0).fit(X, Y)
 
 work = Path(tempfile.mkdtemp())
 save_model(clf, work / "model", training_data=(X, Y))

@@ -25,10 +25,12 @@ Y_train.head()
 # ---
 # One model per parent node, each trained only on the rows that pass through it.
 # Without an ``estimator`` the node model is chosen by the input: a
-# ``LogisticRegression`` for dense numeric features like these.
+# ``LogisticRegression`` for dense numeric features like these. Many leaves have
+# fewer rows than the default ``min_samples=100``; ``sufficiency_policy="ignore"``
+# trains without the warning (see the sufficiency example for the other policies).
 from hiercls import HierarchicalClassifier
 
-clf = HierarchicalClassifier(min_samples=20, random_state=0).fit(X_train, Y_train)
+clf = HierarchicalClassifier(sufficiency_policy="ignore", random_state=0).fit(X_train, Y_train)
 print(clf.levels_)
 print([len(labels) for labels in clf.classes_])
 

@@ -25,7 +25,7 @@ X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(X, Y, test_size
 clf = HierarchicalClassifier(
     LogisticRegression(max_iter=1000),
     level_estimators={"level0": KNeighborsClassifier(n_neighbors=15)},
-    min_samples=10,
+    sufficiency_policy="ignore",
     random_state=0,
 ).fit(X_train, Y_train)
 

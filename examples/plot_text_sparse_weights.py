@@ -20,7 +20,7 @@ X, Y = make_hierarchical_text(
 X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(X, Y, test_size=0.25, random_state=0)
 print(X.shape, f"{X.nnz / X.shape[0]:.0f} non-zeros per row")
 
-clf = HierarchicalClassifier(min_samples=5, random_state=0).fit(X_train, Y_train)
+clf = HierarchicalClassifier(sufficiency_policy="ignore", random_state=0).fit(X_train, Y_train)
 node = clf.estimators_[0]
 print(type(node).__name__, f"{node.n_weights} weights, {node.nbytes / 1e3:.0f} kB")
 
@@ -38,7 +38,7 @@ thresholds = [0.0, 0.05, 0.1, 0.2, 0.4]
 weights, accuracy = [], []
 for threshold in thresholds:
     model = HierarchicalClassifier(
-        OneVsRestLinearSVC(weight_threshold=threshold), min_samples=5, random_state=0
+        OneVsRestLinearSVC(weight_threshold=threshold), sufficiency_policy="ignore", random_state=0
     ).fit(X_train, Y_train)
     weights.append(sum(m.n_weights for m in model.estimators_ if hasattr(m, "n_weights")))
     accuracy.append(leaf_accuracy(Y_test, model.predict(X_test)))
