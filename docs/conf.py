@@ -8,6 +8,7 @@ example gallery (``auto_examples/``) are generated at build time.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 # The examples fit many small models: BLAS threads only add overhead there, and on
@@ -16,6 +17,8 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import hiercls  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "sphinxext"))
 
 project = "hiercls"
 author = "hiercls developers"
@@ -72,6 +75,8 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_memory": False,
     "plot_gallery": "True",
+    # hiercls.reports' plots are figures outside pyplot: a scraper of their own.
+    "image_scrapers": ("matplotlib", "gallery_scrapers.unmanaged_figures"),
     # "Examples using X" on each API page.
     "doc_module": ("hiercls",),
     "backreferences_dir": os.path.join("generated", "backreferences"),
@@ -85,7 +90,8 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 def _skip_metadata_requests(app, what, name, obj, skip, options):  # type: ignore[no-untyped-def]
     # scikit-learn adds set_fit_request & co. to every estimator class; their
     # docstrings point into scikit-learn's own docs and say nothing about hiercls.
-    if name.startswith("set_") and name.endswith("_request"):
+    short_name = name.rsplit(".", 1)[-1]
+    if short_name.startswith("set_") and short_name.endswith("_request"):
         return True
     return skip
 

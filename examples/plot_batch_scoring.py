@@ -20,8 +20,12 @@ from hiercls import HierarchicalClassifier
 from hiercls.datasets import make_hierarchical_classification
 from hiercls.io import save_model
 
-X, Y = make_hierarchical_classification(3000, n_levels=2, branching=4, as_frame=True, random_state=0)
-clf = HierarchicalClassifier(sufficiency_policy="ignore", random_state=0).fit(X, Y)
+X, Y = make_hierarchical_classification(
+    3000, n_levels=2, branching=4, as_frame=True, random_state=0
+)
+clf = HierarchicalClassifier(sufficiency_policy="ignore", random_state=0).fit(
+    X, Y
+)
 
 work = Path(tempfile.mkdtemp())
 save_model(clf, work / "model", training_data=(X, Y))
@@ -29,7 +33,12 @@ save_model(clf, work / "model", training_data=(X, Y))
 # %%
 # A file to score, drawn from a shifted distribution so that the class mix drifts.
 X_new, _ = make_hierarchical_classification(
-    5000, n_levels=2, branching=4, as_frame=True, random_state=0, tail_exponent=2.0
+    5000,
+    n_levels=2,
+    branching=4,
+    as_frame=True,
+    random_state=0,
+    tail_exponent=2.0,
 )
 X_new.insert(0, "row_id", range(len(X_new)))
 X_new.to_parquet(work / "new_rows.parquet")
@@ -37,14 +46,27 @@ X_new.to_parquet(work / "new_rows.parquet")
 # %%
 # Score it in chunks
 # ------------------
+import textwrap
+
 from hiercls.batch import predict_file
 
 summary = predict_file(
-    work / "model", work / "new_rows.parquet", work / "scored",
-    chunk_rows=1000, top_k=2, id_columns=["row_id"], quiet=True,
+    work / "model",
+    work / "new_rows.parquet",
+    work / "scored",
+    chunk_rows=1000,
+    top_k=2,
+    id_columns=["row_id"],
+    quiet=True,
 )
-print(summary.line())
-print(sorted(p.name for p in (work / "scored").iterdir() if not p.name.startswith(".")))
+print(textwrap.fill(summary.line(), 79))
+print(
+    sorted(
+        p.name
+        for p in (work / "scored").iterdir()
+        if not p.name.startswith(".")
+    )
+)
 
 # %%
 # The output is one table, in input row order.
@@ -56,10 +78,18 @@ scored.head()
 # %%
 # Running the same call again finds every part in place and scores nothing.
 again = predict_file(
-    work / "model", work / "new_rows.parquet", work / "scored",
-    chunk_rows=1000, top_k=2, id_columns=["row_id"], quiet=True,
+    work / "model",
+    work / "new_rows.parquet",
+    work / "scored",
+    chunk_rows=1000,
+    top_k=2,
+    id_columns=["row_id"],
+    quiet=True,
 )
-print(f"rows scored now: {again.rows_scored_now}, parts written now: {again.parts_written_now}")
+print(
+    f"rows scored now: {again.rows_scored_now}, "
+    f"parts written now: {again.parts_written_now}"
+)
 
 # %%
 # Drift of the predicted class mix
@@ -77,8 +107,12 @@ for drift in summary.drift:
 changes = summary.drift[-1].largest_changes
 x = np.arange(len(changes))
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
-ax.bar(x - 0.2, [c.baseline_share for c in changes], width=0.4, label="training")
-ax.bar(x + 0.2, [c.predicted_share for c in changes], width=0.4, label="this file")
+ax.bar(
+    x - 0.2, [c.baseline_share for c in changes], width=0.4, label="training"
+)
+ax.bar(
+    x + 0.2, [c.predicted_share for c in changes], width=0.4, label="this file"
+)
 ax.set_xticks(x, [str(c.label) for c in changes])
 ax.set_ylabel("share of predictions")
 ax.set_title(f"Largest shifts at {summary.drift[-1].level}")

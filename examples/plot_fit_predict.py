@@ -12,12 +12,17 @@ three-level tree with 4 children per node (4, 16 and 64 classes per level) drawn
 # %%
 # Data: one column of ``Y`` per level
 # -----------------------------------
-from hiercls.datasets import make_hierarchical_classification, train_test_split_hierarchical
+from hiercls.datasets import (
+    make_hierarchical_classification,
+    train_test_split_hierarchical,
+)
 
 X, Y = make_hierarchical_classification(
     3000, n_levels=3, branching=4, class_sep=1.5, as_frame=True, random_state=0
 )
-X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(X, Y, test_size=0.3, random_state=0)
+X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(
+    X, Y, test_size=0.3, random_state=0
+)
 Y_train.head()
 
 # %%
@@ -30,7 +35,9 @@ Y_train.head()
 # trains without the warning (see the sufficiency example for the other policies).
 from hiercls import HierarchicalClassifier
 
-clf = HierarchicalClassifier(sufficiency_policy="ignore", random_state=0).fit(X_train, Y_train)
+clf = HierarchicalClassifier(sufficiency_policy="ignore", random_state=0).fit(
+    X_train, Y_train
+)
 print(clf.levels_)
 print([len(labels) for labels in clf.classes_])
 
@@ -58,8 +65,10 @@ from hiercls.metrics import hierarchical_f1, per_level_accuracy
 
 Y_pred = clf.predict(X_test)
 accuracy = per_level_accuracy(Y_test, Y_pred)
-print(f"exact-path accuracy {clf.score(X_test, Y_test):.3f}, "
-      f"hierarchical F1 {hierarchical_f1(Y_test, Y_pred):.3f}")
+print(
+    f"exact-path accuracy {clf.score(X_test, Y_test):.3f}, "
+    f"hierarchical F1 {hierarchical_f1(Y_test, Y_pred):.3f}"
+)
 
 fig, ax = plt.subplots(figsize=(5, 3))
 accuracy.plot.bar(ax=ax, color="#1f77b4", rot=0)

@@ -15,12 +15,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from hiercls import HierarchicalClassifier
-from hiercls.datasets import make_hierarchical_classification, train_test_split_hierarchical
+from hiercls.datasets import (
+    make_hierarchical_classification,
+    train_test_split_hierarchical,
+)
 
 X, Y = make_hierarchical_classification(
     3000, n_levels=3, branching=(3, 4, 5), as_frame=True, random_state=1
 )
-X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(X, Y, test_size=0.3, random_state=0)
+X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(
+    X, Y, test_size=0.3, random_state=0
+)
 
 clf = HierarchicalClassifier(
     LogisticRegression(max_iter=1000),
@@ -33,7 +38,9 @@ clf = HierarchicalClassifier(
 # The parameters of a level's model are reachable as ``<level>__<parameter>``,
 # for ``GridSearchCV`` as for a ``Pipeline``'s steps.
 print(clf.get_params()["level0__n_neighbors"])
-print(type(clf.estimators_[0]).__name__)  # the root chooses among level-0 labels
+print(
+    type(clf.estimators_[0]).__name__
+)  # the root chooses among level-0 labels
 
 # %%
 # The three most probable paths of two rows
@@ -41,7 +48,7 @@ print(type(clf.estimators_[0]).__name__)  # the root chooses among level-0 label
 top = clf.predict_top_k(X_test[:2], k=3)
 for row in range(2):
     print(f"true: {' > '.join(Y_test.iloc[row])}")
-    for labels, p in zip(top.labels[row], top.proba[row]):
+    for labels, p in zip(top.labels[row], top.proba[row], strict=True):
         print(f"  {' > '.join(labels)}  {p:.3f}")
 
 # %%

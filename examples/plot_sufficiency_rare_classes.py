@@ -13,16 +13,28 @@ law, as in most real label spaces.
 # %%
 # Before training: which classes are too rare?
 # --------------------------------------------
+import textwrap
+
 from hiercls import check_sufficiency
-from hiercls.datasets import make_hierarchical_classification, train_test_split_hierarchical
+from hiercls.datasets import (
+    make_hierarchical_classification,
+    train_test_split_hierarchical,
+)
 
 X, Y = make_hierarchical_classification(
-    4000, n_levels=3, branching=(4, 4, 5), tail_exponent=1.2, as_frame=True, random_state=0
+    4000,
+    n_levels=3,
+    branching=(4, 4, 5),
+    tail_exponent=1.2,
+    as_frame=True,
+    random_state=0,
 )
-X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(X, Y, test_size=0.3, random_state=0)
+X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(
+    X, Y, test_size=0.3, random_state=0
+)
 
 report = check_sufficiency(Y_train, min_samples=20)
-print(report.summary())
+print(textwrap.fill(report.summary(), 79))
 report.insufficient[["level", "path", "support", "status"]].head()
 
 # %%
@@ -34,9 +46,13 @@ report.insufficient[["level", "path", "support", "status"]].head()
 # ``"raise"`` refuses to train.
 from hiercls import HierarchicalClassifier
 
-clf = HierarchicalClassifier(min_samples=20, sufficiency_policy="merge", random_state=0)
+clf = HierarchicalClassifier(
+    min_samples=20, sufficiency_policy="merge", random_state=0
+)
 clf.fit(X_train, Y_train)
-print(f"{len(clf.sufficiency_report_.merged)} classes merged into their parents")
+print(
+    f"{len(clf.sufficiency_report_.merged)} classes merged into their parents"
+)
 print(clf.predict(X_test[:4]))
 
 # %%
@@ -56,9 +72,17 @@ rare = rare_class_report(
     proba=clf.predict_proba(X_test),
     classes=clf.classes_,
 )
-rare.per_bucket
+columns = ["level", "bucket", "n_classes", "test_share", "macro_recall"]
+rare.per_bucket.loc[rare.per_bucket["n_classes"] > 0, columns].round(3)
 
 # %%
 # Recall of each class against its training support: the shaded band holds the
 # rare classes, the step line each bucket's macro recall.
 fig = plot_recall_vs_support(rare)
+
+# %%
+# Calibration per level: the mean predicted probability of each confidence bin
+# against the share of rows that were right.
+from hiercls.reports import plot_reliability
+
+fig_calibration = plot_reliability(rare)
