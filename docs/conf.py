@@ -56,7 +56,14 @@ html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
     "navigation_with_keys": False,
-    "secondary_sidebar_items": ["page-toc"],
+    # Example pages show code and output: no right-hand column, for wider code.
+    "secondary_sidebar_items": {
+        "index": ["page-toc"],
+        "api": ["page-toc"],
+        "user_guide/*": ["page-toc"],
+        "generated/*": ["page-toc"],
+        "auto_examples/*": [],
+    },
     "footer_start": ["copyright"],
     "footer_end": [],
 }

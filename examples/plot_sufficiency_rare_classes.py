@@ -78,6 +78,8 @@ rare.per_bucket.loc[rare.per_bucket["n_classes"] > 0, columns].round(3)
 # %%
 # Recall of each class against its training support: the shaded band holds the
 # rare classes, the step line each bucket's macro recall.
+# The merged leaves have a recall of 0: the model predicts their parent instead,
+# which counts at the level above.
 fig = plot_recall_vs_support(rare)
 
 # %%
