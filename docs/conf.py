@@ -83,7 +83,7 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "plot_gallery": "True",
     # hiercls.reports' plots are figures outside pyplot: a scraper of their own.
-    "image_scrapers": ("matplotlib", "gallery_scrapers.unmanaged_figures"),
+    "image_scrapers": ("gallery_scrapers.unmanaged_figures", "matplotlib"),
     # "Examples using X" on each API page.
     "doc_module": ("hiercls",),
     "backreferences_dir": os.path.join("generated", "backreferences"),

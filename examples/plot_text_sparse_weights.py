@@ -18,7 +18,7 @@ from hiercls.datasets import (
 )
 
 X, Y = make_hierarchical_text(
-    6000, branching=(5, 5, 8), n_features=20_000, random_state=0
+    6000, branching=(5, 5, 8), n_features=20_000, random_state=3
 )
 X_train, X_test, Y_train, Y_test = train_test_split_hierarchical(
     X, Y, test_size=0.25, random_state=0

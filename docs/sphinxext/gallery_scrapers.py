@@ -12,19 +12,23 @@ from typing import Any
 
 from sphinx_gallery.scrapers import figure_rst
 
-_saved: dict[str, set[int]] = {}
+_seen: dict[str, set[int]] = {}
 
 
 def unmanaged_figures(block: Any, block_vars: dict[str, Any], gallery_conf: dict[str, Any]) -> str:
     """Save the figures of the example's globals that pyplot does not manage."""
     from matplotlib.figure import Figure
 
-    saved = _saved.setdefault(str(block_vars.get("src_file")), set())
+    # Runs before the matplotlib scraper, which closes pyplot's figures: a figure
+    # that pyplot manages now is the matplotlib scraper's, in this block and later.
+    seen = _seen.setdefault(str(block_vars.get("src_file")), set())
     paths = []
     for value in list(block_vars["example_globals"].values()):
-        if not isinstance(value, Figure) or value.canvas.manager is not None or id(value) in saved:
+        if not isinstance(value, Figure) or id(value) in seen:
             continue
-        saved.add(id(value))
+        seen.add(id(value))
+        if value.canvas.manager is not None:
+            continue
         path = next(block_vars["image_path_iterator"])
         value.savefig(path)
         paths.append(path)
