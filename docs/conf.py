@@ -44,6 +44,8 @@ autosummary_generate = True
 autosummary_imported_members = False
 autodoc_default_options = {"members": True, "inherited-members": False}
 autodoc_typehints = "none"
+# "fit()" rather than "HierarchicalClassifier.fit()" in the page outline.
+toc_object_entries_show_parents = "hide"
 # numpydoc renders the docstring sections; the class template lists the methods,
 # so numpydoc does not add its own member tables (they would duplicate them).
 numpydoc_show_class_members = False

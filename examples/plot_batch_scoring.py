@@ -28,7 +28,7 @@ clf = HierarchicalClassifier(sufficiency_policy="ignore", random_state=0).fit(
 )
 
 work = Path(tempfile.mkdtemp())
-save_model(clf, work / "model", training_data=(X, Y))
+artifact = save_model(clf, work / "model", training_data=(X, Y))
 
 # %%
 # A file to score, drawn from a shifted distribution so that the class mix drifts.
@@ -60,13 +60,8 @@ summary = predict_file(
     quiet=True,
 )
 print(textwrap.fill(summary.line(), 79))
-print(
-    sorted(
-        p.name
-        for p in (work / "scored").iterdir()
-        if not p.name.startswith(".")
-    )
-)
+names = sorted(p.name for p in (work / "scored").iterdir())
+print("\n".join(name for name in names if not name.startswith(".")))
 
 # %%
 # The output is one table, in input row order.
