@@ -89,6 +89,20 @@ class LabelPaths:
         """Number of paths."""
         return self.missing.shape[0]
 
+    def prefix_codes(self, level: int) -> NDArray[np.intp]:
+        """A group number per row: the distinct path prefixes down to ``level``.
+
+        A path that has ended above ``level`` forms its own group with the rows
+        that end at the same node. Negative ``level`` counts from the last level.
+        """
+        codes = np.zeros(self.n_samples, dtype=np.int64)
+        depth = level % self.n_levels + 1
+        for column, missing in zip(self.columns[:depth], self.missing.T[:depth], strict=True):
+            labels, uniques = pd.factorize(column)
+            labels[missing] = -1
+            codes, _ = pd.factorize(codes * (len(uniques) + 1) + labels + 1)
+        return codes
+
     @property
     def n_levels(self) -> int:
         """Number of levels."""

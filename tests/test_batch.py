@@ -14,8 +14,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
+import hiercls.batch._output as batch_output  # its atomic writer fails to simulate a kill
 import hiercls.batch.files as batch_files
-import hiercls.batch.output as batch_output  # its atomic writer fails to simulate a kill
 from hiercls import HierarchicalClassifier, SchemaError
 from hiercls.artifacts import ArtifactError, save_model
 from hiercls.batch import (

@@ -23,27 +23,27 @@ Output columns, in order:
 - ``scoring_error``: null for scored rows; for a row that could not be scored, the
   reason (its labels and probabilities are then null).
 
-The package's modules, one job each:
+The package's modules, one job each (the public names are re-exported here):
 
 - ``engines``: the ``LocalEngine`` and ``DaskEngine`` configs;
 - ``files``: the input file's layout, chunked reading, and bad-value diagnostics;
-- ``job``: the input's columns checked against the model, the output schema;
-- ``scoring``: one chunk of input rows scored into output columns;
-- ``output``: parts, manifest, lock and resume bookkeeping;
-- ``summary``: ``BatchSummary``, tallies and drift against the training data;
-- ``local_run`` and ``dask_run``: the two engines' loops over the input;
+- ``_job``: the input's columns checked against the model, the output schema;
+- ``_scoring``: one chunk of input rows scored into output columns;
+- ``_output``: parts, manifest, lock and resume bookkeeping;
+- ``_summary``: ``BatchSummary``, tallies and drift against the training data;
+- ``_local_run`` and ``_dask_run``: the two engines' loops over the input;
 - ``predict``: the entry point, :func:`predict_file`.
 """
 
 from __future__ import annotations
 
 from ..exceptions import OutputConflictError
+from ._output import MANIFEST_FILE as MANIFEST_FILE
+from ._output import SUMMARY_FILE as SUMMARY_FILE
+from ._summary import PSI_EPSILON as PSI_EPSILON
+from ._summary import BatchSummary, ClassShift, LevelDrift
 from .engines import DaskEngine, LocalEngine
-from .output import MANIFEST_FILE as MANIFEST_FILE
-from .output import SUMMARY_FILE as SUMMARY_FILE
 from .predict import predict_file
-from .summary import PSI_EPSILON as PSI_EPSILON
-from .summary import BatchSummary, ClassShift, LevelDrift
 
 __all__ = [
     "BatchSummary",

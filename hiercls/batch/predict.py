@@ -15,13 +15,13 @@ from .._compat import StrOptions, validate_params
 from .._validation import SequenceOf, StrictInterval
 from ..artifacts import find_classifier, load_model, read_metadata
 from ..hierarchy import as_python
-from .dask_run import _dask_layout, _run_dask
+from ._dask_run import dask_layout, run_dask
+from ._job import prepare_job
+from ._local_run import run_local
+from ._output import SUMMARY_FILE, Run, job_identity, locked, model_fingerprint, open_output
+from ._summary import BatchSummary, LevelDrift, level_drift, training_baseline
 from .engines import DaskEngine, LocalEngine
 from .files import DataFile, inspect_data_file
-from .job import _prepare_job
-from .local_run import _run_local
-from .output import SUMMARY_FILE, _identity, _locked, _model_fingerprint, _open_output, _Run
-from .summary import BatchSummary, LevelDrift, _level_drift, _training_baseline
 
 logger = logging.getLogger("hiercls.batch")
 
@@ -215,7 +215,7 @@ def predict_file(
     classifier = find_classifier(model)
     top_k = min(top_k, classifier.n_paths_)  # more columns would always be empty
     data_file = inspect_data_file(input_path, input_format)
-    job = _prepare_job(
+    job = prepare_job(
         model,
         metadata,
         data_file,
@@ -228,15 +228,15 @@ def predict_file(
     layout = (
         {"engine": "local", "chunk_rows": chunk_rows}
         if isinstance(engine, LocalEngine)
-        else _dask_layout(data_file, engine)
+        else dask_layout(data_file, engine)
     )
-    identity = _identity(
-        data_file, _model_fingerprint(model), classifier.hierarchy_.fingerprint(), job, layout
+    identity = job_identity(
+        data_file, model_fingerprint(model), classifier.hierarchy_.fingerprint(), job, layout
     )
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    with _locked(directory):
-        manifest, done = _open_output(directory, identity, overwrite, data_file.path)
+    with locked(directory):
+        manifest, done = open_output(directory, identity, overwrite, data_file.path)
         manifest["complete"] = False  # until every part is checked or written again
         total = (
             data_file.n_rows
@@ -244,7 +244,7 @@ def predict_file(
             else (manifest.get("rows") or _estimate_csv_rows(data_file.path))
         )
         with _progress_bar(total, quiet) as progress:
-            run = _Run(directory, manifest, job, float(confidence), progress)
+            run = Run(directory, manifest, job, float(confidence), progress)
             run.save()
             intact = run.reuse(done)
             logger.info(
@@ -256,9 +256,9 @@ def predict_file(
                 f"; {len(intact)} parts from an earlier run are kept" if intact else "",
             )
             if isinstance(engine, LocalEngine):
-                _run_local(model, job, data_file, run, chunk_rows, intact)
+                run_local(model, job, data_file, run, chunk_rows, intact)
             else:
-                _run_dask(model, job, data_file, run, engine, intact)
+                run_dask(model, job, data_file, run, engine, intact)
         manifest["complete"] = True
         manifest["rows"] = run.tally.rows
         run.save()
@@ -269,7 +269,7 @@ def predict_file(
 
 
 def _summary(
-    run: _Run,
+    run: Run,
     metadata: dict[str, Any] | None,
     data_file: DataFile,
     directory: Path,
@@ -279,11 +279,11 @@ def _summary(
     tally, job = run.tally, run.job
     seconds = time.perf_counter() - started
     scored = tally.rows - tally.failed
-    baseline, baseline_stopped, note = _training_baseline(metadata, job)
+    baseline, baseline_stopped, note = training_baseline(metadata, job)
     drift: tuple[LevelDrift, ...] = ()
     if baseline is not None:
         drift = tuple(
-            _level_drift(level, indexer, base, counts)
+            level_drift(level, indexer, base, counts)
             for level, indexer, base, counts in zip(
                 job.levels, job.indexers, baseline, tally.counts, strict=True
             )

@@ -29,16 +29,16 @@ def int_interval(low: int, high: int | None = None) -> StrictInterval:
     return StrictInterval(Integral, low, high, closed="both" if high is not None else "left")
 
 
-def _parameter_error(func: str, name: str, allowed: str, value: object) -> ValueError:
+def parameter_error(func: str, name: str, allowed: str, value: object) -> ValueError:
     return ValueError(f"The {name!r} parameter of {func} must be {allowed}. Got {value!r} instead.")
 
 
-def _check_int(func: str, name: str, value: object, low: int, high: int | None = None) -> int:
+def check_int(func: str, name: str, value: object, low: int, high: int | None = None) -> int:
     check_parameter(func, name, value, [int_interval(low, high)])
     return int(value)  # type: ignore[call-overload]
 
 
-def _check_options(func: str, name: str, value: object, options: Sequence[str]) -> str:
+def check_options(func: str, name: str, value: object, options: Sequence[str]) -> str:
     check_parameter(func, name, value, [StrOptions(set(options))])
     return str(value)
 
@@ -58,6 +58,6 @@ def as_generator(random_state: Any) -> np.random.Generator:
     return np.random.default_rng(int(random_state))
 
 
-def _check_generator(func: str, random_state: object) -> np.random.Generator:
+def check_generator(func: str, random_state: object) -> np.random.Generator:
     check_parameter(func, "random_state", random_state, RANDOM_STATE)
     return as_generator(random_state)

@@ -21,9 +21,9 @@ from sklearn.utils import Bunch
 from hiercls.exceptions import SchemaError
 
 from .._atomic import sha256_file
-from ._bunch import _make_bunch, _support_summary
+from ._bunch import make_bunch, support_summary
 from ._cache import read_cache, resolve_cache_dir, write_cache
-from ._checks import _check_generator, _check_int
+from ._checks import check_generator, check_int
 
 __all__ = ["load_oews"]
 
@@ -131,9 +131,9 @@ def load_oews(
         write_cache(table, cache_file)
 
     if n_rows is not None:
-        n_rows = _check_int("load_oews", "n_rows", n_rows, 1)
+        n_rows = check_int("load_oews", "n_rows", n_rows, 1)
         if n_rows < len(table):
-            rng = _check_generator("load_oews", random_state)
+            rng = check_generator("load_oews", random_state)
             table = table.iloc[np.sort(rng.choice(len(table), size=n_rows, replace=False))]
     data = table[list(_OEWS_VALUES + _OEWS_CATEGORIES)]
     target = table[list(_OEWS_LEVELS)]
@@ -145,9 +145,9 @@ def load_oews(
         "state and industry.\n"
         "Levels: SOC major group -> minor group -> broad occupation -> detailed "
         "occupation; codes aggregating a broad occupation stop at the broad level.\n"
-        + _support_summary(target)
+        + support_summary(target)
     )
-    bunch = _make_bunch(data, target, text_column=None, descr=descr)
+    bunch = make_bunch(data, target, text_column=None, descr=descr)
     bunch.groups = groups
     return bunch
 

@@ -14,7 +14,7 @@ from scipy import sparse as sp
 
 from .._compat import Interval, validate_params
 from .._validation import Described, StrictInterval, check_parameter
-from ..hierarchy import LabelPaths, read_label_paths
+from ..hierarchy import read_label_paths
 from ._checks import RANDOM_STATE, as_generator, int_interval
 
 __all__ = ["train_test_split_hierarchical"]
@@ -130,7 +130,7 @@ def train_test_split_hierarchical(
         parts = _group_split(func, groups, n_samples, n_test, n_val, rng)
         return [_take_rows(X, part) for part in parts] + [_take_rows(Y, part) for part in parts]
     pools = 3 if n_val else 2
-    groups = _path_codes(paths, stratify_level % n_levels)
+    groups = paths.prefix_codes(stratify_level % n_levels)
     support = np.bincount(groups)
     splittable = np.where(support >= pools, support, 0)
     to_test = _allocate(splittable, n_test, np.maximum(splittable - (pools - 1), 0), rng)
@@ -190,18 +190,6 @@ def _group_split(
     if not n_val:
         del parts[1]
     return parts
-
-
-def _path_codes(paths: LabelPaths, level: int) -> NDArray[np.intp]:
-    """Return a group number per row: the distinct path prefixes down to ``level``."""
-    codes = np.zeros(paths.n_samples, dtype=np.int64)
-    depth = level % paths.n_levels + 1
-    for column, missing in zip(paths.columns[:depth], paths.missing.T[:depth], strict=True):
-        # A path that has ended gets code -1 at this level, so it forms its own group.
-        labels, uniques = pd.factorize(column)
-        labels[missing] = -1
-        codes, _ = pd.factorize(codes * (len(uniques) + 1) + labels + 1)
-    return codes
 
 
 def _allocate(

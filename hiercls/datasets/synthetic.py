@@ -19,8 +19,8 @@ from sklearn.utils import Bunch
 
 from .._compat import Interval, StrOptions, validate_params
 from .._validation import Described, SequenceOf, StrictInterval, check_parameter
-from ._bunch import _make_bunch, _support_summary
-from ._checks import BOOLEAN, RANDOM_STATE, _parameter_error, as_generator, int_interval
+from ._bunch import make_bunch, support_summary
+from ._checks import BOOLEAN, RANDOM_STATE, as_generator, int_interval, parameter_error
 
 __all__ = ["load_synthetic", "make_hierarchical_classification"]
 
@@ -385,7 +385,7 @@ def load_synthetic(
     )
     if level_names is not None:
         if isinstance(level_names, str) or len(level_names) != Y.shape[1]:
-            raise _parameter_error(
+            raise parameter_error(
                 "load_synthetic",
                 "level_names",
                 f"None or a sequence of n_levels={Y.shape[1]} names",
@@ -397,6 +397,6 @@ def load_synthetic(
         f"Synthetic hierarchy from make_hierarchical_classification(n_samples={n_samples}"
         + (f", {shown}" if shown else "")
         + ").\n"
-        + _support_summary(Y)
+        + support_summary(Y)
     )
-    return _make_bunch(X, Y, text_column=None, descr=descr)
+    return make_bunch(X, Y, text_column=None, descr=descr)

@@ -10,8 +10,8 @@ from sklearn.utils import Bunch
 
 from hiercls.exceptions import SchemaError
 
-from ._bunch import _label_frame, _make_bunch, _support_summary
-from ._checks import _check_options, _parameter_error
+from ._bunch import label_frame, make_bunch, support_summary
+from ._checks import check_options, parameter_error
 
 __all__ = ["load_table"]
 
@@ -59,16 +59,16 @@ def load_table(
         When a named column is not in the file.
     """
     func = "load_table"
-    format = _check_options(func, "format", format, ("csv", "parquet"))
+    format = check_options(func, "format", format, ("csv", "parquet"))
     if isinstance(label_columns, str) or not label_columns:
-        raise _parameter_error(
+        raise parameter_error(
             func, "label_columns", "a non-empty list of column names", label_columns
         )
     label_columns = list(label_columns)
     if categorical_columns is None:
         categorical_columns = []
     elif isinstance(categorical_columns, str):
-        raise _parameter_error(
+        raise parameter_error(
             func, "categorical_columns", "a list of column names or None", categorical_columns
         )
     categorical_columns = list(categorical_columns)
@@ -114,7 +114,7 @@ def load_table(
         ):
             frame[name] = column.astype("category")
     target = frame[label_columns]
-    descr = f"Table {str(path)!r} ({format}): {len(frame)} rows.\n" + _support_summary(
-        _label_frame(target)
+    descr = f"Table {str(path)!r} ({format}): {len(frame)} rows.\n" + support_summary(
+        label_frame(target)
     )
-    return _make_bunch(frame[feature_columns], target, text_column=text_column, descr=descr)
+    return make_bunch(frame[feature_columns], target, text_column=text_column, descr=descr)

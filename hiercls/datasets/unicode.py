@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._bunch import _make_bunch, _support_summary
-from ._checks import _check_int
+from ._bunch import make_bunch, support_summary
+from ._checks import check_int
 
 __all__ = ["load_unicodedata"]
 
@@ -55,7 +55,7 @@ def load_unicodedata(*, max_code_point: int | None = None) -> Bunch:
     func = "load_unicodedata"
     if max_code_point is None:
         max_code_point = sys.maxunicode
-    max_code_point = _check_int(func, "max_code_point", max_code_point, 0, sys.maxunicode)
+    max_code_point = check_int(func, "max_code_point", max_code_point, 0, sys.maxunicode)
     code_points, names, categories = [], [], []
     for code_point in range(max_code_point + 1):
         name = unicodedata.name(chr(code_point), None)
@@ -76,6 +76,6 @@ def load_unicodedata(*, max_code_point: int | None = None) -> Bunch:
         f"(code points 0..{max_code_point:#x}).\n"
         "Text: the character name. Levels: major category -> general category.\n"
         "Left out: code points without a name and names generated from the code point "
-        "(CJK ideographs, Hangul syllables, ...).\n" + _support_summary(target)
+        "(CJK ideographs, Hangul syllables, ...).\n" + support_summary(target)
     )
-    return _make_bunch(data, target, text_column="name", descr=descr)
+    return make_bunch(data, target, text_column="name", descr=descr)

@@ -15,9 +15,9 @@ from sklearn.utils import Bunch
 from hiercls.exceptions import HierarchyError, SchemaError
 
 from .._atomic import sha256_file
-from ._bunch import _make_bunch, _support_summary
+from ._bunch import make_bunch, support_summary
 from ._cache import CACHE_FORMAT, read_cache, resolve_cache_dir, write_cache
-from ._checks import _check_int
+from ._checks import check_int
 
 __all__ = ["load_wordnet_nouns"]
 
@@ -86,7 +86,7 @@ def load_wordnet_nouns(
         When a hypernym pointer names a missing synset or the hypernyms loop.
     """
     func = "load_wordnet_nouns"
-    max_depth = _check_int(func, "max_depth", max_depth, 1)
+    max_depth = check_int(func, "max_depth", max_depth, 1)
     cache = resolve_cache_dir(cache_dir)
     tarball = _find_wordnet_tarball(source, cache)
     stem = tarball.name.removesuffix(".gz").removesuffix(".tar")
@@ -113,9 +113,9 @@ def load_wordnet_nouns(
         f"max_depth={max_depth}.\n"
         f"Root dropped: {roots[0] if first else f'none ({len(roots)} roots)'}.\n"
         f"Synsets with more than one hypernym: {n_multi}; each follows its first "
-        "hypernym pointer.\n" + _support_summary(target)
+        "hypernym pointer.\n" + support_summary(target)
     )
-    return _make_bunch(data, target, text_column="text", descr=descr)
+    return make_bunch(data, target, text_column="text", descr=descr)
 
 
 def _find_wordnet_tarball(source: str | os.PathLike[str] | None, cache: Path) -> Path:

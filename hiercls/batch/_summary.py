@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..hierarchy import as_python
-from .job import _Job
+from ._job import Job
 
 #: Shares below this count as this much in the PSI, so an empty class costs a finite amount.
 PSI_EPSILON = 1e-4
@@ -157,7 +157,7 @@ def _count(n: int, noun: str) -> str:
 
 # ------------------------------------------------------------------ tallies
 @dataclass
-class _Tally:
+class Tally:
     """Counts over output parts; added up part by part."""
 
     rows: int
@@ -167,10 +167,10 @@ class _Tally:
     counts: list[np.ndarray]
 
     @classmethod
-    def empty(cls, job: _Job) -> _Tally:
+    def empty(cls, job: Job) -> Tally:
         return cls(0, 0, 0, 0, [np.zeros(len(d), dtype=np.int64) for d in job.dictionaries])
 
-    def add(self, other: _Tally) -> None:
+    def add(self, other: Tally) -> None:
         self.rows += other.rows
         self.failed += other.failed
         self.stopped += other.stopped
@@ -179,7 +179,7 @@ class _Tally:
             mine += theirs
 
 
-def _tally_table(table: pa.Table, job: _Job, confidence: float) -> _Tally:
+def tally_table(table: pa.Table, job: Job, confidence: float) -> Tally:
     counts = []
     for level, dictionary in zip(job.levels, job.dictionaries, strict=True):
         positions = pc.fill_null(pc.index_in(table.column(level), value_set=dictionary), -1)
@@ -187,7 +187,7 @@ def _tally_table(table: pa.Table, job: _Job, confidence: float) -> _Tally:
         counts.append(np.bincount(positions[positions >= 0], minlength=len(dictionary)))
     low = pc.sum(pc.less(table.column("path_proba"), confidence)).as_py() or 0
     n = table.num_rows
-    return _Tally(
+    return Tally(
         rows=n,
         failed=n - table.column("scoring_error").null_count,
         stopped=n - table.column("stopped_at_level").null_count,
@@ -203,8 +203,8 @@ _BASELINES = (
 )
 
 
-def _training_baseline(
-    metadata: dict[str, Any] | None, job: _Job
+def training_baseline(
+    metadata: dict[str, Any] | None, job: Job
 ) -> tuple[list[np.ndarray] | None, float | None, str | None]:
     """Return the baseline counts per level (aligned with the model's classes).
 
@@ -227,7 +227,7 @@ def _training_baseline(
     return baseline, stopped, description
 
 
-def _level_drift(
+def level_drift(
     level: str, labels: pd.Index, training: np.ndarray, predicted: np.ndarray
 ) -> LevelDrift:
     p_total, q_total = int(training.sum()), int(predicted.sum())

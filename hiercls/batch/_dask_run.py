@@ -17,29 +17,29 @@ from .._allocator import settle_worker_allocator
 from .._compat import import_optional
 from ..exceptions import OutputConflictError, SchemaError
 from ..parallel import dask_client
+from ._job import Job, csv_error
+from ._output import Run, part_name, read_part, write_part
+from ._scoring import score_chunk
 from .engines import DaskEngine
 from .files import DataFile
-from .job import _csv_error, _Job
-from .output import _part_name, _read_part, _Run, write_part
-from .scoring import _score_chunk
 
 
 def _score_partition(
-    frame: pd.DataFrame, model: Any, job: _Job, directory: str, partition_info: Any = None
+    frame: pd.DataFrame, model: Any, job: Job, directory: str, partition_info: Any = None
 ) -> pd.DataFrame:
     """Dask worker task: score one partition and write it as one part."""
     settle_worker_allocator()
     index = int(partition_info["number"]) if partition_info else 0
     table = pa.Table.from_pandas(frame, preserve_index=False).select(job.read_columns)
     table = table.cast(job.read_schema)
-    scored = _score_chunk(
+    scored = score_chunk(
         model, job, table, lambda position: f"row {position:,} of partition {index}"
     )
     write_part(scored, Path(directory), index, job)
     return pd.DataFrame({"part": [index], "rows": [scored.num_rows]})
 
 
-def _dask_frame(dd: Any, data_file: DataFile, job: _Job, engine: DaskEngine) -> Any:
+def _dask_frame(dd: Any, data_file: DataFile, job: Job, engine: DaskEngine) -> Any:
     if data_file.format == "parquet":
         return dd.read_parquet(
             str(data_file.path),
@@ -65,14 +65,14 @@ def _dask_frame(dd: Any, data_file: DataFile, job: _Job, engine: DaskEngine) -> 
     )
 
 
-def _dask_layout(data_file: DataFile, engine: DaskEngine) -> dict[str, Any]:
+def dask_layout(data_file: DataFile, engine: DaskEngine) -> dict[str, Any]:
     if data_file.format == "parquet":
         return {"engine": "dask", "partitions": "parquet row groups"}
     return {"engine": "dask", "partitions": f"csv blocks of {engine.blocksize}"}
 
 
-def _run_dask(
-    model: Any, job: _Job, data_file: DataFile, run: _Run, engine: DaskEngine, intact: set[int]
+def run_dask(
+    model: Any, job: Job, data_file: DataFile, run: Run, engine: DaskEngine, intact: set[int]
 ) -> None:
     dd = import_optional("dask.dataframe", extra="dask")
     distributed = import_optional("distributed", extra="dask")
@@ -111,11 +111,11 @@ def _run_dask(
                 raise
             except (ValueError, pa.ArrowInvalid) as exc:
                 if data_file.format == "csv":
-                    raise _csv_error(data_file, job, exc, 0) from None
+                    raise csv_error(data_file, job, exc, 0) from None
                 raise
             index = int(done["part"].iloc[0])
-            path = run.directory / _part_name(index, job.output_format)
-            run.record(index, _read_part(path, job), None)
+            path = run.directory / part_name(index, job.output_format)
+            run.record(index, read_part(path, job), None)
         finished = True
     finally:
         if futures and not finished:

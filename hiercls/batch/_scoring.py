@@ -1,6 +1,6 @@
 """Scoring of one chunk: an Arrow table of input rows in, a table of output columns out.
 
-Both engines score through :func:`_score_chunk`; rows that cannot be scored keep
+Both engines score through :func:`score_chunk`; rows that cannot be scored keep
 their place with a ``scoring_error``.
 """
 
@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse as sp
 
-from ..artifacts import find_classifier as classifier_of
+from ..artifacts import find_classifier
 from ..exceptions import SchemaError
-from .job import _is_text, _Job
+from ._job import Job, is_text
 
 _PATH_SEPARATOR = " > "
 
@@ -58,7 +58,7 @@ def _float_column(column: pa.ChunkedArray, name: str, where: Callable[[int], str
 
 
 def _category_values(column: pa.ChunkedArray, kind: str, empty_is_missing: bool) -> np.ndarray:
-    """Values of a categorical column as the model saw them at fit (see ``_Job``).
+    """Values of a categorical column as the model saw them at fit (see ``Job``).
 
     Returns an object array; NaN marks a missing value (and ``""`` with
     ``empty_is_missing``) or, for ``"integer"`` and ``"float"``, one that is not a
@@ -67,14 +67,14 @@ def _category_values(column: pa.ChunkedArray, kind: str, empty_is_missing: bool)
     """
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    if empty_is_missing and _is_text(column.type):
+    if empty_is_missing and is_text(column.type):
         column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
     if kind == "text":
-        if not _is_text(column.type):
+        if not is_text(column.type):
             column = pc.cast(column, pa.string())
         values = column.to_numpy(zero_copy_only=False)
     elif kind in ("integer", "float"):
-        if _is_text(column.type):
+        if is_text(column.type):
             text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
             numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
         else:
@@ -97,7 +97,7 @@ def _constant(message: str) -> Callable[[int], str]:
     return lambda row: message
 
 
-def _row_namer(offset: int) -> Callable[[int], str]:
+def row_namer(offset: int) -> Callable[[int], str]:
     """Name a chunk's row by its position in the input file (0-based, header excluded)."""
     return lambda position: f"row {offset + position:,}"
 
@@ -121,7 +121,7 @@ def _non_finite_rows(X: np.ndarray, allow_nan: bool) -> np.ndarray:
 
 
 def _design_matrix(
-    model: Any, job: _Job, table: pa.Table, where: Callable[[int], str]
+    model: Any, job: Job, table: pa.Table, where: Callable[[int], str]
 ) -> tuple[Any, np.ndarray, dict[int, str]]:
     """Build the classifier's input for the scorable rows.
 
@@ -129,7 +129,7 @@ def _design_matrix(
     row cannot be scored (row -> text).
     """
     n = table.num_rows
-    classifier = classifier_of(model)
+    classifier = find_classifier(model)
     reasons: dict[int, str] = {}
     unscorable = np.zeros(n, dtype=bool)
 
@@ -227,10 +227,10 @@ def _label_column(values: np.ndarray, good: np.ndarray, n: int, data_type: pa.Da
         return pa.array([None if v is None else str(v) for v in values.tolist()], type=data_type)
 
 
-def _score_chunk(model: Any, job: _Job, table: pa.Table, where: Callable[[int], str]) -> pa.Table:
+def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], str]) -> pa.Table:
     """Score one chunk; rows that cannot be scored get a reason instead of labels."""
     n = table.num_rows
-    classifier = classifier_of(model)
+    classifier = find_classifier(model)
     X, good, reasons = _design_matrix(model, job, table, where)
     n_levels = len(job.levels)
     level_proba = np.full((n, n_levels), np.nan)

@@ -1,6 +1,6 @@
 """The job: the input's columns checked against the model, and the output schema.
 
-:func:`_prepare_job` runs before any work and builds a small, picklable ``_Job``
+:func:`prepare_job` runs before any work and builds a small, picklable ``Job``
 holding everything a worker needs besides the model.
 """
 
@@ -30,7 +30,7 @@ _NUMERIC = (
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     """Everything a worker needs besides the model (small and picklable)."""
 
     features: tuple[str, ...]
@@ -104,7 +104,7 @@ def _is_numeric(data_type: pa.DataType) -> bool:
     return any(check(data_type) for check in _NUMERIC)
 
 
-def _is_text(data_type: pa.DataType) -> bool:
+def is_text(data_type: pa.DataType) -> bool:
     if pa.types.is_dictionary(data_type):
         data_type = data_type.value_type
     return (
@@ -114,7 +114,7 @@ def _is_text(data_type: pa.DataType) -> bool:
     )
 
 
-def _short_list(names: Sequence[str], limit: int = 20) -> str:
+def short_list(names: Sequence[str], limit: int = 20) -> str:
     shown = list(names)[:limit]
     more = f" ... ({len(names) - limit} more)" if len(names) > limit else ""
     return f"{shown}{more}"
@@ -201,7 +201,7 @@ def _is_numeric_dtype_name(name: str) -> bool:
         return False
 
 
-def _prepare_job(
+def prepare_job(
     model: Any,
     metadata: dict[str, Any] | None,
     data_file: DataFile,
@@ -211,7 +211,7 @@ def _prepare_job(
     passthrough: Sequence[str] | str,
     top_k: int,
     output_format: str,
-) -> _Job:
+) -> Job:
     """Check the input's columns against the model, before any work."""
     classifier = find_classifier(model)
     file_columns = data_file.columns
@@ -223,15 +223,15 @@ def _prepare_job(
         if absent:
             raise SchemaError(
                 f"{key} names columns {absent} that are not in the {where}; its columns are "
-                f"{_short_list(file_columns)}."
+                f"{short_list(file_columns)}."
             )
     expected = getattr(model, "feature_names_in_", None)
     if feature_columns is not None:
         features = [str(c) for c in feature_columns]
         if expected is not None and features != [str(c) for c in expected]:
             raise SchemaError(
-                f"feature_columns {_short_list(features)} differ from the features the model "
-                f"was fitted on, {_short_list(list(expected))}; leave feature_columns unset "
+                f"feature_columns {short_list(features)} differ from the features the model "
+                f"was fitted on, {short_list(list(expected))}; leave feature_columns unset "
                 f"to use the model's."
             )
     elif expected is not None:
@@ -244,15 +244,15 @@ def _prepare_job(
         raise SchemaError(
             f"The model expects {n_expected} features (it was fitted without column names) "
             f"but {len(features)} columns are chosen from the {where}: "
-            f"{_short_list(features)}. Give feature_columns, in training order."
+            f"{short_list(features)}. Give feature_columns, in training order."
         )
     present = set(file_columns)
     missing = [c for c in features if c not in present]
     if missing:
         raise SchemaError(
             f"The {where} lacks {len(missing)} of the model's {len(features)} feature "
-            f"columns: {_short_list(missing)}. The model expects {_short_list(features)}; "
-            f"the file has {_short_list(file_columns)}."
+            f"columns: {short_list(missing)}. The model expects {short_list(features)}; "
+            f"the file has {short_list(file_columns)}."
         )
     kinds = _feature_kinds(model, metadata, features, data_file)
     if passthrough == "all":
@@ -278,7 +278,7 @@ def _prepare_job(
     classes = _classes(classifier)
     dictionaries = tuple(_label_dictionary(c) for c in classes)
     levels = tuple(str(level) for level in classifier.levels_)
-    return _Job(
+    return Job(
         features=tuple(features),
         text_features=frozenset(n for n, k in kinds.items() if k == "text"),
         categorical_features=_category_value_kinds(
@@ -300,7 +300,7 @@ def _prepare_job(
 
 def _check_feature_type(data_file: DataFile, name: str, kind: str, file_type: pa.DataType) -> None:
     if kind == "category":
-        if data_file.format == "parquet" and not (_is_text(file_type) or _is_numeric(file_type)):
+        if data_file.format == "parquet" and not (is_text(file_type) or _is_numeric(file_type)):
             raise SchemaError(
                 f"Categorical feature column {name!r} of '{data_file.path}' has type "
                 f"{file_type}; the model needs text or numbers there (its categories)."
@@ -309,7 +309,7 @@ def _check_feature_type(data_file: DataFile, name: str, kind: str, file_type: pa
     if kind == "number":
         if _is_numeric(file_type):
             return
-        if data_file.format == "csv" or _is_text(file_type):
+        if data_file.format == "csv" or is_text(file_type):
             found = find_unparsable_value(data_file, name)
             if found is None:
                 return  # text that reads as numbers throughout: converted per chunk
@@ -325,7 +325,7 @@ def _check_feature_type(data_file: DataFile, name: str, kind: str, file_type: pa
             f"Feature column {name!r} of '{data_file.path}' has type {file_type}, but the "
             f"model needs numbers there{first}."
         )
-    if data_file.format == "parquet" and not _is_text(file_type):
+    if data_file.format == "parquet" and not is_text(file_type):
         found = find_unparsable_value(data_file, name)
         first = f"; first value at row {found[0]:,}: {found[1]!r}" if found else ""
         raise SchemaError(
@@ -334,7 +334,7 @@ def _check_feature_type(data_file: DataFile, name: str, kind: str, file_type: pa
         )
 
 
-def _csv_error(data_file: DataFile, job: _Job, error: Exception, start_row: int) -> SchemaError:
+def csv_error(data_file: DataFile, job: Job, error: Exception, start_row: int) -> SchemaError:
     """Turn an Arrow CSV conversion error into one naming the column and row."""
     column = csv_column_of_error(data_file, error, data_file.columns)
     candidates = [column] if column in job.numeric_features else job.numeric_features

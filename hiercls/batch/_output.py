@@ -1,8 +1,8 @@
 """The output directory: numbered parts, the manifest that makes a run resumable, the lock.
 
 ``_manifest.json`` ties the parts to the input file, the model and the output
-settings; :func:`_open_output` refuses to mix the outputs of two jobs, and
-``_Run`` records every part written (and re-counts the intact parts of an earlier
+settings; :func:`open_output` refuses to mix the outputs of two jobs, and
+``Run`` records every part written (and re-counts the intact parts of an earlier
 run) so that a run that is killed continues from the first missing part.
 """
 
@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 
 from .._atomic import write_json, write_table
 from ..exceptions import OutputConflictError
+from ._job import Job, short_list
+from ._summary import Tally, tally_table
 from .files import DataFile, file_identity
-from .job import _Job, _short_list
-from .summary import _Tally, _tally_table
 
 logger = logging.getLogger("hiercls.batch")
 
@@ -41,11 +41,11 @@ _MANIFEST_VERSION = 1
 _PART_PREFIX = "part-"
 
 
-def _part_name(index: int, output_format: str) -> str:
+def part_name(index: int, output_format: str) -> str:
     return f"{_PART_PREFIX}{index:06d}.{output_format}"
 
 
-def _model_fingerprint(model: Any) -> str:
+def model_fingerprint(model: Any) -> str:
     """SHA-256 of the model's pickle, streamed (no copy of a large model in memory)."""
 
     class _Digest:
@@ -62,8 +62,8 @@ def _model_fingerprint(model: Any) -> str:
     return sink.sha.hexdigest()
 
 
-def _identity(
-    data_file: DataFile, model_fingerprint: str, hierarchy: str, job: _Job, layout: dict[str, Any]
+def job_identity(
+    data_file: DataFile, model_fingerprint: str, hierarchy: str, job: Job, layout: dict[str, Any]
 ) -> dict[str, Any]:
     return {
         "input": {**file_identity(data_file.path), "format": data_file.format},
@@ -127,7 +127,7 @@ def _our_files(directory: Path, protected: Path | None = None) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
+def locked(directory: Path) -> Iterator[None]:
     """Hold an exclusive lock on the output directory (released even on a kill)."""
     try:
         import fcntl
@@ -148,7 +148,7 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _open_output(
+def open_output(
     directory: Path, identity: dict[str, Any], overwrite: bool, input_path: Path | None = None
 ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
     """Return the manifest to continue (or a fresh one) and the parts it lists as written.
@@ -185,7 +185,7 @@ def _open_output(
         ]
         if (foreign or ours) and not overwrite:
             raise OutputConflictError(
-                f"'{directory}' is not empty ({_short_list(sorted(foreign) or ['part files'], 5)}) "
+                f"'{directory}' is not empty ({short_list(sorted(foreign) or ['part files'], 5)}) "
                 f"and has no {MANIFEST_FILE}; choose an empty or new output directory, or pass "
                 f"overwrite=True (which deletes only part-NNNNNN files, {MANIFEST_FILE} and "
                 f"{SUMMARY_FILE}, never other files)."
@@ -210,15 +210,15 @@ def _open_output(
 
 
 # ------------------------------------------------------------------ parts
-def write_part(table: pa.Table, directory: Path, index: int, job: _Job) -> Path:
+def write_part(table: pa.Table, directory: Path, index: int, job: Job) -> Path:
     """Write part ``index`` of a job's output into ``directory``, atomically."""
-    return write_table(table, directory / _part_name(index, job.output_format), job.output_format)
+    return write_table(table, directory / part_name(index, job.output_format), job.output_format)
 
 
 _TALLY_COLUMNS = ("path_proba", "stopped_at_level", "scoring_error")
 
 
-def _read_part(path: Path, job: _Job) -> pa.Table:
+def read_part(path: Path, job: Job) -> pa.Table:
     columns = [*job.levels, *_TALLY_COLUMNS]
     if job.output_format == "parquet":
         return pq.read_table(path, columns=columns, pre_buffer=False)
@@ -232,18 +232,18 @@ def _read_part(path: Path, job: _Job) -> pa.Table:
 
 
 # ------------------------------------------------------------ the runs
-class _Run:
+class Run:
     """Bookkeeping shared by the engines: manifest, tallies, progress."""
 
     def __init__(
-        self, directory: Path, manifest: dict[str, Any], job: _Job, confidence: float, progress: Any
+        self, directory: Path, manifest: dict[str, Any], job: Job, confidence: float, progress: Any
     ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.job = job
         self.confidence = confidence
         self.progress = progress
-        self.tally = _Tally.empty(job)
+        self.tally = Tally.empty(job)
         self.rows_now = 0
         self.parts_now = 0
 
@@ -257,22 +257,22 @@ class _Run:
         for index, entry in sorted(done.items()):
             path = self.directory / entry["file"]
             try:
-                table = _read_part(path, self.job)
+                table = read_part(path, self.job)
             except (OSError, pa.ArrowInvalid):
                 table = None
             if table is None or table.num_rows != entry["rows"]:
                 logger.warning("Part %s is missing or damaged; scoring it again", path.name)
                 self.manifest["parts"].pop(str(index), None)
                 continue
-            self.tally.add(_tally_table(table, self.job, self.confidence))
+            self.tally.add(tally_table(table, self.job, self.confidence))
             self.progress.update(entry["rows"])
             intact.add(index)
         return intact
 
     def record(self, index: int, table: pa.Table, first_row: int | None) -> None:
-        self.tally.add(_tally_table(table, self.job, self.confidence))
+        self.tally.add(tally_table(table, self.job, self.confidence))
         self.manifest["parts"][str(index)] = {
-            "file": _part_name(index, self.job.output_format),
+            "file": part_name(index, self.job.output_format),
             "rows": table.num_rows,
             "first_row": first_row,
         }

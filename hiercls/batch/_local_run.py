@@ -18,10 +18,10 @@ from typing import Any
 import pyarrow as pa
 
 from ..exceptions import SchemaError
+from ._job import Job, csv_error
+from ._output import Run, write_part
+from ._scoring import row_namer, score_chunk
 from .files import DataFile, iter_chunks
-from .job import _csv_error, _Job
-from .output import _Run, write_part
-from .scoring import _row_namer, _score_chunk
 
 
 def _missing_runs(n_parts: int | None, intact: set[int]) -> list[tuple[int, int | None]]:
@@ -80,13 +80,13 @@ def _read_ahead(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
         chunks.close()  # type: ignore[attr-defined]
 
 
-def _write_and_record(run: _Run, index: int, table: pa.Table, first_row: int) -> None:
+def _write_and_record(run: Run, index: int, table: pa.Table, first_row: int) -> None:
     write_part(table, run.directory, index, run.job)
     run.record(index, table, first_row)
 
 
-def _run_local(
-    model: Any, job: _Job, data_file: DataFile, run: _Run, chunk_rows: int, intact: set[int]
+def run_local(
+    model: Any, job: Job, data_file: DataFile, run: Run, chunk_rows: int, intact: set[int]
 ) -> None:
     n_parts = (
         math.ceil(data_file.n_rows / chunk_rows)
@@ -120,7 +120,7 @@ def _run_local(
                 try:
                     for table in chunks:
                         offset = index * chunk_rows
-                        scored = _score_chunk(model, job, table, _row_namer(offset))
+                        scored = score_chunk(model, job, table, row_namer(offset))
                         wait_for_pending()
                         pending = writer.submit(_write_and_record, run, index, scored, offset)
                         last = max(last, index)
@@ -133,7 +133,7 @@ def _run_local(
                             f"Cannot read '{data_file.path}' after row {index * chunk_rows:,} "
                             f"({exc}); the file is damaged. Parts written so far are kept."
                         ) from None
-                    raise _csv_error(data_file, job, exc, index * chunk_rows) from None
+                    raise csv_error(data_file, job, exc, index * chunk_rows) from None
                 finally:
                     chunks.close()  # type: ignore[attr-defined]
             wait_for_pending()
