@@ -24,7 +24,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from hiercls._compat import validate_params
 from hiercls._validation import StrictInterval
-from hiercls.artifacts import find_classifier
 from hiercls.exceptions import HierarchyError
 from hiercls.hierarchy import Hierarchy, as_python, is_missing_label, read_label_paths
 
@@ -151,8 +150,7 @@ def _encode(
             "pass one prediction per true row."
         )
     joined = tuple(
-        _concatenate([source_columns[j] for source_columns, _ in split.values()])
-        for j in range(n_levels)
+        _concatenate([source_columns[j] for source_columns, _ in split.values()]) for j in range(n_levels)
     )
     missing = np.column_stack([is_missing_label(column) for column in joined])
     offsets = np.cumsum([0, *n_rows.values()])
@@ -170,9 +168,7 @@ def _encode(
         label_codes, labels = pd.factorize(column[present])
         n_labels = max(len(labels), 1)
         node = np.full(total, -1, dtype=np.intp)
-        node[present], node_keys = pd.factorize(
-            parent[present].astype(np.int64) * n_labels + label_codes
-        )
+        node[present], node_keys = pd.factorize(parent[present].astype(np.int64) * n_labels + label_codes)
         node_label.append(np.asarray(labels)[node_keys % n_labels])
         node_parent.append((node_keys // n_labels).astype(np.intp))
         local[:, j] = parent = node
@@ -448,27 +444,35 @@ def evaluate(
     >>> round(scores.hierarchical_f1, 4), scores.leaf_accuracy
     (0.5455, 0.333...)
     """
-    encoded = _encode_evaluation(
-        Y_true, Y_pred, Y_train=Y_train, hierarchy=hierarchy, levels=levels
-    )
+    encoded = _encode_evaluation(Y_true, Y_pred, Y_train=Y_train, hierarchy=hierarchy, levels=levels)
     per_class = _per_class_frame(encoded)
-    n_correct = int(per_class["n_correct"].sum())
-    n_true = int(per_class["test_support"].sum())
-    n_predicted = int(per_class["n_predicted"].sum())
-    precision = n_correct / n_predicted if n_predicted else 0.0
-    recall = n_correct / n_true
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    exact = np.all(encoded.codes["Y_true"] == encoded.codes["Y_pred"], axis=1)
+    precision, recall, f1 = _node_set_scores(encoded)
     return HierarchicalScores(
         levels=encoded.levels,
-        n_samples=len(exact),
+        n_samples=encoded.codes["Y_true"].shape[0],
         hierarchical_precision=precision,
         hierarchical_recall=recall,
         hierarchical_f1=f1,
-        leaf_accuracy=float(exact.mean()),
+        leaf_accuracy=_exact_path_share(encoded),
         per_level=_per_level_frame(per_class, encoded.levels),
         per_class=per_class,
     )
+
+
+def _node_set_scores(encoded: _EncodedPaths) -> tuple[float, float, float]:
+    """Hierarchical precision, recall and F1 over the full-path node sets of all rows."""
+    true, pred = encoded.codes["Y_true"], encoded.codes["Y_pred"]
+    n_true = int((true >= 0).sum())
+    n_predicted = int((pred >= 0).sum())
+    n_correct = int(((true == pred) & (true >= 0)).sum())
+    precision = n_correct / n_predicted if n_predicted else 0.0
+    recall = n_correct / n_true
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def _exact_path_share(encoded: _EncodedPaths) -> float:
+    return float(np.all(encoded.codes["Y_true"] == encoded.codes["Y_pred"], axis=1).mean())
 
 
 @_substitute
@@ -615,8 +619,9 @@ def hierarchical_precision_recall_f1(
     >>> hierarchical_precision_recall_f1(Y_true, Y_pred)
     (0.6, 0.5, 0.545...)
     """
-    scores = evaluate(Y_true, Y_pred, hierarchy=hierarchy, levels=levels)
-    return scores.hierarchical_precision, scores.hierarchical_recall, scores.hierarchical_f1
+    return _node_set_scores(
+        _encode_evaluation(Y_true, Y_pred, Y_train=None, hierarchy=hierarchy, levels=levels)
+    )
 
 
 @_substitute
@@ -647,8 +652,9 @@ def hierarchical_f1(
     >>> hierarchical_f1([["A", "x"], ["A", "y"], ["B", "z"]], [["A", "x"], ["A", "x"], ["B", "z"]])
     0.833...
     """
-    scores = evaluate(Y_true, Y_pred, hierarchy=hierarchy, levels=levels)
-    return scores.hierarchical_f1
+    return _node_set_scores(
+        _encode_evaluation(Y_true, Y_pred, Y_train=None, hierarchy=hierarchy, levels=levels)
+    )[2]
 
 
 @_substitute
@@ -678,8 +684,9 @@ def leaf_accuracy(
     >>> leaf_accuracy([["A", "x"], ["A", None], ["B", "z"]], [["A", "x"], ["A", "x"], ["B", None]])
     0.333...
     """
-    scores = evaluate(Y_true, Y_pred, hierarchy=hierarchy, levels=levels)
-    return scores.leaf_accuracy
+    return _exact_path_share(
+        _encode_evaluation(Y_true, Y_pred, Y_train=None, hierarchy=hierarchy, levels=levels)
+    )
 
 
 # --------------------------------------------------------------------------- calibration
@@ -697,9 +704,7 @@ def _confidence_and_correct(
     """
     y_true = np.asarray(y_true_level)
     if y_true.ndim != 1 or len(y_true) == 0:
-        raise ValueError(
-            f"y_true{where} must be a non-empty 1-D array of labels; got shape {y_true.shape}."
-        )
+        raise ValueError(f"y_true{where} must be a non-empty 1-D array of labels; got shape {y_true.shape}.")
     proba = np.asarray(proba_level, dtype=np.float64)
     classes = np.asarray(classes_level)
     if classes.ndim != 1 or len(classes) == 0:
@@ -973,5 +978,7 @@ def hierarchical_f1_scorer(estimator: Any, X: Any, Y_true: ArrayLike) -> float:
     -------
     score : float
     """
+    from .artifacts import find_classifier  # metrics need only the hierarchy, not the estimator
+
     hierarchy = find_classifier(estimator).hierarchy_
     return hierarchical_f1(Y_true, estimator.predict(X), hierarchy=hierarchy)

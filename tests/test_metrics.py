@@ -399,6 +399,22 @@ def test_scores_lie_in_the_unit_interval_and_agree_with_scikit_learn(data):
 
 
 @settings(max_examples=60, deadline=None)
+@given(hierarchies())
+def test_one_number_functions_equal_the_full_evaluation(data):
+    # They count straight from the encoded paths, without the per-class table.
+    Y_true, Y_pred, leaves = data
+    scores = evaluate(Y_true, Y_pred, hierarchy=leaves)
+    overall = (scores.hierarchical_precision, scores.hierarchical_recall, scores.hierarchical_f1)
+    assert hierarchical_precision_recall_f1(Y_true, Y_pred, hierarchy=leaves) == overall
+    assert hierarchical_f1(Y_true, Y_pred, hierarchy=leaves) == scores.hierarchical_f1
+    assert leaf_accuracy(Y_true, Y_pred, hierarchy=leaves) == scores.leaf_accuracy
+    total = scores.per_class[["n_correct", "test_support", "n_predicted"]].sum()
+    if total["n_predicted"]:
+        assert scores.hierarchical_precision == total["n_correct"] / total["n_predicted"]
+    assert scores.hierarchical_recall == total["n_correct"] / total["test_support"]
+
+
+@settings(max_examples=60, deadline=None)
 @given(hierarchies(ragged=False))
 def test_accuracy_does_not_increase_with_depth_without_ragged_truth(data):
     Y_true, Y_pred, leaves = data
