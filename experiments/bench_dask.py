@@ -32,14 +32,15 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import _bench_utils as bu  # noqa: E402
+import _runner as runner  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    args.out = args.out or runner.results_dir(args.quick)
     warnings.simplefilter("ignore")
 
     from hiercls import HierarchicalClassifier
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     n_models = sum(m is not None for m in reference)
     stem = "dask_quick" if args.quick else "dask"
     result = {"n_rows": n_rows, "branching": branching, "n_node_models": n_models,
-              "runs": runs, "machine": bu.machine_info()}
+              "runs": runs, "machine": runner.machine_info()}
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1, default=str))
     lines = [
         "# Node fits on a Dask cluster" + (" (quick)" if args.quick else ""),

@@ -12,7 +12,7 @@ data set is OEWS (304,936 rows, 830 leaf classes).
   fitted on the leaf label of a seeded 10% subsample of the same training split.
 - Both are scored on the same whole test split with ``_real_data.score``.
 
-Each fit runs in its own process group (``_real_data.run_tree``) under a time and
+Each fit runs in its own process group (``_runner.run_spec``) under a time and
 memory limit, single-threaded; a timeout is recorded as a result. When the full
 training split times out, the next (smaller) fraction is tried and the fit time is
 extrapolated linearly in rows (LightGBM's histogram cost is ~linear in rows).
@@ -40,8 +40,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _real_data as rd  # noqa: E402
+import _runner as runner  # noqa: E402
 import bench_real  # noqa: E402
-from _bench_utils import SINGLE_THREAD_ENV, machine_info  # noqa: E402
 
 RESULTS = HERE / "results"
 ROUNDS = 100
@@ -100,12 +100,12 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         adapter = bench_real.Adapter(model_name, model, Y_train)
         save(phase="built", params=repr(model)[:600])
         gc.collect()
-        rss_before = rd.vm_rss()
-        rd.reset_hwm()
+        rss_before = runner.current_rss()
+        runner.reset_peak_rss()
         start, cpu_start = time.perf_counter(), time.process_time()
         adapter.fit(X_train, Y_train)
         fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
-        fit_peak = rd.vm_hwm()
+        fit_peak = runner.peak_rss()
         save(phase="fit", fit_s=fit_s, fit_cpu_s=fit_cpu_s, rss_before_fit_bytes=rss_before,
              fit_peak_rss_bytes=fit_peak,
              fit_extra_rss_bytes=None if fit_peak is None else fit_peak - rss_before)
@@ -116,7 +116,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         # Score against the whole training split's supports (rare = < 100 rows there),
         # so both models are bucketed alike.
         scores = rd.score(Y_train_all, Y_test, Y_pred, levels)
-        save(phase="done", **scores, peak_rss_self_bytes=rd.vm_hwm())
+        save(phase="done", **scores, peak_rss_self_bytes=runner.peak_rss())
     except MemoryError:
         save(error="MemoryError", child_status="memory_error")
         sys.exit(3)
@@ -128,8 +128,8 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
 def run_one(spec: dict[str, Any], *, timeout: float, memory_limit: int, workdir: Path,
             out: Path, machine: dict) -> dict[str, Any]:
     result_path = workdir / f"{spec['model']}_{spec['fraction']}.json"
-    line = rd.run_child_line(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
-                             memory_limit=memory_limit, env={**os.environ, **SINGLE_THREAD_ENV},
+    line = runner.run_spec(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
+                             memory_limit=memory_limit, env={**os.environ, **runner.SINGLE_THREAD_ENV},
                              out=out, machine=machine)
     status = line["status"]
     print(f"{spec['model']:8s} fraction {spec['fraction']:.2f} {status:8s} wall "
@@ -271,12 +271,13 @@ def main() -> None:
         child(json.loads(args.child), args.result)
         return
     mode = "quick" if args.quick else "full"
+    global RESULTS
+    RESULTS = runner.results_dir(args.quick)
     stem = "flat_subsample_quick" if args.quick else "flat_subsample"
     n_rows = 20_000 if args.quick else None
     timeout = args.timeout or (120.0 if args.quick else 600.0)
-    machine = machine_info()
+    machine = runner.machine_info()
     machine["versions"]["lightgbm"] = __import__("lightgbm").__version__
-    RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{stem}_runs.jsonl"
     if args.summary_only:
         every = [json.loads(t) for t in out.read_text().splitlines()]

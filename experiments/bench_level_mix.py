@@ -15,7 +15,7 @@ reference, ``lgbm_native`` is ``bench_real.py``'s ``hiercls_lgbm`` (raw numbers 
 NaN + integer category codes as LightGBM categoricals), i.e. the best single model
 with its own features.
 
-Every configuration runs in its own process group (``_real_data.run_tree``) with a time
+Every configuration runs in its own process group (``_runner.run_spec``) with a time
 and memory limit, single-threaded; a timeout is a result. Scores come from
 ``_real_data.score`` (hierarchical F1, leaf accuracy, macro recall of leaf classes with
 < 100 training rows); besides, the accuracy of each level's choice among rows whose
@@ -46,8 +46,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _real_data as rd  # noqa: E402
+import _runner as runner  # noqa: E402
 import bench_real  # noqa: E402
-from _bench_utils import SINGLE_THREAD_ENV, machine_info  # noqa: E402
 
 RESULTS = HERE / "results"
 FULL_ROWS = {"oews": 60_000, "synthetic": 30_000}
@@ -228,15 +228,15 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         model = build(spec["config"], levels, f["categorical"])
         save(phase="built", params=repr(model)[:800])
         gc.collect()
-        rss_before = rd.vm_rss()
-        rd.reset_hwm()
+        rss_before = runner.current_rss()
+        runner.reset_peak_rss()
         start, cpu_start = time.perf_counter(), time.process_time()
         import pandas as pd
 
         model.fit(X_train, pd.DataFrame(Y_train, columns=levels))  # level names for the keys
         save(phase="fit", fit_s=time.perf_counter() - start,
              fit_cpu_s=time.process_time() - cpu_start,
-             fit_extra_rss_bytes=(rd.vm_hwm() or 0) - (rss_before or 0))
+             fit_extra_rss_bytes=(runner.peak_rss() or 0) - (rss_before or 0))
         start, cpu_start = time.perf_counter(), time.process_time()
         Y_pred = rd.as_paths(model.predict(X_test))
         save(phase="predict", predict_s=time.perf_counter() - start,
@@ -246,7 +246,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         save(phase="done", **scores,
              conditional_accuracy=[d["conditional_accuracy"]
                                    for d in diagnosis["conditional_accuracy"]],
-             n_node_models=diagnosis["n_node_models"], peak_rss_self_bytes=rd.vm_hwm())
+             n_node_models=diagnosis["n_node_models"], peak_rss_self_bytes=runner.peak_rss())
     except Exception as exc:  # recorded as a result
         save(error=repr(exc)[:500], traceback=traceback.format_exc()[-3000:])
         sys.exit(2)
@@ -256,8 +256,8 @@ def run_one(dataset: str, config: str, *, n_rows: int, seed: int = 0, timeout: f
             workdir: Path, out: Path, machine: dict) -> dict[str, Any]:
     spec = {"dataset": dataset, "config": config, "n_rows": n_rows, "seed": seed}
     result_path = workdir / f"{dataset}_{seed}_{config}.json"
-    line = rd.run_child_line(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
-                             memory_limit=memory_limit, env={**os.environ, **SINGLE_THREAD_ENV},
+    line = runner.run_spec(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
+                             memory_limit=memory_limit, env={**os.environ, **runner.SINGLE_THREAD_ENV},
                              out=out, machine=machine)
     status = line["status"]
     cond = " ".join(f"{c:.3f}" if c is not None else "–"
@@ -369,9 +369,11 @@ def main() -> None:
         child(json.loads(args.child), args.result)
         return
     mode = "quick" if args.quick else "full"
+    global RESULTS
+    RESULTS = runner.results_dir(args.quick)
     stem = "level_mix_quick" if args.quick else "level_mix"
     out = RESULTS / f"{stem}_runs.jsonl"
-    machine = machine_info()
+    machine = runner.machine_info()
     machine["versions"]["lightgbm"] = __import__("lightgbm").__version__
     if not args.summary_only:
         datasets = args.datasets or ["synthetic", "oews"]

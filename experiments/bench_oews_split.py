@@ -39,8 +39,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import _bench_utils as bu  # noqa: E402
 import _real_data as rd  # noqa: E402
+import _runner as runner  # noqa: E402
 import bench_real  # noqa: E402
 
 
@@ -92,8 +92,9 @@ def run(name: str, kind: str, X_train_raw: Any, X_test_raw: Any, Y_train_df: Any
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    args.out = args.out or runner.results_dir(args.quick)
     warnings.simplefilter("ignore")
     n_rows, seed = (20_000 if args.quick else 100_000), 0
     X, Y, groups = load(n_rows, seed)
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{split_name:16s} {name:20s} fit {line['fit_s']:6.1f}s hF1 "
                   f"{line['hierarchical_f1']:.4f} leaf {line['leaf_accuracy']:.4f}", flush=True)
     stem = "oews_split_quick" if args.quick else "oews_split"
-    machine = bu.machine_info()
+    machine = runner.machine_info()
     (args.out / f"{stem}.json").write_text(json.dumps(
         {"n_rows": n_rows, "seed": seed, "results": results, "machine": machine},
         indent=1, default=float))

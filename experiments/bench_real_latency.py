@@ -7,8 +7,10 @@ a lean single-row descent written here from the fitted attributes only (it reads
 fast path inside hiercls could reach.
 
     python experiments/bench_real_latency.py [--calls 2000] [--rows 20000]
+    python experiments/bench_real_latency.py --quick    # 200 calls, 3,000 rows
 
-Writes ``experiments/results/real_latency.md`` and ``.json``.
+Writes ``experiments/results/real_latency.md`` and ``.json`` (``results/quick/`` with
+``--quick``).
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _bench_utils import machine_info  # noqa: E402
+import _runner as runner  # noqa: E402
 
 
 def measure(fn: Callable[[Any], Any], rows: list[Any]) -> dict[str, float]:
@@ -88,10 +91,13 @@ def lean_predict_factory(clf: Any) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rows", type=int, default=20000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=None, help="single-row calls (2000; quick 200)")
+    parser.add_argument("--rows", type=int, default=None, help="training rows (20000; quick 3000)")
+    parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    args.calls = args.calls or (200 if args.quick else 2000)
+    args.rows = args.rows or (3000 if args.quick else 20000)
     warnings.filterwarnings("ignore")
 
     from sklearn.utils.validation import check_is_fitted
@@ -126,7 +132,7 @@ def main() -> None:
     agree = all(
         [None if v is None else v for v in lean(r)] == list(clf.predict(r)[0]) for r in rows[:500])
     results["lean single-row descent (floor)"] = measure(lean, rows)
-    machine = machine_info()
+    machine = runner.machine_info()
     lines = [
         "# Single-row predict latency: where the time goes",
         "",
@@ -135,7 +141,8 @@ def main() -> None:
         f"{args.calls:,} calls on already-featurized single rows (`X[i:i+1]`, float64). "
         f"CPU {machine['cpu_model']}, load average {machine['load_average'][0]:.1f} "
         "(shared machine: thread CPU time is the robust figure, wall time includes time "
-        "slices taken by other jobs). Produced by `experiments/bench_real_latency.py`.",
+        "slices taken by other jobs). Produced by `experiments/bench_real_latency.py`. "
+        + runner.provenance_note([machine])[0],
         "",
         "| part | CPU p50 ms | CPU p99 ms | wall p50 ms | wall p99 ms |",
         "|---|---|---|---|---|",
@@ -145,7 +152,7 @@ def main() -> None:
         f"The lean descent agrees with `predict` on the first 500 rows: {agree}.",
         "",
     ]
-    out = HERE / "results" / "real_latency.md"
+    out = runner.results_dir(args.quick) / "real_latency.md"
     out.write_text("\n".join(lines))
     out.with_suffix(".json").write_text(json.dumps(
         {"results": results, "agree": agree, "machine": machine, "calls": args.calls}, indent=1))

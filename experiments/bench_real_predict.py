@@ -14,9 +14,10 @@ hiercls is edited):
   needs when it returns no probabilities and there is no ``stop_threshold``);
 - a pyinstrument profile of the as-is call.
 
-    python experiments/bench_real_predict.py
+    python experiments/bench_real_predict.py           # all of WordNet
+    python experiments/bench_real_predict.py --quick   # 5,000 WordNet rows, 2 repeats
 
-Writes ``experiments/results/real_predict.md``.
+Writes ``experiments/results/real_predict.md`` (``results/quick/`` with ``--quick``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import os
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
+import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -36,27 +38,35 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _real_data as rd  # noqa: E402
-from _bench_utils import machine_info  # noqa: E402
+import _runner as runner  # noqa: E402
+
+REPEATS = 9
 
 
-def best_cpu(fn, repeats: int = 9):  # type: ignore[no-untyped-def]
+def best_cpu(fn, repeats: int | None = None):  # type: ignore[no-untyped-def]
     times, out = [], None
-    for _ in range(repeats):
+    for _ in range(repeats or REPEATS):
         start = time.thread_time()
         out = fn()
         times.append(time.thread_time() - start)
     return min(times), out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5,000 WordNet rows, 2 repeats")
+    args = parser.parse_args(argv)
+    global REPEATS
+    REPEATS = 2 if args.quick else 9
+    rd.require_data("wordnet")
     warnings.filterwarnings("ignore")
-    import hiercls.traversal as traversal
     from sklearn.linear_model import LogisticRegression
-
-    from hiercls import HierarchicalClassifier
     from sklearn.utils.extmath import safe_sparse_dot
 
-    X_raw, Y, _ = rd.load_raw("wordnet", n_max=None, seed=0)
+    import hiercls.traversal as traversal
+    from hiercls import HierarchicalClassifier
+
+    X_raw, Y, _ = rd.load_raw("wordnet", n_max=5_000 if args.quick else None, seed=0)
     X_train_raw, X_test_raw, Y_train_df, _ = rd.split(X_raw, Y, seed=0)
     X_train, X_test, _ = rd.featurize("wordnet", "linear", X_train_raw, X_test_raw)
     Y_train = rd.as_paths(Y_train_df)
@@ -98,14 +108,15 @@ def main() -> None:
 
     same = lambda a: np.array_equal(np.asarray(a, dtype=object),  # noqa: E731
                                     np.asarray(reference, dtype=object))
-    machine = machine_info()
+    machine = runner.machine_info()
     lines = [
         "# Batch predict on WordNet: profile and two variants",
         "",
         f"{X_train.shape[0]:,} training rows, {n:,} test rows, {X_test.shape[1]:,} TF-IDF "
         f"columns, {len(linear)} logistic node models. Thread CPU time of one `predict` of "
         f"the test set, best of 9. CPU {machine['cpu_model']}, load "
-        f"{machine['load_average'][0]:.1f}. Produced by `experiments/bench_real_predict.py`.",
+        f"{machine['load_average'][0]:.1f}. Produced by `experiments/bench_real_predict.py`. "
+        + runner.provenance_note([machine])[0],
         "",
         "| variant | CPU ms | rows/s | same labels |",
         "|---|---|---|---|",
@@ -123,7 +134,7 @@ def main() -> None:
         "```",
         "",
     ]
-    out = HERE / "results" / "real_predict.md"
+    out = runner.results_dir(args.quick) / "real_predict.md"
     out.write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -390,8 +390,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     stem = "real_quick" if args.quick else "real"
-    runs = args.runs or HERE / "results" / f"{stem}_runs.jsonl"
-    write_summary(runs, HERE / "results", stem=stem, mode="quick" if args.quick else "full")
+    out_dir = HERE / "results" / ("quick" if args.quick else "")
+    runs = args.runs or out_dir / f"{stem}_runs.jsonl"
+    write_summary(runs, out_dir, stem=stem, mode="quick" if args.quick else "full")
 
 
 if __name__ == "__main__":

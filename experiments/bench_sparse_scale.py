@@ -39,9 +39,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _real_data as rd  # noqa: E402
-from _bench_utils import machine_info, snapshot_package  # noqa: E402
+import _runner as runner  # noqa: E402
+from _bench_utils import snapshot_package  # noqa: E402
 
-RESULTS = HERE / "results"
 BEFORE = "2e35ab6"  # the last commit whose linear node models keep dense full-width weights
 THRESHOLDS = (0, 0.01, 0.05, 0.2)  # besides the default, 0.1
 # name -> make_hierarchical_text arguments (rows are split 80/20).
@@ -107,14 +107,14 @@ def run_child(spec: dict[str, Any], result_path: Path) -> None:
 
     def checkpoint(**values: Any) -> None:
         result.update(values)
-        result["peak_rss_self_bytes"] = rd.vm_hwm()
+        result["peak_rss_self_bytes"] = runner.peak_rss()
         result_path.write_text(json.dumps(result, default=float))
 
     X_train = sp.load_npz(data / "X_train.npz").tocsr()
     X_test = sp.load_npz(data / "X_test.npz").tocsr()
     Y_train = np.load(data / "Y_train.npy", allow_pickle=True)
     Y_test = np.load(data / "Y_test.npy", allow_pickle=True)
-    checkpoint(phase="loaded", rss_before_fit_bytes=rd.vm_rss())
+    checkpoint(phase="loaded", rss_before_fit_bytes=runner.current_rss())
     model_dir = Path(spec["scratch"]) / "model"
     shutil.rmtree(model_dir, ignore_errors=True)
     name = spec["model"]
@@ -256,17 +256,17 @@ def main(argv: list[str] | None = None) -> None:
         run_child(json.loads(args.child), args.result)
         return
     suffix = "_quick" if args.quick else ""
-    lines_path = RESULTS / f"sparse_scale{suffix}_runs.jsonl"
+    results = runner.results_dir(args.quick)
+    lines_path = results / f"sparse_scale{suffix}_runs.jsonl"
     if not args.summary_only:
         datasets = args.datasets or (["wordnet", "text_quick"] if args.quick else ["wordnet", "text24k"])
         models = args.models or MODELS
-        machine = machine_info()
+        machine = runner.machine_info()
         from _bench_utils import package_version
 
         machine["versions"].update({name: package_version(name) for name in ("napkinxc", "scipy")})
         machine["versions"].pop("hiclass", None)
         machine["versions"].pop("networkx", None)
-        RESULTS.mkdir(exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="bench_sparse_") as scratch:
             work = Path(scratch)
             sources = {}
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
                            "PYTHONWARNINGS": "ignore"}
                     spec = {"dataset": dataset, "model": model, "data": str(data), "scratch": scratch}
                     machine_row = {**machine, "git_commit": machine.get("git_commit")}
-                    line = rd.run_child_line(
+                    line = runner.run_spec(
                         __file__, spec, work / "result.json", timeout=args.timeout,
                         memory_limit=int(args.memory_limit_gib * 2**30), env=env, out=lines_path,
                         machine=machine_row)
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
                     lines_path.write_text("\n".join([*line_all[:-1], json.dumps(line, default=float)]) + "\n")
                     print(f"{dataset:10s} {model:18s} {line['status']:12s} fit {line.get('fit_s')} "
                           f"size {line.get('model_bytes')} acc {line.get('leaf_accuracy')}", flush=True)
-    summarize(lines_path, RESULTS / f"sparse_scale{suffix}.md")
+    summarize(lines_path, results / f"sparse_scale{suffix}.md")
 
 
 if __name__ == "__main__":
