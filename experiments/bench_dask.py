@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     from hiercls.datasets import make_hierarchical_classification
     from hiercls.parallel import fit_backend
 
-    n_rows, branching = (20_000, (5, 10, 10)) if args.quick else (200_000, (10, 20, 20))
+    n_rows, branching = (5_000, (5, 5, 5)) if args.quick else (200_000, (10, 20, 20))
     X, Y = make_hierarchical_classification(
         n_rows, n_levels=3, branching=branching, n_features=20, random_state=0
     )
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{result['machine'].get('logical_cpus')} logical CPUs. `HierarchicalClassifier()` "
         f"(dense X: `LogisticRegression` nodes) on {n_rows:,} synthetic rows, branching "
         f"{branching}, {n_models} node models. One BLAS thread per process. The Dask "
-        "cluster (2 worker processes, 1 thread each) is started before the timed fit.",
+        "cluster (2 worker processes, 1 thread each) is started before the timed fit. "
+        + runner.provenance_note([result["machine"]])[0],
         "",
         "| backend | fit s | speed-up | same coefficients as sequential |",
         "|---|---|---|---|",

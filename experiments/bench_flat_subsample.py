@@ -150,7 +150,7 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
     full = next((l for l in ok_h if l["fraction"] == 1.0), None)
     best_h = max(ok_h, key=lambda l: l["fraction"]) if ok_h else None
     md = [f"# hiercls + LightGBM (all training rows) vs flat LightGBM (10% subsample) — OEWS"
-          f"{' (quick)' if mode == 'quick' else ''}", ""]
+          f"{' (quick)' if mode == 'quick' else ''}", "", runner.provenance_note(lines)[0], ""]
     if lines:
         l0 = next((l for l in lines if "n_train_split" in l), lines[0])
         md += [f"- Data: OEWS, {l0.get('n_rows_used', '?'):,} of {l0.get('n_total_rows', '?'):,} "
@@ -167,8 +167,8 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
                "other jobs), single-threaded children; fit wall and process CPU seconds; peak RSS "
                "of the child process tree (polled) / of the process since before fit.", ""]
     md += ["| model | train rows | status | fit s (CPU s) | predict s | peak RSS MiB (fit +MiB) "
-           "| hF1 | leaf acc | per-level acc | recall <100 | leaf classes in fit |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| hF1 | leaf acc | per-level acc | recall <100 | leaf classes in fit | commit |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for l in lines:
         name = ("hiercls + LightGBM" if l["model"] == "hiercls" else "flat LightGBM") + \
             f" ({l['fraction']:.0%} of train)"
@@ -183,7 +183,7 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
             f"{fmt(l.get('hierarchical_f1'), '.4f')} | {fmt(l.get('leaf_accuracy'), '.4f')} | "
             f"{per_level or '–'} | {fmt(l.get('rare_recall_lt100'), '.3f')} "
             f"({l.get('n_rare_leaf_classes_tested', '–')} classes) | "
-            f"{l.get('n_leaf_classes_in_fit', '–')} |")
+            f"{l.get('n_leaf_classes_in_fit', '–')} | {runner.row_commit(l)} |")
     md += ["", "## Target", ""]
     verdict: dict[str, Any] = {}
     if flat and best_h:
@@ -243,7 +243,7 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
                       f"{fmt(l.get('leaf_accuracy'), '.4f')} | "
                       f"{fmt(l.get('hierarchical_f1'), '.4f')} |")
         md.append("")
-    md += ["Rerun: `OMP_NUM_THREADS=1 /work/venv/bin/python experiments/bench_flat_subsample.py"
+    md += ["Rerun: `python experiments/bench_flat_subsample.py"
            f"{' --quick' if mode == 'quick' else ''}`.", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(md))
     (RESULTS / f"{stem}.json").write_text(json.dumps(
@@ -270,6 +270,8 @@ def main() -> None:
     if args.child:
         child(json.loads(args.child), args.result)
         return
+    if not args.summary_only:
+        rd.require_data("oews")
     mode = "quick" if args.quick else "full"
     global RESULTS
     RESULTS = runner.results_dir(args.quick)
@@ -278,6 +280,9 @@ def main() -> None:
     timeout = args.timeout or (120.0 if args.quick else 600.0)
     machine = runner.machine_info()
     machine["versions"]["lightgbm"] = __import__("lightgbm").__version__
+    if args.summary_only and (RESULTS / f"{stem}.json").exists():
+        # The machine that ran the recorded runs, not the one re-drawing the table.
+        machine = json.loads((RESULTS / f"{stem}.json").read_text()).get("machine", machine)
     out = RESULTS / f"{stem}_runs.jsonl"
     if args.summary_only:
         every = [json.loads(t) for t in out.read_text().splitlines()]

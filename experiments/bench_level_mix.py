@@ -282,7 +282,8 @@ def summarize(out: Path, stem: str, mode: str, machine: dict) -> None:
         line = json.loads(text)
         latest[(line["dataset"], line.get("seed", 0), line["config"])] = line
     md = [f"# Per-level model choice (`level_estimators`) vs single base models"
-          f"{' (quick)' if mode == 'quick' else ''}", ""]
+          f"{' (quick)' if mode == 'quick' else ''}", "",
+          runner.provenance_note(list(latest.values()))[0], ""]
     verdicts = {}
     for dataset, seed in sorted(dict.fromkeys(k[:2] for k in latest),
                                 key=lambda k: (k[0] != "synthetic", k[1])):
@@ -300,8 +301,8 @@ def summarize(out: Path, stem: str, mode: str, machine: dict) -> None:
                "- cond. acc: accuracy of each level's choice among test rows whose parent was "
                "predicted right (what that level's model contributes).", "",
                "| config | models per level | kind | status | fit s (CPU s) | predict s | "
-               "peak RSS MiB | hF1 | leaf acc | recall <100 (classes) | cond. acc per level |",
-               "|---|---|---|---|---|---|---|---|---|---|---|"]
+               "peak RSS MiB | hF1 | leaf acc | recall <100 (classes) | cond. acc per level | commit |",
+               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         rows.sort(key=lambda l: -(l.get("hierarchical_f1") or -1))
         for l in rows:
             kind = "single" if l["config"] in SINGLE else "mix"
@@ -315,7 +316,7 @@ def summarize(out: Path, stem: str, mode: str, machine: dict) -> None:
                 f"{fmt((l.get('peak_rss_tree_bytes') or 0) / 2**20, ',.0f')} | "
                 f"{fmt(l.get('hierarchical_f1'))} | {fmt(l.get('leaf_accuracy'))} | "
                 f"{fmt(l.get('rare_recall_lt100'), '.3f')} ({l.get('n_rare_leaf_classes_tested', '–')}) "
-                f"| {cond or '–'} |")
+                f"| {cond or '–'} | {runner.row_commit(l)} |")
         done = [l for l in rows if l["status"] == "ok"]
         singles = [l for l in done if l["config"] in SINGLE]
         mixes = [l for l in done if l["config"] not in SINGLE]
@@ -337,9 +338,8 @@ def summarize(out: Path, stem: str, mode: str, machine: dict) -> None:
     if mode == "full":
         md += [NOTES]
     md += [f"CPU: {machine['cpu_model']} ({machine['logical_cpus']} logical, shared with other "
-           "jobs; wall times are inflated by the load, CPU seconds less so). Versions: "
-           + ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v) + ".", "",
-           f"Rerun: `OMP_NUM_THREADS=1 /work/venv/bin/python experiments/bench_level_mix.py"
+           "jobs; wall times are inflated by the load, CPU seconds less so).", "",
+           f"Rerun: `python experiments/bench_level_mix.py"
            f"{' --quick' if mode == 'quick' else ''}` (synthetic seed 0 and OEWS; other seeds: "
            "`--datasets synthetic --seed 1`; a subset: `--configs lgbm mix_knn2_lr`; tables "
            "only: `--summary-only`).", ""]
@@ -375,8 +375,11 @@ def main() -> None:
     out = RESULTS / f"{stem}_runs.jsonl"
     machine = runner.machine_info()
     machine["versions"]["lightgbm"] = __import__("lightgbm").__version__
+    if args.summary_only and (RESULTS / f"{stem}.json").exists():
+        # The machine that ran the recorded runs, not the one re-drawing the table.
+        machine = json.loads((RESULTS / f"{stem}.json").read_text()).get("machine", machine)
     if not args.summary_only:
-        datasets = args.datasets or ["synthetic", "oews"]
+        datasets = rd.usable(args.datasets or ["synthetic", "oews"], quick=args.quick)
         with tempfile.TemporaryDirectory(prefix="level_mix_") as scratch:
             for dataset in datasets:
                 n_rows = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)[dataset]

@@ -501,6 +501,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown settings {unknown}; see --list")
     warnings.filterwarnings("ignore")
+    rd.require_data("wordnet")
 
     snapshot: dict[str, Any] = {"source": "installed"}
     scratch = tempfile.mkdtemp(prefix="bench_node_solvers_")

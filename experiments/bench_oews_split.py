@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     args.out = args.out or runner.results_dir(args.quick)
+    rd.require_data("oews")
     warnings.simplefilter("ignore")
     n_rows, seed = (20_000 if args.quick else 100_000), 0
     X, Y, groups = load(n_rows, seed)

@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> None:
     out_path = args.out or results / ("real_quick_runs.jsonl" if args.quick else "real_runs.jsonl")
     if not args.summary_only:
         plan = QUICK_PLAN if args.quick else FULL_PLAN
-        datasets = args.datasets or list(plan)
+        datasets = rd.usable(args.datasets or list(plan), quick=args.quick)
         machine = runner.machine_info()
         out_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="bench_real_") as scratch:

@@ -260,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     lines_path = results / f"sparse_scale{suffix}_runs.jsonl"
     if not args.summary_only:
         datasets = args.datasets or (["wordnet", "text_quick"] if args.quick else ["wordnet", "text24k"])
+        datasets = rd.usable(datasets, quick=args.quick)
         models = args.models or MODELS
         machine = runner.machine_info()
         from _bench_utils import package_version
