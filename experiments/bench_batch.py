@@ -481,7 +481,7 @@ def render(report: dict[str, Any]) -> str:
         f"Load average at start {[round(x, 2) for x in machine.get('load_average') or []]}, "
         f"at the end {[round(x, 2) for x in report.get('load_average_end') or []]} (the "
         f"machine is shared: about 2 means another job kept one of the two cores busy).",
-        f"Code: git {str(machine.get('git_commit'))[:10]}, hiercls sources "
+        runner.provenance_note([machine])[0] + f" hiercls sources "
         f"{machine.get('hiercls_sources_sha256')} (uncommitted: {dirty or 'none'}).",
         "",
         f"Model: HierarchicalClassifier, LogisticRegression at every node, {N_FEATURES} dense "

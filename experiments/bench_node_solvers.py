@@ -410,6 +410,9 @@ def write_report(store: dict[str, Any], path: Path) -> None:
         "most probable path). Targets: leaf accuracy and rare (<100 training rows) recall "
         "≥ napkinXC's, fit ≤ 2× napkinXC's (wall and CPU), napkinXC measured in the same "
         "invocation (`session`).", "",
+        "Commit and versions per session: " + "; ".join(
+            f"{name}: {runner.provenance_note([info.get('machine', {})])[0][len('Every row: '):]}"
+            for name, info in sorted(store.get("sessions", {}).items())), "",
         "| setting | dec. | session | fit s | fit CPU s | leaf acc | hF1 | rare<100 | <10 | "
         "10–99 | 100–999 | ≥1000 | pred s | top1≠greedy | nodes at max_iter | targets (acc/rare/time) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",

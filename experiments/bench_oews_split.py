@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Written by `experiments/bench_oews_split.py`: {n_rows:,} seeded rows of OEWS "
         f"({len(set(groups)):,} areas), 20% held out with seed 0, either at random "
         "(stratified by path) or in whole areas (`groups=load_oews().groups`). "
-        f"{machine.get('cpu_model')}, one thread.",
+        f"{machine.get('cpu_model')}, one thread. " + runner.provenance_note([machine])[0],
         "",
         "Test rows by area type: national (N), state (S), metropolitan (M). The national "
         "area is a single group, so the grouped split keeps it whole on one side; the last two "

@@ -1572,7 +1572,6 @@ def _sources_note(results: dict[str, Any]) -> str:
 
 def write_report(results: dict[str, Any], plan: Plan, out_dir: Path, stem: str) -> None:
     machine = results["machine"]
-    v = machine["versions"]
     md = [
         "# hiercls framework overhead",
         "",
@@ -1587,9 +1586,8 @@ def write_report(results: dict[str, Any], plan: Plan, out_dir: Path, stem: str) 
         f"{', '.join(f'{x:.1f}' for x in machine['load_average'] or [])}, at end "
         f"{', '.join(f'{x:.1f}' for x in results.get('load_average_end') or [])} "
         f"(shared machine: other jobs ran alongside).  ",
-        f"Versions: hiercls {v.get('hiercls')} ({_sources_note(results)}), "
-        f"hiclass {v.get('hiclass')}, scikit-learn {v.get('scikit-learn')}, numpy "
-        f"{v.get('numpy')}, pandas {v.get('pandas')}, Python {machine['python']}.  ",
+        _runner.provenance_note([machine])[0] + f" hiercls sources: {_sources_note(results)}; "
+        f"Python {machine['python']}.  ",
         "Data: `hiercls.datasets.make_hierarchical_classification` (Zipf leaf sizes, "
         "tail_exponent=1, unique labels per node), 20 float32 features. Sections "
         + ", ".join(

@@ -123,7 +123,8 @@ def report(results: dict[str, Any], path: Path) -> None:
         f"{results['machine'].get('logical_cpus')} logical CPUs; `n_jobs=1`, one BLAS thread. "
         f"Data: `make_hierarchical_classification` (Zipf leaf sizes), 20 float32 features, "
         f"branching {tuple(results['branching'])}; accuracy on {TEST_SHARE:.0%} more rows "
-        f"from the same generator. Base model: hiercls's default.",
+        f"from the same generator. Base model: hiercls's default. "
+        + runner.provenance_note([results["machine"]])[0],
         "",
         "| rows | status | fit s (CPU) | node models | fit +RSS MiB | peak RSS MiB | predict s (CPU) "
         "| predict rows/s | top-5 s (test rows) | per-level acc | hF1 | leaf acc |",
