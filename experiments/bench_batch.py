@@ -23,7 +23,7 @@ rows) are generated once under ``experiments/.cache/batch/`` (git-ignored).
 
 Run::
 
-    python experiments/bench_batch.py [--quick] [--out experiments/results]
+    python experiments/bench_batch.py [--quick] [--out DIR]
 
 writes ``batch.md`` and ``batch.json`` (``quick/batch_quick.*`` with ``--quick``: 100k and
 1M rows, a smoke test of a few minutes).

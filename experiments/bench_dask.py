@@ -10,7 +10,7 @@ Run::
 
     python experiments/bench_dask.py [--quick]
 
-writes ``experiments/results/dask.md`` / ``dask.json`` (``dask_quick*``).
+writes ``experiments/results/dask.md`` / ``dask.json`` (``results/quick/dask_quick.*`` with ``--quick``: 5,000 rows).
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ or an out-of-memory kill is recorded as a result):
 
 Run::
 
-    python experiments/bench_overhead.py [--quick] [--out experiments/results]
+    python experiments/bench_overhead.py [--quick] [--out DIR]
 
 writes ``overhead.md``, ``overhead.json``, ``overhead.csv`` and
-``overhead_profiles.md`` (``overhead_quick*`` with ``--quick``, a smoke test that
+``overhead_profiles.md`` (``results/quick/overhead_quick*`` with ``--quick``, a smoke test that
 runs in under a minute).
 """
 

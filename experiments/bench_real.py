@@ -6,7 +6,7 @@ timeout or a memory error is recorded as a result. A summary step then writes a
 Markdown and CSV table, the targets met or not, and a plot of leaf-class recall per
 training-support bucket.
 
-    python experiments/bench_real.py --quick                  # smoke test, < 2 minutes
+    python experiments/bench_real.py --quick                  # smoke test, results/quick/
     python experiments/bench_real.py                          # full run (~60 minutes)
     python experiments/bench_real.py --datasets oews --models hiercls_default hiercls_lgbm
     python experiments/bench_real.py --summary-only           # rebuild tables and plot

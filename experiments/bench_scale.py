@@ -13,8 +13,8 @@ Run::
 
     python experiments/bench_scale.py [--quick] [--sizes 100000 300000 1000000]
 
-writes ``experiments/results/scale.md`` / ``scale.json`` (``scale_quick*`` with
-``--quick``: 1,000 leaves, 20k and 50k rows, under a minute).
+writes ``experiments/results/scale.md`` / ``scale.json`` (``results/quick/scale_quick.*``
+with ``--quick``: 1,000 leaves, 20k and 50k rows, under a minute).
 """
 
 from __future__ import annotations
