@@ -5,14 +5,12 @@ provenance are in ``_runner.py``. The pieces:
 
 - :func:`snapshot_package`: a frozen copy of ``hiercls/`` (working tree, HEAD or any
   revision) that every child of one benchmark imports;
-- :func:`source_state`: a hash of the package's sources as they are on disk;
 - :func:`deep_nbytes`: bytes held by an array, object arrays included;
 - :func:`load_data`: a synthetic tree data set, with a fallback generator.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -22,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _runner as runner  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,7 +60,7 @@ def snapshot_package(
             cwd=str(dest),
         )
         if check.returncode == 0 and check.stdout.strip().startswith(str(dest)):
-            state = source_state(target)
+            state = runner.source_state(target)
             return {
                 "source": source,
                 "path": str(dest),
@@ -68,33 +69,6 @@ def snapshot_package(
             }
         time.sleep(wait_seconds)
     raise RuntimeError(f"hiercls from {source} does not import:\n{check.stderr[-2000:]}")
-
-
-# ------------------------------------------------------------------------- sources
-def source_state(package_dir: Path = REPO / "hiercls") -> dict[str, Any]:
-    """Git commit plus a hash of the package's sources as they are on disk.
-
-    Other people edit the working tree while benchmarks run, so the commit alone
-    does not say which code was measured.
-    """
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return out.stdout.rstrip("\n") if out.returncode == 0 else None
-
-    digest = hashlib.sha256()
-    for path in sorted(p for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(package_dir)).encode())
-        digest.update(path.read_bytes())
-    dirty = git("status", "--porcelain", "--", str(package_dir))
-    return {
-        "git_commit": (git("rev-parse", "HEAD") or "").strip() or None,
-        "hiercls_dirty_files": sorted(line[3:] for line in (dirty or "").splitlines()),
-        "hiercls_sources_sha256": digest.hexdigest()[:16],
-    }
 
 
 # ------------------------------------------------------------------------------ arrays

@@ -21,6 +21,7 @@ not mixed with the one before it. The pieces:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -59,20 +60,20 @@ def results_dir(quick: bool) -> Path:
 
 
 # -------------------------------------------------------------------------- provenance
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.rstrip("\n") if out.returncode == 0 else None
+
+
 def git_commit() -> str | None:
     """``git rev-parse --short HEAD`` plus ``-dirty`` when tracked files have changes."""
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return out.stdout.strip() if out.returncode == 0 else None
-
-    commit = git("rev-parse", "--short", "HEAD")
+    commit = (_git("rev-parse", "--short", "HEAD") or "").strip()
     if not commit:
         return None
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
     return commit + ("-dirty" if dirty else "")
 
 
@@ -109,10 +110,25 @@ def memory_total_gib() -> float | None:
     return None
 
 
+def source_state(package_dir: Path = REPO / "hiercls") -> dict[str, Any]:
+    """A hash of the package's sources as they are on disk, and its uncommitted files.
+
+    Other people edit the working tree while benchmarks run, so the commit alone
+    does not say which code was measured.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(package_dir)).encode())
+        digest.update(path.read_bytes())
+    dirty = _git("status", "--porcelain", "--", str(package_dir))
+    return {
+        "hiercls_dirty_files": sorted(line[3:] for line in (dirty or "").splitlines()),
+        "hiercls_sources_sha256": digest.hexdigest()[:16],
+    }
+
+
 def machine_info() -> dict[str, Any]:
     """CPU, memory, load, commit and versions: what a result needs to be compared."""
-    from _bench_utils import source_state
-
     return {
         "cpu_model": cpu_model(),
         "logical_cpus": os.cpu_count(),
@@ -400,9 +416,9 @@ def provenance_note(rows: Sequence[Mapping[str, Any]]) -> tuple[str, bool]:
     if len(versions) == 1:
         text += f" Versions: {versions[0]}."
     else:
-        text += " Versions per commit: " + "; ".join(
-            f"{c}: {_versions_text(next(r.get('versions') for r in rows if row_commit(r) == c))}" for c in commits
-        ) + "."
+        first = {c: next(r.get("versions") for r in rows if row_commit(r) == c) for c in commits}
+        per_commit = "; ".join(f"{c}: {_versions_text(v)}" for c, v in first.items())
+        text += f" Versions per commit: {per_commit}."
     return text, True
 
 
