@@ -374,8 +374,9 @@ def run_spec(
         "git_commit": machine.get("git_commit"),
     }
     if status != "ok":
-        line["stderr_tail"] = (outcome["stderr_tail"] or result_path.with_suffix(".stderr").read_text(
-            errors="replace"))[-1500:]
+        line["stderr_tail"] = (
+            outcome["stderr_tail"] or result_path.with_suffix(".stderr").read_text(errors="replace")
+        )[-1500:]
     return append_run(out, line)
 
 
