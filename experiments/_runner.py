@@ -274,21 +274,25 @@ def run_child(
             start_new_session=True,
             preexec_fn=limit_address_space if address_space_limit_bytes else None,
         )
-        while True:
-            try:
-                returncode = process.wait(timeout=poll_seconds)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            peak_hwm = max(peak_hwm, _status_bytes(process.pid, "VmHWM") or 0)
-            peak_tree = max(peak_tree, _tree_rss(process.pid))
-            elapsed = time.perf_counter() - start
-            over_memory = memory_limit_bytes is not None and peak_tree > memory_limit_bytes
-            if elapsed > timeout or over_memory:
-                status = "timeout" if elapsed > timeout else "memory_limit"
-                os.killpg(process.pid, signal.SIGKILL)
-                returncode = process.wait()
-                break
+        try:
+            while True:
+                try:
+                    returncode = process.wait(timeout=poll_seconds)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                peak_hwm = max(peak_hwm, _status_bytes(process.pid, "VmHWM") or 0)
+                peak_tree = max(peak_tree, _tree_rss(process.pid))
+                elapsed = time.perf_counter() - start
+                over_memory = memory_limit_bytes is not None and peak_tree > memory_limit_bytes
+                if elapsed > timeout or over_memory:
+                    status = "timeout" if elapsed > timeout else "memory_limit"
+                    os.killpg(process.pid, signal.SIGKILL)
+                    returncode = process.wait()
+                    break
+        except BaseException:  # Ctrl-C in the parent: do not leave the child's group running
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
     wall = time.perf_counter() - start
     result = None
     if result_path is not None and result_path.exists():

@@ -18,7 +18,7 @@ training split times out, the next (smaller) fraction is tried and the fit time 
 extrapolated linearly in rows (LightGBM's histogram cost is ~linear in rows).
 
     python experiments/bench_flat_subsample.py            # full (~12 min on a loaded 2-core box)
-    python experiments/bench_flat_subsample.py --quick    # 20k-row subsample of OEWS, ~1-3 min
+    python experiments/bench_flat_subsample.py --quick    # 5k rows of OEWS, 5 rounds, results/quick/
     python experiments/bench_flat_subsample.py --summary-only   # rebuild the tables
 """
 
@@ -45,6 +45,7 @@ import bench_real  # noqa: E402
 
 RESULTS = HERE / "results"
 ROUNDS = 100
+QUICK_ROUNDS = 5
 FLAT_FRACTION = 0.10
 
 
@@ -92,7 +93,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
              n_leaf_classes_in_fit=len(leaves_used))
 
         model_name = "hiercls_lgbm" if spec["model"] == "hiercls" else "flat_lgbm"
-        model = bench_real.lgbm("oews", info["categorical"], rounds=ROUNDS)
+        model = bench_real.lgbm("oews", info["categorical"], rounds=spec.get("rounds", ROUNDS))
         if spec["model"] == "hiercls":
             from hiercls import HierarchicalClassifier
 
@@ -254,7 +255,7 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20,000-row subsample of OEWS")
+    parser.add_argument("--quick", action="store_true", help="5,000-row subsample of OEWS, 5 boosting rounds")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per fit run "
                         "(default 600, quick 120)")
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.5, 0.25],
@@ -276,7 +277,8 @@ def main() -> None:
     global RESULTS
     RESULTS = runner.results_dir(args.quick)
     stem = "flat_subsample_quick" if args.quick else "flat_subsample"
-    n_rows = 20_000 if args.quick else None
+    n_rows = 5_000 if args.quick else None
+    rounds = QUICK_ROUNDS if args.quick else ROUNDS
     timeout = args.timeout or (120.0 if args.quick else 600.0)
     machine = runner.machine_info()
     machine["versions"]["lightgbm"] = __import__("lightgbm").__version__
@@ -294,10 +296,10 @@ def main() -> None:
         kw = dict(timeout=timeout, memory_limit=int(args.memory_limit_gib * 2**30),
                   workdir=Path(scratch), out=out, machine=machine)
         lines.append(run_one({"model": "flat", "fraction": FLAT_FRACTION, "n_rows": n_rows,
-                                   "test_rows": args.test_rows}, **kw))
+                                   "test_rows": args.test_rows, "rounds": rounds}, **kw))
         for fraction in args.fractions:
             line = run_one({"model": "hiercls", "fraction": fraction, "n_rows": n_rows,
-                                  "test_rows": args.test_rows}, **kw)
+                                  "test_rows": args.test_rows, "rounds": rounds}, **kw)
             lines.append(line)
             if line["status"] == "ok":
                 break
