@@ -191,7 +191,7 @@ class Progress:
 
 
 # ------------------------------------------------------------------------- parent side
-def _tree_rss(pid: int) -> int:
+def tree_rss(pid: int) -> int:
     """RSS of a process and all its descendants (psutil when installed, else the process)."""
     try:
         import psutil
@@ -282,7 +282,7 @@ def run_child(
                 except subprocess.TimeoutExpired:
                     pass
                 peak_hwm = max(peak_hwm, _status_bytes(process.pid, "VmHWM") or 0)
-                peak_tree = max(peak_tree, _tree_rss(process.pid))
+                peak_tree = max(peak_tree, tree_rss(process.pid))
                 elapsed = time.perf_counter() - start
                 over_memory = memory_limit_bytes is not None and peak_tree > memory_limit_bytes
                 if elapsed > timeout or over_memory:

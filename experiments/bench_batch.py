@@ -59,23 +59,6 @@ CHUNK_ROWS = 100_000
 
 
 # ----------------------------------------------------------------------- child side
-def _tree_rss(pid: int) -> int:
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        processes = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for item in processes:
-        try:
-            total += item.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 class TreeSampler:
     """Peak of the summed RSS of this process and its descendants (Dask workers)."""
 
@@ -87,7 +70,7 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self.peak = max(self.peak, runner.tree_rss(os.getpid()))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreeSampler:
