@@ -14,7 +14,7 @@ about 20% of the rows, seed 0, and the same models are fitted on each:
 Run::
 
     python experiments/bench_oews_split.py            # 100,000 seeded rows of OEWS, ~5 min
-    python experiments/bench_oews_split.py --quick    # 5,000 rows, ~1-2 min
+    python experiments/bench_oews_split.py --quick    # 3,000 rows, 5 LightGBM rounds
 
 writes ``experiments/results/oews_split.md`` / ``.json`` (``results/quick/`` with ``--quick``).
 """
@@ -62,12 +62,13 @@ def split(X: Any, Y: Any, groups: np.ndarray | None, seed: int) -> tuple[Any, An
 
 
 def run(name: str, kind: str, X_train_raw: Any, X_test_raw: Any, Y_train_df: Any,
-        Y_test_df: Any) -> dict[str, Any]:
+        Y_test_df: Any, rounds: int | None = None) -> dict[str, Any]:
     from hiercls import HierarchicalClassifier
 
     X_train, X_test, info = rd.featurize("oews", kind, X_train_raw, X_test_raw)
     Y_train, Y_test = rd.as_paths(Y_train_df), rd.as_paths(Y_test_df)
-    base = bench_real.lgbm("oews", info["categorical"]) if kind == "tree" else None
+    kwargs = {} if rounds is None else {"rounds": rounds}
+    base = bench_real.lgbm("oews", info["categorical"], **kwargs) if kind == "tree" else None
     model = HierarchicalClassifier(base, random_state=0, sufficiency_policy="ignore")
     start = time.perf_counter()
     model.fit(X_train, Y_train)
@@ -97,13 +98,14 @@ def main(argv: list[str] | None = None) -> None:
     args.out = args.out or runner.results_dir(args.quick)
     rd.require_data("oews")
     warnings.simplefilter("ignore")
-    n_rows, seed = (5_000 if args.quick else 100_000), 0
+    n_rows, seed = (3_000 if args.quick else 100_000), 0
     X, Y, groups = load(n_rows, seed)
     results = []
     for split_name, split_groups in (("random", None), ("grouped by area", groups)):
         X_train, X_test, Y_train, Y_test = split(X, Y, split_groups, seed)
         for name, kind in (("hiercls + LR", "linear"), ("hiercls + LightGBM", "tree")):
-            line = {"split": split_name, **run(name, kind, X_train, X_test, Y_train, Y_test)}
+            line = {"split": split_name, **run(name, kind, X_train, X_test, Y_train, Y_test,
+                                                  rounds=5 if args.quick else None)}
             results.append(line)
             print(f"{split_name:16s} {name:20s} fit {line['fit_s']:6.1f}s hF1 "
                   f"{line['hierarchical_f1']:.4f} leaf {line['leaf_accuracy']:.4f}", flush=True)
