@@ -262,9 +262,6 @@ def main(argv: list[str] | None = None) -> None:
         datasets = rd.usable(datasets, quick=args.quick)
         models = args.models or MODELS
         machine = runner.machine_info()
-        from _bench_utils import package_version
-
-        machine["versions"].update({name: package_version(name) for name in ("napkinxc", "scipy")})
         machine["versions"].pop("hiclass", None)
         machine["versions"].pop("networkx", None)
         with tempfile.TemporaryDirectory(prefix="bench_sparse_") as scratch:
