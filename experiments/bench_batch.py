@@ -23,9 +23,9 @@ rows) are generated once under ``experiments/.cache/batch/`` (git-ignored).
 
 Run::
 
-    python experiments/bench_batch.py [--quick] [--out experiments/results]
+    python experiments/bench_batch.py [--quick] [--out DIR]
 
-writes ``batch.md`` and ``batch.json`` (``batch_quick.*`` with ``--quick``: 100k and
+writes ``batch.md`` and ``batch.json`` (``quick/batch_quick.*`` with ``--quick``: 100k and
 1M rows, a smoke test of a few minutes).
 """
 
@@ -47,6 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench_utils as bu  # noqa: E402
+import _runner as runner  # noqa: E402
 
 CACHE = bu.REPO / "experiments" / ".cache" / "batch"
 BRANCHING = (10, 10, 10)
@@ -58,23 +59,6 @@ CHUNK_ROWS = 100_000
 
 
 # ----------------------------------------------------------------------- child side
-def _tree_rss(pid: int) -> int:
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        processes = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for item in processes:
-        try:
-            total += item.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 class TreeSampler:
     """Peak of the summed RSS of this process and its descendants (Dask workers)."""
 
@@ -86,7 +70,7 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self.peak = max(self.peak, runner.tree_rss(os.getpid()))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreeSampler:
@@ -183,7 +167,7 @@ def _in_memory(spec: dict[str, Any]) -> dict[str, Any]:
 
     model = load_model(CACHE / "model")
     frame = pq.read_table(spec["path"], columns=[f"x{i}" for i in range(N_FEATURES)]).to_pandas()
-    rss_loaded = bu.current_rss()
+    rss_loaded = runner.current_rss()
     seconds = 0.0
     cpu_started = time.process_time()
     # Slices of the local engine's chunk size: one call on 1M rows is slower (cache), and
@@ -199,7 +183,7 @@ def _in_memory(spec: dict[str, Any]) -> dict[str, Any]:
         "cpu_seconds": time.process_time() - cpu_started,
         "rows_per_s": len(frame) / seconds,
         "rss_after_load_bytes": rss_loaded,
-        "peak_rss_bytes": bu.peak_rss(),
+        "peak_rss_bytes": runner.peak_rss(),
     }
 
 
@@ -228,8 +212,8 @@ def _batch(spec: dict[str, Any]) -> dict[str, Any]:
 
         # Cold: workers import hiercls and receive the model; warm: the same job again.
         engines = [("cold", DaskEngine(client=client)), ("run", DaskEngine(client=client))]
-    rss_before = bu.current_rss()
-    bu.reset_peak_rss()
+    rss_before = runner.current_rss()
+    runner.reset_peak_rss()
     try:
         with TreeSampler() as tree:
             for label, engine in engines:
@@ -263,7 +247,7 @@ def _batch(spec: dict[str, Any]) -> dict[str, Any]:
         "cpu_seconds": cpu_seconds,
         "rows_per_s": summary.rows / seconds,
         "rss_before_bytes": rss_before,
-        "peak_rss_bytes": bu.peak_rss(),
+        "peak_rss_bytes": runner.peak_rss(),
         "peak_tree_rss_bytes": tree.peak,
         "output_bytes": output_bytes,
         "summary_line": summary.line(),
@@ -344,7 +328,7 @@ KINDS = {"prepare": _prepare, "memory": _in_memory, "batch": _batch, "latency": 
 def child(spec: dict[str, Any], result_path: str) -> None:
     warnings.simplefilter("ignore")
     result = KINDS[spec["kind"]](spec)
-    result.setdefault("peak_rss_bytes", bu.peak_rss())
+    result.setdefault("peak_rss_bytes", runner.peak_rss())
     Path(result_path).write_text(json.dumps(result))
 
 
@@ -365,7 +349,7 @@ def run(spec: dict[str, Any], timeout: float, work: Path) -> dict[str, Any]:
         "--result",
         str(work / f"{name}.json"),
     ]
-    outcome = bu.run_isolated(
+    outcome = runner.run_child(
         argv,
         timeout=timeout,
         progress_path=work / f"{name}.progress",
@@ -389,7 +373,7 @@ def mb(value: Any) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", default=str(bu.REPO / "experiments" / "results"))
+    parser.add_argument("--out", default=None, help="folder (default: results/, with --quick results/quick/)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--child")
@@ -401,7 +385,7 @@ def main() -> None:
 
     sizes = [100_000, 1_000_000] if args.quick else [1_000_000, 10_000_000]
     repeats = 1 if args.quick else args.repeats
-    out_dir = Path(args.out)
+    out_dir = Path(args.out) if args.out else runner.results_dir(args.quick)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = "batch_quick" if args.quick else "batch"
     work = Path(tempfile.mkdtemp(prefix="bench_batch_"))
@@ -411,7 +395,7 @@ def main() -> None:
     started = time.perf_counter()
     report: dict[str, Any] = {
         "snapshot": snapshot,
-        "machine": bu.machine_info(),
+        "machine": runner.machine_info(),
         "sizes": sizes,
         "chunk_rows": CHUNK_ROWS,
         "repeats": repeats,
@@ -480,7 +464,7 @@ def render(report: dict[str, Any]) -> str:
         f"Load average at start {[round(x, 2) for x in machine.get('load_average') or []]}, "
         f"at the end {[round(x, 2) for x in report.get('load_average_end') or []]} (the "
         f"machine is shared: about 2 means another job kept one of the two cores busy).",
-        f"Code: git {str(machine.get('git_commit'))[:10]}, hiercls sources "
+        runner.provenance_note([machine])[0] + f" hiercls sources "
         f"{machine.get('hiercls_sources_sha256')} (uncommitted: {dirty or 'none'}).",
         "",
         f"Model: HierarchicalClassifier, LogisticRegression at every node, {N_FEATURES} dense "

@@ -10,7 +10,7 @@ Run::
 
     python experiments/bench_dask.py [--quick]
 
-writes ``experiments/results/dask.md`` / ``dask.json`` (``dask_quick*``).
+writes ``experiments/results/dask.md`` / ``dask.json`` (``results/quick/dask_quick.*`` with ``--quick``: 5,000 rows).
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import _bench_utils as bu  # noqa: E402
+import _runner as runner  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    args.out = args.out or runner.results_dir(args.quick)
     warnings.simplefilter("ignore")
 
     from hiercls import HierarchicalClassifier
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     from hiercls.datasets import make_hierarchical_classification
     from hiercls.parallel import fit_backend
 
-    n_rows, branching = (20_000, (5, 10, 10)) if args.quick else (200_000, (10, 20, 20))
+    n_rows, branching = (5_000, (5, 5, 5)) if args.quick else (200_000, (10, 20, 20))
     X, Y = make_hierarchical_classification(
         n_rows, n_levels=3, branching=branching, n_features=20, random_state=0
     )
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     n_models = sum(m is not None for m in reference)
     stem = "dask_quick" if args.quick else "dask"
     result = {"n_rows": n_rows, "branching": branching, "n_node_models": n_models,
-              "runs": runs, "machine": bu.machine_info()}
+              "runs": runs, "machine": runner.machine_info()}
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1, default=str))
     lines = [
         "# Node fits on a Dask cluster" + (" (quick)" if args.quick else ""),
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{result['machine'].get('logical_cpus')} logical CPUs. `HierarchicalClassifier()` "
         f"(dense X: `LogisticRegression` nodes) on {n_rows:,} synthetic rows, branching "
         f"{branching}, {n_models} node models. One BLAS thread per process. The Dask "
-        "cluster (2 worker processes, 1 thread each) is started before the timed fit.",
+        "cluster (2 worker processes, 1 thread each) is started before the timed fit. "
+        + runner.provenance_note([result["machine"]])[0],
         "",
         "| backend | fit s | speed-up | same coefficients as sequential |",
         "|---|---|---|---|",

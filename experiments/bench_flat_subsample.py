@@ -12,13 +12,13 @@ data set is OEWS (304,936 rows, 830 leaf classes).
   fitted on the leaf label of a seeded 10% subsample of the same training split.
 - Both are scored on the same whole test split with ``_real_data.score``.
 
-Each fit runs in its own process group (``_real_data.run_tree``) under a time and
+Each fit runs in its own process group (``_runner.run_spec``) under a time and
 memory limit, single-threaded; a timeout is recorded as a result. When the full
 training split times out, the next (smaller) fraction is tried and the fit time is
 extrapolated linearly in rows (LightGBM's histogram cost is ~linear in rows).
 
     python experiments/bench_flat_subsample.py            # full (~12 min on a loaded 2-core box)
-    python experiments/bench_flat_subsample.py --quick    # 20k-row subsample of OEWS, ~1-3 min
+    python experiments/bench_flat_subsample.py --quick    # 5k rows of OEWS, 5 rounds, results/quick/
     python experiments/bench_flat_subsample.py --summary-only   # rebuild the tables
 """
 
@@ -40,11 +40,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _real_data as rd  # noqa: E402
+import _runner as runner  # noqa: E402
 import bench_real  # noqa: E402
-from _bench_utils import SINGLE_THREAD_ENV, machine_info  # noqa: E402
 
 RESULTS = HERE / "results"
 ROUNDS = 100
+QUICK_ROUNDS = 5
 FLAT_FRACTION = 0.10
 
 
@@ -92,7 +93,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
              n_leaf_classes_in_fit=len(leaves_used))
 
         model_name = "hiercls_lgbm" if spec["model"] == "hiercls" else "flat_lgbm"
-        model = bench_real.lgbm("oews", info["categorical"], rounds=ROUNDS)
+        model = bench_real.lgbm("oews", info["categorical"], rounds=spec.get("rounds", ROUNDS))
         if spec["model"] == "hiercls":
             from hiercls import HierarchicalClassifier
 
@@ -100,12 +101,12 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         adapter = bench_real.Adapter(model_name, model, Y_train)
         save(phase="built", params=repr(model)[:600])
         gc.collect()
-        rss_before = rd.vm_rss()
-        rd.reset_hwm()
+        rss_before = runner.current_rss()
+        runner.reset_peak_rss()
         start, cpu_start = time.perf_counter(), time.process_time()
         adapter.fit(X_train, Y_train)
         fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
-        fit_peak = rd.vm_hwm()
+        fit_peak = runner.peak_rss()
         save(phase="fit", fit_s=fit_s, fit_cpu_s=fit_cpu_s, rss_before_fit_bytes=rss_before,
              fit_peak_rss_bytes=fit_peak,
              fit_extra_rss_bytes=None if fit_peak is None else fit_peak - rss_before)
@@ -116,7 +117,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         # Score against the whole training split's supports (rare = < 100 rows there),
         # so both models are bucketed alike.
         scores = rd.score(Y_train_all, Y_test, Y_pred, levels)
-        save(phase="done", **scores, peak_rss_self_bytes=rd.vm_hwm())
+        save(phase="done", **scores, peak_rss_self_bytes=runner.peak_rss())
     except MemoryError:
         save(error="MemoryError", child_status="memory_error")
         sys.exit(3)
@@ -128,8 +129,8 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
 def run_one(spec: dict[str, Any], *, timeout: float, memory_limit: int, workdir: Path,
             out: Path, machine: dict) -> dict[str, Any]:
     result_path = workdir / f"{spec['model']}_{spec['fraction']}.json"
-    line = rd.run_child_line(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
-                             memory_limit=memory_limit, env={**os.environ, **SINGLE_THREAD_ENV},
+    line = runner.run_spec(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
+                             memory_limit=memory_limit, env={**os.environ, **runner.SINGLE_THREAD_ENV},
                              out=out, machine=machine)
     status = line["status"]
     print(f"{spec['model']:8s} fraction {spec['fraction']:.2f} {status:8s} wall "
@@ -150,7 +151,7 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
     full = next((l for l in ok_h if l["fraction"] == 1.0), None)
     best_h = max(ok_h, key=lambda l: l["fraction"]) if ok_h else None
     md = [f"# hiercls + LightGBM (all training rows) vs flat LightGBM (10% subsample) — OEWS"
-          f"{' (quick)' if mode == 'quick' else ''}", ""]
+          f"{' (quick)' if mode == 'quick' else ''}", "", runner.provenance_note(lines)[0], ""]
     if lines:
         l0 = next((l for l in lines if "n_train_split" in l), lines[0])
         md += [f"- Data: OEWS, {l0.get('n_rows_used', '?'):,} of {l0.get('n_total_rows', '?'):,} "
@@ -167,8 +168,8 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
                "other jobs), single-threaded children; fit wall and process CPU seconds; peak RSS "
                "of the child process tree (polled) / of the process since before fit.", ""]
     md += ["| model | train rows | status | fit s (CPU s) | predict s | peak RSS MiB (fit +MiB) "
-           "| hF1 | leaf acc | per-level acc | recall <100 | leaf classes in fit |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| hF1 | leaf acc | per-level acc | recall <100 | leaf classes in fit | commit |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for l in lines:
         name = ("hiercls + LightGBM" if l["model"] == "hiercls" else "flat LightGBM") + \
             f" ({l['fraction']:.0%} of train)"
@@ -183,7 +184,7 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
             f"{fmt(l.get('hierarchical_f1'), '.4f')} | {fmt(l.get('leaf_accuracy'), '.4f')} | "
             f"{per_level or '–'} | {fmt(l.get('rare_recall_lt100'), '.3f')} "
             f"({l.get('n_rare_leaf_classes_tested', '–')} classes) | "
-            f"{l.get('n_leaf_classes_in_fit', '–')} |")
+            f"{l.get('n_leaf_classes_in_fit', '–')} | {runner.row_commit(l)} |")
     md += ["", "## Target", ""]
     verdict: dict[str, Any] = {}
     if flat and best_h:
@@ -243,7 +244,7 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
                       f"{fmt(l.get('leaf_accuracy'), '.4f')} | "
                       f"{fmt(l.get('hierarchical_f1'), '.4f')} |")
         md.append("")
-    md += ["Rerun: `OMP_NUM_THREADS=1 /work/venv/bin/python experiments/bench_flat_subsample.py"
+    md += ["Rerun: `python experiments/bench_flat_subsample.py"
            f"{' --quick' if mode == 'quick' else ''}`.", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(md))
     (RESULTS / f"{stem}.json").write_text(json.dumps(
@@ -254,7 +255,7 @@ def summarize(lines: list[dict], machine: dict, mode: str, stem: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20,000-row subsample of OEWS")
+    parser.add_argument("--quick", action="store_true", help="5,000-row subsample of OEWS, 5 boosting rounds")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per fit run "
                         "(default 600, quick 120)")
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.5, 0.25],
@@ -270,13 +271,20 @@ def main() -> None:
     if args.child:
         child(json.loads(args.child), args.result)
         return
+    if not args.summary_only:
+        rd.require_data("oews")
     mode = "quick" if args.quick else "full"
+    global RESULTS
+    RESULTS = runner.results_dir(args.quick)
     stem = "flat_subsample_quick" if args.quick else "flat_subsample"
-    n_rows = 20_000 if args.quick else None
+    n_rows = 5_000 if args.quick else None
+    rounds = QUICK_ROUNDS if args.quick else ROUNDS
     timeout = args.timeout or (120.0 if args.quick else 600.0)
-    machine = machine_info()
+    machine = runner.machine_info()
     machine["versions"]["lightgbm"] = __import__("lightgbm").__version__
-    RESULTS.mkdir(exist_ok=True)
+    if args.summary_only and (RESULTS / f"{stem}.json").exists():
+        # The machine that ran the recorded runs, not the one re-drawing the table.
+        machine = json.loads((RESULTS / f"{stem}.json").read_text()).get("machine", machine)
     out = RESULTS / f"{stem}_runs.jsonl"
     if args.summary_only:
         every = [json.loads(t) for t in out.read_text().splitlines()]
@@ -288,10 +296,10 @@ def main() -> None:
         kw = dict(timeout=timeout, memory_limit=int(args.memory_limit_gib * 2**30),
                   workdir=Path(scratch), out=out, machine=machine)
         lines.append(run_one({"model": "flat", "fraction": FLAT_FRACTION, "n_rows": n_rows,
-                                   "test_rows": args.test_rows}, **kw))
+                                   "test_rows": args.test_rows, "rounds": rounds}, **kw))
         for fraction in args.fractions:
             line = run_one({"model": "hiercls", "fraction": fraction, "n_rows": n_rows,
-                                  "test_rows": args.test_rows}, **kw)
+                                  "test_rows": args.test_rows, "rounds": rounds}, **kw)
             lines.append(line)
             if line["status"] == "ok":
                 break

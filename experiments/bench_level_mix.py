@@ -15,7 +15,7 @@ reference, ``lgbm_native`` is ``bench_real.py``'s ``hiercls_lgbm`` (raw numbers 
 NaN + integer category codes as LightGBM categoricals), i.e. the best single model
 with its own features.
 
-Every configuration runs in its own process group (``_real_data.run_tree``) with a time
+Every configuration runs in its own process group (``_runner.run_spec``) with a time
 and memory limit, single-threaded; a timeout is a result. Scores come from
 ``_real_data.score`` (hierarchical F1, leaf accuracy, macro recall of leaf classes with
 < 100 training rows); besides, the accuracy of each level's choice among rows whose
@@ -46,8 +46,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _real_data as rd  # noqa: E402
+import _runner as runner  # noqa: E402
 import bench_real  # noqa: E402
-from _bench_utils import SINGLE_THREAD_ENV, machine_info  # noqa: E402
 
 RESULTS = HERE / "results"
 FULL_ROWS = {"oews": 60_000, "synthetic": 30_000}
@@ -228,15 +228,15 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         model = build(spec["config"], levels, f["categorical"])
         save(phase="built", params=repr(model)[:800])
         gc.collect()
-        rss_before = rd.vm_rss()
-        rd.reset_hwm()
+        rss_before = runner.current_rss()
+        runner.reset_peak_rss()
         start, cpu_start = time.perf_counter(), time.process_time()
         import pandas as pd
 
         model.fit(X_train, pd.DataFrame(Y_train, columns=levels))  # level names for the keys
         save(phase="fit", fit_s=time.perf_counter() - start,
              fit_cpu_s=time.process_time() - cpu_start,
-             fit_extra_rss_bytes=(rd.vm_hwm() or 0) - (rss_before or 0))
+             fit_extra_rss_bytes=(runner.peak_rss() or 0) - (rss_before or 0))
         start, cpu_start = time.perf_counter(), time.process_time()
         Y_pred = rd.as_paths(model.predict(X_test))
         save(phase="predict", predict_s=time.perf_counter() - start,
@@ -246,7 +246,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         save(phase="done", **scores,
              conditional_accuracy=[d["conditional_accuracy"]
                                    for d in diagnosis["conditional_accuracy"]],
-             n_node_models=diagnosis["n_node_models"], peak_rss_self_bytes=rd.vm_hwm())
+             n_node_models=diagnosis["n_node_models"], peak_rss_self_bytes=runner.peak_rss())
     except Exception as exc:  # recorded as a result
         save(error=repr(exc)[:500], traceback=traceback.format_exc()[-3000:])
         sys.exit(2)
@@ -256,8 +256,8 @@ def run_one(dataset: str, config: str, *, n_rows: int, seed: int = 0, timeout: f
             workdir: Path, out: Path, machine: dict) -> dict[str, Any]:
     spec = {"dataset": dataset, "config": config, "n_rows": n_rows, "seed": seed}
     result_path = workdir / f"{dataset}_{seed}_{config}.json"
-    line = rd.run_child_line(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
-                             memory_limit=memory_limit, env={**os.environ, **SINGLE_THREAD_ENV},
+    line = runner.run_spec(str(Path(__file__).resolve()), spec, result_path, timeout=timeout,
+                             memory_limit=memory_limit, env={**os.environ, **runner.SINGLE_THREAD_ENV},
                              out=out, machine=machine)
     status = line["status"]
     cond = " ".join(f"{c:.3f}" if c is not None else "–"
@@ -282,7 +282,8 @@ def summarize(out: Path, stem: str, mode: str, machine: dict) -> None:
         line = json.loads(text)
         latest[(line["dataset"], line.get("seed", 0), line["config"])] = line
     md = [f"# Per-level model choice (`level_estimators`) vs single base models"
-          f"{' (quick)' if mode == 'quick' else ''}", ""]
+          f"{' (quick)' if mode == 'quick' else ''}", "",
+          runner.provenance_note(list(latest.values()))[0], ""]
     verdicts = {}
     for dataset, seed in sorted(dict.fromkeys(k[:2] for k in latest),
                                 key=lambda k: (k[0] != "synthetic", k[1])):
@@ -300,8 +301,8 @@ def summarize(out: Path, stem: str, mode: str, machine: dict) -> None:
                "- cond. acc: accuracy of each level's choice among test rows whose parent was "
                "predicted right (what that level's model contributes).", "",
                "| config | models per level | kind | status | fit s (CPU s) | predict s | "
-               "peak RSS MiB | hF1 | leaf acc | recall <100 (classes) | cond. acc per level |",
-               "|---|---|---|---|---|---|---|---|---|---|---|"]
+               "peak RSS MiB | hF1 | leaf acc | recall <100 (classes) | cond. acc per level | commit |",
+               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         rows.sort(key=lambda l: -(l.get("hierarchical_f1") or -1))
         for l in rows:
             kind = "single" if l["config"] in SINGLE else "mix"
@@ -315,7 +316,7 @@ def summarize(out: Path, stem: str, mode: str, machine: dict) -> None:
                 f"{fmt((l.get('peak_rss_tree_bytes') or 0) / 2**20, ',.0f')} | "
                 f"{fmt(l.get('hierarchical_f1'))} | {fmt(l.get('leaf_accuracy'))} | "
                 f"{fmt(l.get('rare_recall_lt100'), '.3f')} ({l.get('n_rare_leaf_classes_tested', '–')}) "
-                f"| {cond or '–'} |")
+                f"| {cond or '–'} | {runner.row_commit(l)} |")
         done = [l for l in rows if l["status"] == "ok"]
         singles = [l for l in done if l["config"] in SINGLE]
         mixes = [l for l in done if l["config"] not in SINGLE]
@@ -337,9 +338,8 @@ def summarize(out: Path, stem: str, mode: str, machine: dict) -> None:
     if mode == "full":
         md += [NOTES]
     md += [f"CPU: {machine['cpu_model']} ({machine['logical_cpus']} logical, shared with other "
-           "jobs; wall times are inflated by the load, CPU seconds less so). Versions: "
-           + ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v) + ".", "",
-           f"Rerun: `OMP_NUM_THREADS=1 /work/venv/bin/python experiments/bench_level_mix.py"
+           "jobs; wall times are inflated by the load, CPU seconds less so).", "",
+           f"Rerun: `python experiments/bench_level_mix.py"
            f"{' --quick' if mode == 'quick' else ''}` (synthetic seed 0 and OEWS; other seeds: "
            "`--datasets synthetic --seed 1`; a subset: `--configs lgbm mix_knn2_lr`; tables "
            "only: `--summary-only`).", ""]
@@ -369,12 +369,17 @@ def main() -> None:
         child(json.loads(args.child), args.result)
         return
     mode = "quick" if args.quick else "full"
+    global RESULTS
+    RESULTS = runner.results_dir(args.quick)
     stem = "level_mix_quick" if args.quick else "level_mix"
     out = RESULTS / f"{stem}_runs.jsonl"
-    machine = machine_info()
+    machine = runner.machine_info()
     machine["versions"]["lightgbm"] = __import__("lightgbm").__version__
+    if args.summary_only and (RESULTS / f"{stem}.json").exists():
+        # The machine that ran the recorded runs, not the one re-drawing the table.
+        machine = json.loads((RESULTS / f"{stem}.json").read_text()).get("machine", machine)
     if not args.summary_only:
-        datasets = args.datasets or ["synthetic", "oews"]
+        datasets = rd.usable(args.datasets or ["synthetic", "oews"], quick=args.quick)
         with tempfile.TemporaryDirectory(prefix="level_mix_") as scratch:
             for dataset in datasets:
                 n_rows = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)[dataset]

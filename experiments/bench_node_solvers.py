@@ -16,7 +16,7 @@ zero weight anyway) and its coefficients are scattered back to full width.
     python experiments/bench_node_solvers.py --settings lbfgs_C10 ovr_log_C10_tol0.1
     python experiments/bench_node_solvers.py --list
 
-Results accumulate (per mode) in ``experiments/results/node_solvers_wordnet[_quick].json``
+Results accumulate (per mode) in ``experiments/results/node_solvers_wordnet.json`` (``results/quick/`` with ``--quick``)
 and the Markdown table next to it is rebuilt from all recorded runs. hiercls is imported
 from a frozen copy of HEAD (``--source``), since the work tree is being edited.
 """
@@ -47,9 +47,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _real_data as rd  # noqa: E402
-from _bench_utils import machine_info, snapshot_package  # noqa: E402
+import _runner as runner  # noqa: E402
+from _bench_utils import snapshot_package  # noqa: E402
 
-RESULTS = HERE / "results"
 QUICK_ROWS = 20_000
 
 
@@ -410,6 +410,9 @@ def write_report(store: dict[str, Any], path: Path) -> None:
         "most probable path). Targets: leaf accuracy and rare (<100 training rows) recall "
         "≥ napkinXC's, fit ≤ 2× napkinXC's (wall and CPU), napkinXC measured in the same "
         "invocation (`session`).", "",
+        "Commit and versions per session: " + "; ".join(
+            f"{name}: {runner.provenance_note([info.get('machine', {})])[0][len('Every row: '):]}"
+            for name, info in sorted(store.get("sessions", {}).items())), "",
         "| setting | dec. | session | fit s | fit CPU s | leaf acc | hF1 | rare<100 | <10 | "
         "10–99 | 100–999 | ≥1000 | pred s | top1≠greedy | nodes at max_iter | targets (acc/rare/time) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -501,6 +504,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown settings {unknown}; see --list")
     warnings.filterwarnings("ignore")
+    rd.require_data("wordnet")
 
     snapshot: dict[str, Any] = {"source": "installed"}
     scratch = tempfile.mkdtemp(prefix="bench_node_solvers_")
@@ -513,13 +517,13 @@ def main() -> None:
     n_rows = QUICK_ROWS if args.quick else args.rows
     data = load_data(n_rows)
     session = time.strftime("%H:%M:%S")
-    out = RESULTS / ("node_solvers_wordnet" + ("" if mode == "full" else f"_{mode}") + ".json")
+    out = runner.results_dir(mode != "full") / ("node_solvers_wordnet" + ("" if mode == "full" else f"_{mode}") + ".json")
     store = json.loads(out.read_text()) if out.exists() else {"runs": {}}
     store.update(mode=mode, n_train=int(data["X_train"].shape[0]),
                  n_test=int(data["X_test"].shape[0]), n_features=int(data["X_train"].shape[1]),
                  featurizer=data["featurizer"])
     store.setdefault("sessions", {})[session] = {
-        "machine": machine_info(), "hiercls_snapshot": snapshot, "hiercls_file": hiercls.__file__,
+        "machine": runner.machine_info(), "hiercls_snapshot": snapshot, "hiercls_file": hiercls.__file__,
         "settings": args.settings, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S")}
     print(f"# {mode}: {data['X_train'].shape} train; hiercls {hiercls.__file__}", flush=True)
 

@@ -14,9 +14,9 @@ about 20% of the rows, seed 0, and the same models are fitted on each:
 Run::
 
     python experiments/bench_oews_split.py            # 100,000 seeded rows of OEWS, ~5 min
-    python experiments/bench_oews_split.py --quick    # 20,000 rows, ~1 min
+    python experiments/bench_oews_split.py --quick    # 3,000 rows, 5 LightGBM rounds
 
-writes ``experiments/results/oews_split.md`` / ``.json`` (``oews_split_quick*``).
+writes ``experiments/results/oews_split.md`` / ``.json`` (``results/quick/`` with ``--quick``).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import _bench_utils as bu  # noqa: E402
 import _real_data as rd  # noqa: E402
+import _runner as runner  # noqa: E402
 import bench_real  # noqa: E402
 
 
@@ -62,12 +62,13 @@ def split(X: Any, Y: Any, groups: np.ndarray | None, seed: int) -> tuple[Any, An
 
 
 def run(name: str, kind: str, X_train_raw: Any, X_test_raw: Any, Y_train_df: Any,
-        Y_test_df: Any) -> dict[str, Any]:
+        Y_test_df: Any, rounds: int | None = None) -> dict[str, Any]:
     from hiercls import HierarchicalClassifier
 
     X_train, X_test, info = rd.featurize("oews", kind, X_train_raw, X_test_raw)
     Y_train, Y_test = rd.as_paths(Y_train_df), rd.as_paths(Y_test_df)
-    base = bench_real.lgbm("oews", info["categorical"]) if kind == "tree" else None
+    kwargs = {} if rounds is None else {"rounds": rounds}
+    base = bench_real.lgbm("oews", info["categorical"], **kwargs) if kind == "tree" else None
     model = HierarchicalClassifier(base, random_state=0, sufficiency_policy="ignore")
     start = time.perf_counter()
     model.fit(X_train, Y_train)
@@ -92,21 +93,24 @@ def run(name: str, kind: str, X_train_raw: Any, X_test_raw: Any, Y_train_df: Any
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    args.out = args.out or runner.results_dir(args.quick)
+    rd.require_data("oews")
     warnings.simplefilter("ignore")
-    n_rows, seed = (20_000 if args.quick else 100_000), 0
+    n_rows, seed = (3_000 if args.quick else 100_000), 0
     X, Y, groups = load(n_rows, seed)
     results = []
     for split_name, split_groups in (("random", None), ("grouped by area", groups)):
         X_train, X_test, Y_train, Y_test = split(X, Y, split_groups, seed)
         for name, kind in (("hiercls + LR", "linear"), ("hiercls + LightGBM", "tree")):
-            line = {"split": split_name, **run(name, kind, X_train, X_test, Y_train, Y_test)}
+            line = {"split": split_name, **run(name, kind, X_train, X_test, Y_train, Y_test,
+                                                  rounds=5 if args.quick else None)}
             results.append(line)
             print(f"{split_name:16s} {name:20s} fit {line['fit_s']:6.1f}s hF1 "
                   f"{line['hierarchical_f1']:.4f} leaf {line['leaf_accuracy']:.4f}", flush=True)
     stem = "oews_split_quick" if args.quick else "oews_split"
-    machine = bu.machine_info()
+    machine = runner.machine_info()
     (args.out / f"{stem}.json").write_text(json.dumps(
         {"n_rows": n_rows, "seed": seed, "results": results, "machine": machine},
         indent=1, default=float))
@@ -116,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Written by `experiments/bench_oews_split.py`: {n_rows:,} seeded rows of OEWS "
         f"({len(set(groups)):,} areas), 20% held out with seed 0, either at random "
         "(stratified by path) or in whole areas (`groups=load_oews().groups`). "
-        f"{machine.get('cpu_model')}, one thread.",
+        f"{machine.get('cpu_model')}, one thread. " + runner.provenance_note([machine])[0],
         "",
         "Test rows by area type: national (N), state (S), metropolitan (M). The national "
         "area is a single group, so the grouped split keeps it whole on one side; the last two "

@@ -22,10 +22,10 @@ or an out-of-memory kill is recorded as a result):
 
 Run::
 
-    python experiments/bench_overhead.py [--quick] [--out experiments/results]
+    python experiments/bench_overhead.py [--quick] [--out DIR]
 
 writes ``overhead.md``, ``overhead.json``, ``overhead.csv`` and
-``overhead_profiles.md`` (``overhead_quick*`` with ``--quick``, a smoke test that
+``overhead_profiles.md`` (``results/quick/overhead_quick*`` with ``--quick``, a smoke test that
 runs in under a minute).
 """
 
@@ -49,6 +49,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench_utils as bu  # noqa: E402
+import _runner  # noqa: E402
 
 SECTIONS = ("headline", "stress", "big", "scaling", "labels", "profiles")
 HICLASS_STRATEGIES = (
@@ -182,14 +183,14 @@ class BaseModelClock:
 
 def _measure(fn: Callable[[], Any], clock: BaseModelClock | None = None) -> tuple[dict[str, Any], Any]:
     gc.collect()
-    bu.reset_peak_rss()
-    rss_before = bu.current_rss()
+    _runner.reset_peak_rss()
+    rss_before = _runner.current_rss()
     base0, calls0 = (clock.seconds, clock.calls) if clock else (0.0, 0)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     out = fn()
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     base = clock.seconds - base0 if clock else None
-    peak = bu.peak_rss()
+    peak = _runner.peak_rss()
     return {
         "wall_s": wall,
         "cpu_s": cpu,
@@ -268,7 +269,7 @@ def unvisited_tree_data(
     return X, Y, rng.standard_normal((n_predict, 20), dtype=np.float32)
 
 
-def child_timing(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
+def child_timing(spec: dict[str, Any], progress: _runner.Progress) -> dict[str, Any]:
     import logging
     import warnings
 
@@ -286,7 +287,7 @@ def child_timing(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
         X_predict = X
     data = _data_summary(X, Y, source, time.perf_counter() - start)
     data["n_predict"] = int(X_predict.shape[0])
-    data_peak = bu.peak_rss()
+    data_peak = _runner.peak_rss()
     progress(phase="data", **data)
     timings: dict[str, list[dict[str, Any]]] = {m: [] for m in spec["methods"]}
     model = None
@@ -305,7 +306,7 @@ def child_timing(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
                 )
                 del out
             except Exception as exc:  # MemoryError under the cap is a result, not a crash
-                record = {"error": f"{type(exc).__name__}: {str(exc)[:300]}", "peak_rss_bytes": bu.peak_rss()}
+                record = {"error": f"{type(exc).__name__}: {str(exc)[:300]}", "peak_rss_bytes": _runner.peak_rss()}
                 failed.add(method)
                 gc.collect()
             timings[method].append(record)
@@ -319,7 +320,7 @@ def child_timing(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
     }
 
 
-def child_labels(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
+def child_labels(spec: dict[str, Any], progress: _runner.Progress) -> dict[str, Any]:
     """Memory of the encoded labels: what fit builds and what the fitted model keeps."""
     import pickle
     import tracemalloc
@@ -387,7 +388,7 @@ def child_labels(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
     except Exception as exc:  # recorded, not fatal: this is a side figure
         out["hiclass_labels"] = {"error": repr(exc)}
     progress(phase="hiclass_labels")
-    out["peak_rss_bytes"] = bu.peak_rss()
+    out["peak_rss_bytes"] = _runner.peak_rss()
     return out
 
 
@@ -504,7 +505,7 @@ def _line_costs(costs: list[dict[str, Any]], run: Callable[[], None]) -> list[di
     return sorted(out, key=lambda e: -e["seconds"])
 
 
-def child_profile(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]:
+def child_profile(spec: dict[str, Any], progress: _runner.Progress) -> dict[str, Any]:
     import warnings
 
     from pyinstrument import Profiler
@@ -540,7 +541,7 @@ def child_profile(spec: dict[str, Any], progress: bu.Progress) -> dict[str, Any]
             "text": profiler.output_text(unicode=False, color=False, show_all=False),
         }
         progress(phase=method, seconds=session.duration)
-    out["peak_rss_bytes"] = bu.peak_rss()
+    out["peak_rss_bytes"] = _runner.peak_rss()
     return out
 
 
@@ -549,7 +550,7 @@ CHILDREN = {"timing": child_timing, "labels": child_labels, "profile": child_pro
 
 def child_main(spec_json: str, progress_path: str, result_path: str) -> None:
     spec = json.loads(spec_json)
-    result = CHILDREN[spec["kind"]](spec, bu.Progress(progress_path))
+    result = CHILDREN[spec["kind"]](spec, _runner.Progress(progress_path))
     Path(result_path).write_text(json.dumps(result, default=_json_default))
 
 
@@ -607,7 +608,7 @@ class Runner:
         limit = timeout or self.timeout
         if self.verbose:
             print(f"[{time.strftime('%H:%M:%S')}] {tag} {_describe(spec)} (limit {limit:.0f} s)", flush=True)
-        outcome = bu.run_isolated(
+        outcome = _runner.run_child(
             [
                 sys.executable,
                 str(Path(__file__).resolve()),
@@ -622,7 +623,7 @@ class Runner:
             progress_path=self.workdir / f"{tag}.progress",
             result_path=self.workdir / f"{tag}.json",
             env_extra=self.env_extra,
-            memory_limit_bytes=self.memory_limit_bytes,
+            address_space_limit_bytes=self.memory_limit_bytes,
         )
         outcome["spec"] = spec
         outcome["started"] = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -1571,7 +1572,6 @@ def _sources_note(results: dict[str, Any]) -> str:
 
 def write_report(results: dict[str, Any], plan: Plan, out_dir: Path, stem: str) -> None:
     machine = results["machine"]
-    v = machine["versions"]
     md = [
         "# hiercls framework overhead",
         "",
@@ -1586,9 +1586,8 @@ def write_report(results: dict[str, Any], plan: Plan, out_dir: Path, stem: str) 
         f"{', '.join(f'{x:.1f}' for x in machine['load_average'] or [])}, at end "
         f"{', '.join(f'{x:.1f}' for x in results.get('load_average_end') or [])} "
         f"(shared machine: other jobs ran alongside).  ",
-        f"Versions: hiercls {v.get('hiercls')} ({_sources_note(results)}), "
-        f"hiclass {v.get('hiclass')}, scikit-learn {v.get('scikit-learn')}, numpy "
-        f"{v.get('numpy')}, pandas {v.get('pandas')}, Python {machine['python']}.  ",
+        _runner.provenance_note([machine])[0] + f" hiercls sources: {_sources_note(results)}; "
+        f"Python {machine['python']}.  ",
         "Data: `hiercls.datasets.make_hierarchical_classification` (Zipf leaf sizes, "
         "tail_exponent=1, unique labels per node), 20 float32 features. Sections "
         + ", ".join(
@@ -1746,7 +1745,7 @@ def write_csv(results: dict[str, Any], out_dir: Path, stem: str) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, < 1 minute")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--sections", nargs="+", choices=SECTIONS, default=None, help="default: all (quick: all but stress)"
     )
@@ -1797,6 +1796,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     chosen = args.sections or [s for s in SECTIONS if not (args.quick and s == "stress")]
     rounds = args.rounds or (1 if args.quick else 3)
     hiclass_timeout = args.hiclass_timeout or (20.0 if args.quick else 900.0)
+    args.out = args.out or _runner.results_dir(args.quick)
     stem = "overhead_quick" if args.quick else "overhead"
     args.out.mkdir(parents=True, exist_ok=True)
     if args.report_only:
@@ -1808,7 +1808,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict[str, Any] = {
         "quick": args.quick,
         "plan": asdict(plan),
-        "machine": bu.machine_info(),
+        "machine": _runner.machine_info(),
         "targets": TARGETS,
         "sections": {},
         "section_runs": {},

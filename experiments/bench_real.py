@@ -6,7 +6,7 @@ timeout or a memory error is recorded as a result. A summary step then writes a
 Markdown and CSV table, the targets met or not, and a plot of leaf-class recall per
 training-support bucket.
 
-    python experiments/bench_real.py --quick                  # smoke test, < 2 minutes
+    python experiments/bench_real.py --quick                  # smoke test, results/quick/
     python experiments/bench_real.py                          # full run (~60 minutes)
     python experiments/bench_real.py --datasets oews --models hiercls_default hiercls_lgbm
     python experiments/bench_real.py --summary-only           # rebuild tables and plot
@@ -34,9 +34,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _real_data as rd  # noqa: E402
-from _bench_utils import SINGLE_THREAD_ENV, machine_info, snapshot_package  # noqa: E402
-
-RESULTS = HERE / "results"
+import _runner as runner  # noqa: E402
+from _bench_utils import snapshot_package  # noqa: E402
 
 # Rows used per dataset (None = all), chosen so the full run fits in about an hour on
 # two cores: OEWS has 304,936 rows; 60,000 keep ~830 leaf classes with 4 to ~200 rows.
@@ -319,13 +318,13 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         import gc
 
         gc.collect()
-        rss_before = rd.vm_rss()
-        rd.reset_hwm()
+        rss_before = runner.current_rss()
+        runner.reset_peak_rss()
         start, cpu_start = time.perf_counter(), time.process_time()
         adapter.fit(X_train, Y_train)
         fit_s = time.perf_counter() - start
         fit_cpu_s = time.process_time() - cpu_start
-        fit_peak = rd.vm_hwm()
+        fit_peak = runner.peak_rss()
         save(phase="fit", fit_s=fit_s, fit_cpu_s=fit_cpu_s, rss_before_fit_bytes=rss_before,
              fit_peak_rss_bytes=fit_peak,
              fit_extra_rss_bytes=None if fit_peak is None else fit_peak - rss_before)
@@ -376,7 +375,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
             save(n_insufficient_classes=int(model.sufficiency_report_.n_insufficient))
         if model_name.startswith("hiercls_lgbm") and dataset == "oews":
             save(node_diagnosis=diagnose_lgbm_nodes(model, X_test, Y_test, Y_pred))
-        save(peak_rss_self_bytes=rd.vm_hwm())  # since the reset before fit
+        save(peak_rss_self_bytes=runner.peak_rss())  # since the reset before fit
     except MemoryError:
         save(error="MemoryError", child_status="memory_error",
              traceback=traceback.format_exc()[-2000:])
@@ -424,37 +423,26 @@ def run_one(dataset: str, model: str, *, mode: str, timeout: float, memory_limit
             "predict_repeats": 1 if mode == "quick" else 5,
             "latency_budget_s": 10.0 if mode == "quick" else 60.0}
     result_path = workdir / f"{dataset}_{model}.json"
-    result_path.unlink(missing_ok=True)
-    env = {**os.environ, **SINGLE_THREAD_ENV}
+    env = dict(os.environ)
     if snapshot.get("path"):
         env["PYTHONPATH"] = snapshot["path"] + os.pathsep + env.get("PYTHONPATH", "")
     load_before = list(os.getloadavg())
-    outcome = rd.run_tree(
+    outcome = runner.run_child(
         [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec),
          "--result", str(result_path)],
-        timeout=timeout, memory_limit=memory_limit, env=env,
-        stderr_path=result_path.with_suffix(".stderr"),
+        timeout=timeout, memory_limit_bytes=memory_limit, env=env, result_path=result_path,
     )
-    result = json.loads(result_path.read_text()) if result_path.exists() else {}
+    result = outcome["result"] or {}
     status = outcome["status"]
-    if status is None:
-        if outcome["returncode"] == 0 and result.get("phase") == "done":
-            status = "ok"
-        elif result.get("child_status") == "memory_error":
-            status = "memory_error"
-        elif outcome["returncode"] < 0:
-            status = "killed"
-        else:
-            status = "error"
+    if status in ("ok", "error") and result.get("phase") != "done":
+        status = "memory_error" if result.get("child_status") == "memory_error" else "error"
     stderr_tail = ""
     if status != "ok":
         stderr_tail = result_path.with_suffix(".stderr").read_text(errors="replace")[-1500:]
-    peak_tree = max(outcome["peak_rss_tree_polled"] or 0, result.get("peak_rss_self_bytes") or 0)
     line = {
         "dataset": dataset, "model": model, "mode": mode, "status": status,
         "timeout_s": timeout, "wall_s": outcome["wall_s"],
-        "peak_rss_tree_bytes": peak_tree or None,
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "peak_rss_tree_bytes": outcome["peak_rss_bytes"],
         "cpu_model": machine["cpu_model"], "logical_cpus": machine["logical_cpus"],
         "load_average_before": load_before, "load_average_after": list(os.getloadavg()),
         "versions": machine["versions"], "git_commit": machine.get("git_commit"),
@@ -462,9 +450,7 @@ def run_one(dataset: str, model: str, *, mode: str, timeout: float, memory_limit
         "n_rows_requested": n_rows, "stderr_tail": stderr_tail,
         **{k: v for k, v in result.items() if k not in ("dataset", "model")},
     }
-    with open(out_path, "a") as handle:
-        handle.write(json.dumps(line, default=float) + "\n")
-    return line
+    return runner.append_run(out_path, line)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -493,11 +479,12 @@ def main(argv: list[str] | None = None) -> None:
     import bench_real_summary
 
     mode = "quick" if args.quick else "full"
-    out_path = args.out or RESULTS / ("real_quick_runs.jsonl" if args.quick else "real_runs.jsonl")
+    results = runner.results_dir(args.quick)
+    out_path = args.out or results / ("real_quick_runs.jsonl" if args.quick else "real_runs.jsonl")
     if not args.summary_only:
         plan = QUICK_PLAN if args.quick else FULL_PLAN
-        datasets = args.datasets or list(plan)
-        machine = machine_info()
+        datasets = rd.usable(args.datasets or list(plan), quick=args.quick)
+        machine = runner.machine_info()
         out_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="bench_real_") as scratch:
             workdir = Path(scratch)
@@ -528,7 +515,7 @@ def main(argv: list[str] | None = None) -> None:
                               flush=True)
     if not args.no_summary:
         stem = "real_quick" if args.quick else "real"
-        bench_real_summary.write_summary(out_path, RESULTS, stem=stem, mode=mode)
+        bench_real_summary.write_summary(out_path, results, stem=stem, mode=mode)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """Where ``HierarchicalClassifier.fit`` spends its time and memory, node by node, on real data.
 
-Wraps ``hiercls.estimator.fit_node`` (a module-level function, so joblib's sequential
+Wraps ``fit_node`` where ``HierarchicalClassifier``'s module calls it (so joblib's sequential
 backend calls the wrapper) to record, for every node model: depth, training rows,
 outcomes, seconds, the rise of peak RSS and the solver's iteration count. Then refits
 the most expensive nodes with other logistic-regression settings, to show what a
 different default would cost and change. Nothing in hiercls is modified.
 
     python experiments/bench_real_nodes.py --dataset wordnet [--settings default balanced C10]
+    python experiments/bench_real_nodes.py --quick    # 5,000 WordNet rows
 
-Writes ``experiments/results/real_nodes_<dataset>.md`` and ``.json``.
+Writes ``experiments/results/real_nodes_<dataset>.md`` and ``.json`` (``results/quick/``
+with ``--quick``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _real_data as rd  # noqa: E402
-from _bench_utils import machine_info  # noqa: E402
+import _runner as runner  # noqa: E402
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "default": {"max_iter": 1000},
@@ -52,15 +54,18 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 
 def profile_fit(X: Any, Y: np.ndarray, estimator: Any) -> tuple[Any, list[dict[str, Any]], float]:
-    import hiercls.estimator as estimator_module
     from hiercls import HierarchicalClassifier
+
+    # The module that defines the estimator calls fit_node by its module-level name;
+    # patching it there survives the module being renamed.
+    estimator_module = sys.modules[HierarchicalClassifier.__module__]
 
     records: list[dict[str, Any]] = []
     original = estimator_module.fit_node
 
     def timed_fit_node(model, X_all, rows, y, sample_weight, fit_params=None):  # type: ignore[no-untyped-def]
-        rss0 = rd.vm_rss()
-        rd.reset_hwm()
+        rss0 = runner.current_rss()
+        runner.reset_peak_rss()
         t0, c0 = time.perf_counter(), time.thread_time()
         fitted = original(model, X_all, rows, y, sample_weight, fit_params)
         seconds, cpu_seconds = time.perf_counter() - t0, time.thread_time() - c0
@@ -70,7 +75,7 @@ def profile_fit(X: Any, Y: np.ndarray, estimator: Any) -> tuple[Any, list[dict[s
             "seconds": seconds, "cpu_seconds": cpu_seconds,
             "n_used_columns": (int(len(np.unique(X_all[rows].indices)))
                                if hasattr(X_all, "indices") else None),
-            "extra_rss_mib": ((rd.vm_hwm() or 0) - (rss0 or 0)) / 2**20,
+            "extra_rss_mib": ((runner.peak_rss() or 0) - (rss0 or 0)) / 2**20,
             "n_iter": None if n_iter is None else int(np.max(n_iter)),
             "rows_per_outcome_min": int(np.bincount(np.unique(y, return_inverse=True)[1]).min()),
         })
@@ -91,10 +96,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="wordnet", choices=("wordnet", "oews"))
     parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="5,000 rows, results/quick/")
     parser.add_argument("--append", action="store_true",
                         help="add these settings to an existing report of the dataset")
     parser.add_argument("--settings", nargs="+", default=["default"], choices=list(SETTINGS))
     args = parser.parse_args()
+    if args.quick and not args.rows:
+        args.rows = 5_000
+    rd.require_data(args.dataset)
     warnings.filterwarnings("ignore")
     from sklearn.linear_model import LogisticRegression
 
@@ -105,12 +114,13 @@ def main() -> None:
     Y_train, Y_test = rd.as_paths(Y_train_df), rd.as_paths(Y_test_df)
 
     out: dict[str, Any] = {"dataset": args.dataset, "n_train": int(X_train.shape[0]),
-                           "n_features": int(X_train.shape[1]), "machine": machine_info(),
+                           "n_features": int(X_train.shape[1]), "machine": runner.machine_info(),
                            "settings": {}}
     lines = [f"# Node-by-node fit profile: {args.dataset}", "",
              f"{X_train.shape[0]:,} training rows, {X_train.shape[1]:,} features "
              f"(the linear features of `bench_real.py`). Produced by "
-             f"`experiments/bench_real_nodes.py`; wall times on a shared 2-core machine.", ""]
+             f"`experiments/bench_real_nodes.py`; wall times on a shared 2-core machine. "
+             + runner.provenance_note([out["machine"]])[0], ""]
     for name in args.settings:
         params = dict(SETTINGS[name])
         # Since session 2 hiercls itself fits every sparse linear node on the columns its
@@ -156,7 +166,7 @@ def main() -> None:
               for r in records[:10]], "",
         ]
         print("\n".join(lines[-16:]), flush=True)
-    path = HERE / "results" / f"real_nodes_{args.dataset}.md"
+    path = runner.results_dir(args.quick) / f"real_nodes_{args.dataset}.md"
     previous = json.loads(path.with_suffix(".json").read_text()) if (
         args.append and path.with_suffix(".json").exists()) else None
     if previous:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import _runner as runner  # noqa: E402
+
 BUCKETS = ("<10", "10–99", "100–999", "≥1000")
 DATASET_ORDER = ("wordnet", "oews", "synthetic")
 MODEL_ORDER = (
@@ -87,17 +91,20 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
             "n_invalid_paths": _get(r, "n_invalid_paths"),
             "n_stopped_at_internal": _get(r, "n_stopped_at_internal"),
             "cpu_model": r["cpu_model"], "load_before": (r.get("load_average_before") or [None])[0],
+            "git_commit": runner.row_commit(r),
+            "hiercls_sources_sha256": _get(r, "hiercls_sources_sha256"),
         })
     return pd.DataFrame(rows)
 
 
-def markdown_table(t: pd.DataFrame) -> str:
-    header = ("| dataset | model | status | fit s (CPU s) | predict rows/s | p50 ms | p99 ms (CPU) | peak RSS MiB "
-              "(fit +MiB) | per-level acc | hF1 | leaf acc | recall <10 | 10–99 | 100–999 | "
-              "≥1000 | <100 | invalid |")
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+def markdown_table(t: pd.DataFrame, frame: pd.DataFrame) -> str:
+    """The results table, with the provenance sentence of ``runner.markdown_table`` above it."""
+    columns = ("dataset", "model", "status", "fit s (CPU s)", "predict rows/s", "p50 ms", "p99 ms (CPU)",
+               "peak RSS MiB (fit +MiB)", "per-level acc", "hF1", "leaf acc", "recall <10", "10–99",
+               "100–999", "≥1000", "<100", "invalid")
+    cells = []
     for _, r in t.iterrows():
-        lines.append("| " + " | ".join([
+        cells.append([
             r["dataset"], f"`{r['model']}`", r["status"],
             f"{_fmt(r['fit_s'], '.1f')} ({_fmt(r['fit_cpu_s'], '.1f')})",
             _fmt(r["predict_rows_per_s"], ",.0f"), _fmt(r["latency_p50_ms"], ".3f"),
@@ -108,8 +115,9 @@ def markdown_table(t: pd.DataFrame) -> str:
             _fmt(r["leaf_accuracy"], ".4f"),
             *[_fmt(r[f"recall_{b}"], ".3f") for b in BUCKETS], _fmt(r["recall_lt100"], ".3f"),
             _fmt(r["n_invalid_paths"], ".0f"),
-        ]) + " |")
-    return "\n".join(lines)
+        ])
+    rows = [{"git_commit": r.get("git_commit"), "versions": r.get("versions")} for _, r in frame.iterrows()]
+    return "\n".join(runner.markdown_table(columns, rows, cells))
 
 
 # ---------------------------------------------------------------------------- targets
@@ -283,18 +291,11 @@ def write_summary(runs: Path, out_dir: Path, *, stem: str, mode: str) -> Path | 
     goals = targets(frame)
     plot(frame, out_dir / f"{stem}_recall_buckets.png")
     cpus = sorted(set(frame["cpu_model"]))
-    versions = frame.iloc[-1]["versions"]
-    extra_versions = {}
-    try:
-        from importlib.metadata import version
-
-        for name in ("lightgbm", "napkinxc", "scipy"):
-            try:
-                extra_versions[name] = version(name)
-            except Exception:
-                extra_versions[name] = None
-    except Exception:
-        pass
+    # Lines written before the shared runner did not record these three.
+    unrecorded = [name for name in ("lightgbm", "napkinxc", "scipy")
+                  if not all(isinstance(v, dict) and v.get(name) for v in frame["versions"])]
+    sources = frame.groupby(t["git_commit"].to_numpy())["hiercls_sources_sha256"].agg(
+        lambda v: ", ".join(sorted({str(x) for x in v if isinstance(x, str)})) or "–")
     data_notes = []
     for dataset in DATASET_ORDER:
         rows = frame[(frame["dataset"] == dataset) & frame["n_train"].notna()]
@@ -319,10 +320,11 @@ def write_summary(runs: Path, out_dir: Path, *, stem: str, mode: str) -> Path | 
         f"run {frame['load_average_before'].map(lambda v: v[0]).min():.1f}–"
         f"{frame['load_average_before'].map(lambda v: v[0]).max():.1f}.",
         "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in {**versions, **extra_versions}.items()
-                                 if v),
-        f"; hiercls sources sha256 {frame.iloc[-1].get('hiercls_sources_sha256')}, "
-        f"commit {str(frame.iloc[-1].get('git_commit'))[:10]}.",
+        "Commits: each run line records the commit checked out when it started (`git_commit`) "
+        "and a hash of the hiercls sources it measured (the working tree could hold uncommitted "
+        "changes; older lines carry no `-dirty` mark). hiercls sources sha256 per commit: "
+        + "; ".join(f"{c}: {h}" for c, h in sources.items()) + "."
+        + (f" Not recorded per run: {', '.join(unrecorded)} versions." if unrecorded else ""),
         "",
         "## Data",
         *data_notes,
@@ -336,7 +338,7 @@ def write_summary(runs: Path, out_dir: Path, *, stem: str, mode: str) -> Path | 
         "(full paths, where a path ends) by training support; `<100` pools the first two "
         "buckets. invalid: predicted paths with a node no train/test path passes through.",
         "",
-        markdown_table(t),
+        markdown_table(t, frame),
         "",
         "## Targets",
         "| dataset | target | result | figure |",
@@ -390,8 +392,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     stem = "real_quick" if args.quick else "real"
-    runs = args.runs or HERE / "results" / f"{stem}_runs.jsonl"
-    write_summary(runs, HERE / "results", stem=stem, mode="quick" if args.quick else "full")
+    out_dir = HERE / "results" / ("quick" if args.quick else "")
+    runs = args.runs or out_dir / f"{stem}_runs.jsonl"
+    write_summary(runs, out_dir, stem=stem, mode="quick" if args.quick else "full")
 
 
 if __name__ == "__main__":

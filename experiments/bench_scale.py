@@ -6,15 +6,15 @@ that costs nothing. This one trains real node models (hiercls's default
 10 x 20 x 50 = 10,000 leaves, and checks that fit and predict grow linearly in rows,
 with peak memory, accuracy, and a pyinstrument profile of the largest size.
 
-Every size runs in its own process (``_bench_utils.run_isolated``) with a time limit,
+Every size runs in its own process (``_runner.run_child``) with a time limit,
 so its peak RSS is its own and a timeout is a result.
 
 Run::
 
     python experiments/bench_scale.py [--quick] [--sizes 100000 300000 1000000]
 
-writes ``experiments/results/scale.md`` / ``scale.json`` (``scale_quick*`` with
-``--quick``: 1,000 leaves, 20k and 50k rows, under a minute).
+writes ``experiments/results/scale.md`` / ``scale.json`` (``results/quick/scale_quick.*``
+with ``--quick``: 1,000 leaves, 20k and 50k rows, under a minute).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import _bench_utils as bu  # noqa: E402
+import _runner as runner  # noqa: E402
 
 FULL = {"sizes": [100_000, 300_000, 1_000_000], "branching": (10, 20, 50)}
 QUICK = {"sizes": [20_000, 50_000], "branching": (10, 10, 10)}
@@ -46,7 +46,7 @@ def child(spec: dict[str, Any], progress_path: str, result_path: str) -> None:
     from hiercls.metrics import evaluate
 
     warnings.simplefilter("ignore")
-    progress = bu.Progress(progress_path)
+    progress = runner.Progress(progress_path)
     n, branching = spec["n_rows"], tuple(spec["branching"])
     n_total = int(n / (1 - TEST_SHARE))
     started = time.perf_counter()
@@ -60,8 +60,8 @@ def child(spec: dict[str, Any], progress_path: str, result_path: str) -> None:
     result: dict[str, Any] = {"n_rows": n, "n_test": len(X_test), "branching": branching}
 
     clf = HierarchicalClassifier(n_jobs=1, random_state=0, sufficiency_policy="ignore")
-    bu.reset_peak_rss()
-    rss_before = bu.current_rss() or 0
+    runner.reset_peak_rss()
+    rss_before = runner.current_rss() or 0
     profiler = None
     if spec["profile"]:
         from pyinstrument import Profiler
@@ -74,7 +74,7 @@ def child(spec: dict[str, Any], progress_path: str, result_path: str) -> None:
     if profiler is not None:
         profiler.stop()
         result["fit_profile"] = profiler.output_text(color=False, show_all=False)
-    result["fit_extra_rss_bytes"] = (bu.peak_rss() or 0) - rss_before
+    result["fit_extra_rss_bytes"] = (runner.peak_rss() or 0) - rss_before
     result["n_node_models"] = sum(m is not None for m in clf.estimators_)
     result["n_leaves"] = int(len(clf.classes_[-1]))
     progress(phase="fit", seconds=result["fit_s"])
@@ -101,7 +101,7 @@ def child(spec: dict[str, Any], progress_path: str, result_path: str) -> None:
     result["per_level_accuracy"] = [float(v) for v in scores.per_level["accuracy"]]
     result["hierarchical_f1"] = float(scores.hierarchical_f1)
     result["leaf_accuracy"] = float(scores.leaf_accuracy)
-    result["peak_rss_bytes"] = bu.peak_rss()
+    result["peak_rss_bytes"] = runner.peak_rss()
     Path(result_path).write_text(json.dumps(result, default=str))
 
 
@@ -123,7 +123,8 @@ def report(results: dict[str, Any], path: Path) -> None:
         f"{results['machine'].get('logical_cpus')} logical CPUs; `n_jobs=1`, one BLAS thread. "
         f"Data: `make_hierarchical_classification` (Zipf leaf sizes), 20 float32 features, "
         f"branching {tuple(results['branching'])}; accuracy on {TEST_SHARE:.0%} more rows "
-        f"from the same generator. Base model: hiercls's default.",
+        f"from the same generator. Base model: hiercls's default. "
+        + runner.provenance_note([results["machine"]])[0],
         "",
         "| rows | status | fit s (CPU) | node models | fit +RSS MiB | peak RSS MiB | predict s (CPU) "
         "| predict rows/s | top-5 s (test rows) | per-level acc | hF1 | leaf acc |",
@@ -170,11 +171,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--timeout", type=float, default=1800.0)
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--progress", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.out = args.out or runner.results_dir(args.quick)
     if args.child:
         child(json.loads(args.child), args.progress, args.result)
         return
@@ -187,18 +189,18 @@ def main(argv: list[str] | None = None) -> None:
     for n in sizes:
         spec = {"n_rows": n, "branching": plan["branching"], "profile": n == max(sizes)}
         print(f"[{time.strftime('%H:%M:%S')}] {n:,} rows ...", flush=True)
-        outcome = bu.run_isolated(
+        outcome = runner.run_child(
             [sys.executable, __file__, "--child", json.dumps(spec),
              "--progress", str(work / f"{n}.progress"), "--result", str(work / f"{n}.json")],
             timeout=args.timeout, progress_path=work / f"{n}.progress",
-            result_path=work / f"{n}.json", memory_limit_bytes=16 * 2**30,
+            result_path=work / f"{n}.json", address_space_limit_bytes=16 * 2**30,
         )
         outcome["n_rows"] = n
         print(f"    -> {outcome['status']} in {outcome['wall_s']:.0f} s", flush=True)
         if outcome["status"] != "ok":
             print(outcome["stderr_tail"], flush=True)
         runs.append(outcome)
-    results = {"quick": args.quick, "branching": plan["branching"], "machine": bu.machine_info(),
+    results = {"quick": args.quick, "branching": plan["branching"], "machine": runner.machine_info(),
                "runs": runs}
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1, default=str))
     report(results, args.out / f"{stem}.md")
