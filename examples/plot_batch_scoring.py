@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from hiercls import HierarchicalClassifier
+from hiercls.artifacts import save_model
 from hiercls.datasets import make_hierarchical_classification
-from hiercls.io import save_model
 
 X, Y = make_hierarchical_classification(
     3000, n_levels=2, branching=4, as_frame=True, random_state=0

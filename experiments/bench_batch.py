@@ -89,7 +89,7 @@ def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
 
     from hiercls import HierarchicalClassifier
     from hiercls.datasets import make_hierarchical_classification
-    from hiercls.io import save_model
+    from hiercls.artifacts import save_model
 
     CACHE.mkdir(parents=True, exist_ok=True)
     info_path = CACHE / "data.json"
@@ -163,7 +163,7 @@ def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
 def _in_memory(spec: dict[str, Any]) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from hiercls.io import load_model
+    from hiercls.artifacts import load_model
 
     model = load_model(CACHE / "model")
     frame = pq.read_table(spec["path"], columns=[f"x{i}" for i in range(N_FEATURES)]).to_pandas()
@@ -189,7 +189,7 @@ def _in_memory(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _batch(spec: dict[str, Any]) -> dict[str, Any]:
     from hiercls.batch import DaskEngine, LocalEngine, predict_file
-    from hiercls.io import load_model
+    from hiercls.artifacts import load_model
 
     model = load_model(CACHE / "model")
     extra: dict[str, Any] = {}
@@ -258,7 +258,7 @@ def _batch(spec: dict[str, Any]) -> dict[str, Any]:
 def _latency(spec: dict[str, Any]) -> dict[str, Any]:
     from hiercls import HierarchicalClassifier
     from hiercls.datasets import make_hierarchical_classification
-    from hiercls.io import load_model
+    from hiercls.artifacts import load_model
 
     model = load_model(CACHE / "model")
     X, Y = make_hierarchical_classification(

@@ -121,7 +121,7 @@ def run_child(spec: dict[str, Any], result_path: Path) -> None:
     if name.startswith("hiercls"):
         import hiercls
         from hiercls import HierarchicalClassifier
-        from hiercls.io import load_model, save_model
+        from hiercls.artifacts import load_model, save_model
 
         params: dict[str, Any] = {}
         if name.startswith("hiercls_prune"):

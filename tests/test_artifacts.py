@@ -377,15 +377,3 @@ def test_artifact_from_an_earlier_hiercls_still_predicts():
     assert model.predict_paths(X).labels.shape == (8, 2)
     assert model.predict_proba(X)[1].shape == (8, 4)
     assert model.__sklearn_tags__().input_tags.allow_nan  # decision trees take NaN
-
-
-def test_old_import_path_gives_the_same_functions():
-    import hiercls.artifacts
-    import hiercls.batch.files
-    import hiercls.io
-
-    for name in ("save_model", "load_model", "read_metadata", "MODEL_FILE", "ArtifactError"):
-        assert getattr(hiercls.io, name) is getattr(hiercls.artifacts, name)
-    assert hiercls.io.classifier_of is hiercls.artifacts.find_classifier
-    assert hiercls.io.iter_chunks is hiercls.batch.files.iter_chunks
-    assert set(hiercls.io.__all__) <= set(dir(hiercls.io))

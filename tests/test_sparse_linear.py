@@ -12,8 +12,8 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.svm import LinearSVC
 
 from hiercls import HierarchicalClassifier
+from hiercls.artifacts import load_model, save_model
 from hiercls.exceptions import WeightPruningWarning
-from hiercls.io import load_model, save_model
 from hiercls.linear import OneVsRestLinearSVC, OneVsRestLogisticRegression
 from hiercls.sparse_linear import SparseLinearModel, select_columns
 
