@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
@@ -131,3 +132,19 @@ def test_top_k_rejects_a_negative_k(recorded_problem):
     clf = _fit(recorded_problem)
     with pytest.raises(ValueError, match="k must be a non-negative integer; got -1"):
         clf.predict_paths(recorded_problem[0], top_k=-1)
+
+
+@pytest.mark.parametrize("decoding", ["greedy", "best_path"])
+def test_rows_interleaved_across_nodes_keep_their_own_scores(three_levels, decoding):
+    # Sparse X: each level's rows are gathered node by node into one matrix. Here the
+    # gathered order is a permutation of all rows that starts at row 0 and ends at the
+    # last row, which must not be mistaken for X itself.
+    X, Y, centres = three_levels
+    clf = HierarchicalClassifier(decoding=decoding, min_samples=1).fit(sparse.csr_matrix(X), Y)
+    order = [0, 3, 1, 4, 2, 5]  # animal, plant, animal, plant, ...: row 0 first, row 5 last
+    X_test = sparse.csr_matrix(centres[order])
+    together = clf.predict_paths(X_test)
+    one_by_one = [clf.predict_paths(X_test[i]) for i in range(len(order))]
+    assert_array_equal(together.labels, np.vstack([p.labels for p in one_by_one]))
+    assert_allclose(together.path_proba, [p.path_proba[0] for p in one_by_one], rtol=1e-12)
+    assert_array_equal(clf.predict(X_test)[:, 0], ["animal", "plant"] * 3)
