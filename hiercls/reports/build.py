@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from hiercls._compat import Interval, StrOptions, validate_params
+from hiercls._compat import StrOptions, validate_params
+from hiercls._validation import SequenceOf, StrictInterval
 from hiercls.metrics import CalibrationScores, calibration_by_level, evaluate
 from hiercls.reports import render
 
@@ -42,32 +43,17 @@ TABLES = (
 """Names of the tables of a :class:`RareClassReport`, for ``to_frame`` and ``to_csv``."""
 
 
-class _Ints(Interval):
-    """Ints in an interval; unlike scikit-learn's ``Interval``, refuses bools."""
+class _IncreasingEdges(SequenceOf):  # type: ignore[misc]
+    """Support bucket edges: a non-empty, strictly increasing sequence of ints >= 1."""
 
-    def __init__(self, left: int, right: int | None = None) -> None:
-        super().__init__(Integral, left, right, closed="left" if right is None else "both")
-
-    def is_satisfied_by(self, val: object) -> bool:
-        return not isinstance(val, bool) and bool(super().is_satisfied_by(val))
-
-
-class _IncreasingInts(_Ints):
-    """A non-empty, strictly increasing sequence of such ints: support bucket edges."""
-
-    def is_satisfied_by(self, val: object) -> bool:
-        if not isinstance(val, Sequence | np.ndarray) or isinstance(val, str) or len(val) == 0:
-            return False
-        items = list(val)
-        return all(_Ints.is_satisfied_by(self, item) for item in items) and all(
-            low < high for low, high in pairwise(items)
+    def __init__(self) -> None:
+        super().__init__(
+            StrictInterval(Integral, 1, None, closed="left"),
+            "a non-empty sequence of strictly increasing ints >= 1, such as (10, 100, 1000)",
         )
 
-    def __str__(self) -> str:
-        return (
-            f"a non-empty sequence of strictly increasing ints >= {self.left}, "
-            "such as (10, 100, 1000)"
-        )
+    def is_satisfied_by(self, val: Any) -> bool:
+        return bool(super().is_satisfied_by(val)) and all(low < high for low, high in pairwise(list(val)))
 
 
 def bucket_labels(buckets: Sequence[int]) -> list[str]:
@@ -411,10 +397,10 @@ def _per_level(scores_per_level: pd.DataFrame, per_class: pd.DataFrame) -> pd.Da
 
 @validate_params(
     {
-        "min_samples": [_Ints(1)],
-        "buckets": [_IncreasingInts(1)],
-        "n_worst": [_Ints(0)],
-        "n_bins": [_Ints(1)],
+        "min_samples": [StrictInterval(Integral, 1, None, closed="left")],
+        "buckets": [_IncreasingEdges()],
+        "n_worst": [StrictInterval(Integral, 0, None, closed="left")],
+        "n_bins": [StrictInterval(Integral, 1, None, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
