@@ -18,6 +18,7 @@ from hiercls import HierarchicalClassifier
 from hiercls.artifacts import ArtifactError, save_model
 from hiercls.batch import SUMMARY_FILE, OutputConflictError
 from hiercls.cli.config import CONF_DIR, ConfigError
+from hiercls.cli.errors import EXIT_BAD_INPUT
 from hiercls.cli.predict import predict
 from hiercls.datasets import make_hierarchical_classification
 
@@ -253,7 +254,7 @@ def test_real_subprocess(setup, tmp_path):
         ],
         cwd=tmp_path,
     )
-    assert failed.returncode == 1
+    assert failed.returncode == EXIT_BAD_INPUT
     assert "hiercls-predict: error: model_path=" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert not (tmp_path / "out2").exists()

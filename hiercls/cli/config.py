@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,13 @@ def _find_conf_dir() -> Path:
 
 
 CONF_DIR: Path = _find_conf_dir()
+
+# Run folders end with the process id (conf/hydra/default.yaml): two runs started in
+# the same second would otherwise share one folder and overwrite each other.
+if not OmegaConf.has_resolver("hiercls_pid"):
+    # Cached in the config, like Hydra's own ``now``: a sweep's worker processes, which get
+    # the config pickled, name the folder the launching process chose.
+    OmegaConf.register_new_resolver("hiercls_pid", lambda: f"{os.getpid()}", use_cache=True)
 
 
 class ConfigError(ValueError):
@@ -52,8 +60,7 @@ def check_required(cfg: DictConfig, section: str | None = None) -> None:
     except MissingMandatoryValue as exc:
         key = exc.full_key if section is None else f"{section}.{exc.full_key}"
         raise ConfigError(
-            f"Missing required config value '{key}'; set it on the command line, "
-            f"e.g. {key}=<value>."
+            f"Missing required config value '{key}'; set it on the command line, e.g. {key}=<value>."
         ) from None
 
 
@@ -93,9 +100,7 @@ def build_engine(cfg: DictConfig) -> LocalEngine | DaskEngine:
     """The ``engine`` of a config (``engine=local`` or ``engine=dask``), checked."""
     node = cfg.get("engine")
     if not isinstance(node, DictConfig) or "_target_" not in node:
-        raise ConfigError(
-            f"engine={node!r} is not an engine config; choose engine=local or engine=dask."
-        )
+        raise ConfigError(f"engine={node!r} is not an engine config; choose engine=local or engine=dask.")
     try:
         engine = instantiate(node)
     except Exception as exc:  # noqa: BLE001 - any instantiation failure reads alike
@@ -105,7 +110,6 @@ def build_engine(cfg: DictConfig) -> LocalEngine | DaskEngine:
         ) from None
     if not isinstance(engine, (LocalEngine, DaskEngine)):
         raise ConfigError(
-            f"engine._target_={node._target_!r} is not a hiercls engine; choose engine=local "
-            f"or engine=dask."
+            f"engine._target_={node._target_!r} is not a hiercls engine; choose engine=local or engine=dask."
         )
     return engine

@@ -13,7 +13,6 @@ The config is ``conf/predict.yaml`` with the ``engine`` group (``local``, ``dask
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..batch import predict_file
 from .config import CONF_DIR, ConfigError, build_engine, check_required
+from .errors import error_boundary
 
 __all__ = ["main", "predict"]
 
@@ -38,15 +38,11 @@ def _check(cfg: DictConfig) -> None:
             f"hiercls-train wrote (<run>/model)."
         )
     if not Path(cfg.input).is_file():
-        raise ConfigError(
-            f"input={cfg.input!r} is not a file; give the CSV or Parquet file to score."
-        )
+        raise ConfigError(f"input={cfg.input!r} is not a file; give the CSV or Parquet file to score.")
     if cfg.format not in _FORMATS:
         raise ConfigError(f"format={cfg.format!r} is not supported; choose parquet or csv.")
     if cfg.input_format not in (None, *_FORMATS):
-        raise ConfigError(
-            f"input_format={cfg.input_format!r} is not supported; choose parquet, csv or null."
-        )
+        raise ConfigError(f"input_format={cfg.input_format!r} is not supported; choose parquet, csv or null.")
 
 
 def predict(cfg: DictConfig) -> dict[str, Any]:
@@ -95,13 +91,13 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(config_path=str(CONF_DIR), config_name="predict", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    """Hydra entry point; a bad config or input ends with a one-line error and exit code 1."""
-    try:
+    """Hydra entry point; an expected failure ends with one line on stderr (see ``errors``)."""
+    resume = (
+        f"the finished parts in '{cfg.get('output')}' are kept: run the same command again "
+        f"to score only the rest"
+    )
+    with error_boundary("hiercls-predict", on_interrupt=resume):
         predict(cfg)
-    except (ValueError, FileNotFoundError, ImportError) as exc:
-        # The message is the report; a traceback would bury it in cron mail.
-        print(f"hiercls-predict: error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

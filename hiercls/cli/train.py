@@ -34,6 +34,7 @@ from ..metrics import evaluate
 from ..parallel import fit_backend
 from ..reports import rare_class_report
 from .config import CONF_DIR, ConfigError, build_engine, check_required, check_targets
+from .errors import error_boundary
 
 __all__ = ["train", "main", "build_model", "load_dataset"]
 
@@ -46,6 +47,8 @@ def load_dataset(data_cfg: DictConfig) -> Any:
     """Call the configured loader; returns a Bunch with ``data``, ``target``, ``text_column``."""
     loader_cfg = {k: v for k, v in data_cfg.items() if k not in _NOT_LOADER_ARGS}
     path = loader_cfg.get("path")
+    if path is not None and Path(path).is_dir():
+        raise ConfigError(f"data.path={path!r} is a directory; give the path of a data file.")
     if path is not None and not Path(path).is_file():
         raise FileNotFoundError(f"data.path={path!r} does not exist; give the path of a data file.")
     try:
@@ -59,8 +62,7 @@ def load_dataset(data_cfg: DictConfig) -> Any:
     empty = [c for c in target.columns if target[c].isna().all() or (target[c] == "").all()]
     if empty:
         raise ConfigError(
-            f"Label level(s) {empty} are empty in every row of the data; drop them from "
-            f"data.label_columns."
+            f"Label level(s) {empty} are empty in every row of the data; drop them from data.label_columns."
         )
     return dataset
 
@@ -136,9 +138,7 @@ def build_model(model_cfg: DictConfig, dataset: Any, tfidf_cfg: DictConfig | Non
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def _node_models_take_categories(
-    classifier: HierarchicalClassifier, columns: CategoricalColumns
-) -> bool:
+def _node_models_take_categories(classifier: HierarchicalClassifier, columns: CategoricalColumns) -> bool:
     """Whether every node model of ``classifier`` can be told about categorical columns."""
     try:
         for template in classifier._templates():  # the same models fit() checks
@@ -166,9 +166,7 @@ def _timed_predict(model: Any, X: Any) -> tuple[Any, float]:
     return predicted, time.perf_counter() - started
 
 
-def _scores(
-    Y: pd.DataFrame, predicted: Any, seconds: float, Y_train: pd.DataFrame
-) -> dict[str, Any]:
+def _scores(Y: pd.DataFrame, predicted: Any, seconds: float, Y_train: pd.DataFrame) -> dict[str, Any]:
     levels = list(Y.columns)
     scores = evaluate(Y, predicted, Y_train=Y_train, levels=levels)
     out: dict[str, Any] = {
@@ -223,12 +221,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     )
     logger.info(
         "Training on %d rows (%d validation, %d test), %d levels: %s",
-        len(Y_train), len(Y_val), len(Y_test), Y_train.shape[1], list(Y_train.columns),
+        len(Y_train),
+        len(Y_val),
+        len(Y_test),
+        Y_train.shape[1],
+        list(Y_train.columns),
     )
     started = time.perf_counter()
     with fit_backend(build_engine(cfg)):
         model.fit(X_train, Y_train)
     fit_seconds = time.perf_counter() - started
+    # The model first: a report that fails to write (a full disk) must not lose it.
+    save_model(model, output_dir / "model", training_data=(X_train, Y_train))
     classifier = find_classifier(model)
     classifier.sufficiency_report_.write(output_dir)
     val_predicted, val_seconds = _timed_predict(model, X_val)
@@ -253,8 +257,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         classes=classifier.classes_ if proba is not None else None,
     )
     report.write(output_dir, figures=cfg.report.figures)
-    save_model(model, output_dir / "model", training_data=(X_train, Y_train))
-    write_json(output_dir / "metrics.json", metrics)
+    write_json(output_dir / "metrics.json", metrics)  # last: a run is complete when it exists
     logger.info(
         "Done in %.1fs: test hierarchical F1 %.4f, leaf accuracy %.4f. Artifacts in %s "
         "(model/, metrics.json, sufficiency_report.*, rare_class_report.*, .hydra/)",
@@ -277,8 +280,13 @@ def _write_predictions(path: Path, Y_true: pd.DataFrame, Y_pred: Any) -> None:
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float:
-    """Hydra entry point: returns the validation metric named by ``optimized_metric``."""
-    metrics = train(cfg)
+    """Hydra entry point: returns the validation metric named by ``optimized_metric``.
+
+    An expected failure ends with one line on stderr (see ``errors``) and leaves
+    ``FAILED.txt`` in the run folder.
+    """
+    with error_boundary("hiercls-train", run_dir=Path(HydraConfig.get().runtime.output_dir)):
+        metrics = train(cfg)
     return float(metrics["validation"].get(cfg.optimized_metric, float("nan")))
 
 

@@ -5,8 +5,8 @@ paths (:mod:`hiercls.reports.build`); the report writes itself as Markdown, CSV,
 and a self-contained HTML page (:mod:`hiercls.reports.render`), with figures drawn by
 :mod:`hiercls.reports.plots`.
 
-Plots need matplotlib (``pip install 'hiercls[plot]'``); without it the HTML page says
-so and carries the tables only.
+Plots need matplotlib, which hiercls installs; without it the HTML page says so and
+carries the tables only.
 """
 
 from hiercls.reports.build import TABLES, RareClassReport, bucket_labels, rare_class_report

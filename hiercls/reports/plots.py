@@ -1,8 +1,8 @@
 """Figures of a rare-class report, drawn with matplotlib.
 
-matplotlib is an optional dependency (``pip install 'hiercls[plot]'``): it is imported
-when a figure is drawn, never when this module is imported, and without it the
-functions here raise an ImportError that names the extra to install.
+matplotlib (a dependency of hiercls) is imported when a figure is drawn, never when
+this module is imported, so that importing the reports stays cheap; where it is
+missing, the functions here raise an ImportError that names the extra to install.
 """
 
 from __future__ import annotations

@@ -1,0 +1,169 @@
+"""The commands' one error boundary: one line, an exit code, a run folder marked failed."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from hiercls.cli.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_ENVIRONMENT,
+    EXIT_INTERRUPTED,
+    FAILED_FILE,
+    error_boundary,
+)
+from hiercls.exceptions import InsufficientSupportError
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "message"),
+    [
+        (
+            ValueError("data.label_columns names 'zz'"),
+            EXIT_BAD_INPUT,
+            r"^cmd: error: data\.label_columns names 'zz'$",
+        ),
+        (
+            InsufficientSupportError("3 classes under min_samples"),
+            EXIT_BAD_INPUT,
+            "3 classes under min_samples",
+        ),
+        (ImportError("pip install 'hiercls[dask]'"), EXIT_BAD_INPUT, r"hiercls\[dask\]"),
+        (
+            FileNotFoundError(errno.ENOENT, "No such file", "in.csv"),
+            EXIT_BAD_INPUT,
+            r"'in\.csv' does not exist",
+        ),
+        (
+            IsADirectoryError(errno.EISDIR, "Is a directory", "data/"),
+            EXIT_BAD_INPUT,
+            r"'data/' is a directory; give the path of a file",
+        ),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/out"),
+            EXIT_ENVIRONMENT,
+            r"permission denied: '/out'; choose a folder",
+        ),
+        (
+            OSError(errno.ENOSPC, "No space left", "/out/part-0.parquet"),
+            EXIT_ENVIRONMENT,
+            r"no space left on the device writing '/out/part-0\.parquet'",
+        ),
+        (KeyboardInterrupt(), EXIT_INTERRUPTED, r"^cmd: error: interrupted; run it again$"),
+    ],
+)
+def test_expected_failures_end_in_one_line_and_a_code(capsys, tmp_path, exc, code, message):
+    with (
+        pytest.raises(SystemExit, match=rf"^{code}$") as exit_info,
+        error_boundary("cmd", run_dir=tmp_path, on_interrupt="run it again"),
+    ):
+        raise exc
+    assert exit_info.value.code == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert re.search(message, err), err
+    assert "This run failed" in (tmp_path / FAILED_FILE).read_text()
+
+
+def test_a_bug_keeps_its_traceback_and_still_marks_the_run(tmp_path):
+    with pytest.raises(KeyError, match="bug"), error_boundary("cmd", run_dir=tmp_path):
+        raise KeyError("bug")
+    assert "KeyError" in (tmp_path / FAILED_FILE).read_text()
+
+
+def test_hydra_full_error_shows_every_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    with pytest.raises(ValueError, match="bad value"), error_boundary("cmd", run_dir=tmp_path):
+        raise ValueError("bad value")
+
+
+def test_success_leaves_no_failed_marker(tmp_path):
+    with error_boundary("cmd", run_dir=tmp_path):
+        pass
+    assert not (tmp_path / FAILED_FILE).exists()
+
+
+# ----------------------------------------------------------------- hiercls-train end to end
+SMALL = ["data.n_samples=600", "sufficiency.min_samples=5", "model.n_jobs=1", "report.figures=false"]
+
+
+def _train(args, cwd):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "hiercls.cli.train", f"paths.output_dir={cwd}", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def _write_csv(tmp_path):
+    path = tmp_path / "rows.csv"
+    pd.DataFrame({"a": ["x", "y"] * 30, "b": ["p", "q", "r"] * 20, "f": range(60)}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "code", "message", "run_folder"),
+    [
+        (
+            ["data=csv", "data.path=missing.csv", "data.label_columns=[a]"],
+            EXIT_BAD_INPUT,
+            r"data\.path='missing\.csv' does not exist",
+            True,
+        ),
+        (
+            ["data=csv", "data.path=.", "data.label_columns=[a]"],
+            EXIT_BAD_INPUT,
+            r"data\.path='\.' is a directory; give the path of a data file",
+            True,
+        ),
+        (["data=csv", "data.path={csv}", "data.label_columns=[a,zz]"], EXIT_BAD_INPUT, r"zz", True),
+        (
+            ["sufficiency.policy=raise", "sufficiency.min_samples=100000", "data.n_samples=600"],
+            EXIT_BAD_INPUT,
+            r"min_samples=100000",
+            True,
+        ),
+    ],
+)
+def test_train_failures_print_one_line_and_mark_the_run(tmp_path, args, code, message, run_folder):
+    csv = _write_csv(tmp_path)
+    done = _train([a.format(csv=csv) for a in args] + SMALL[2:], tmp_path)
+    assert done.returncode == code, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("hiercls-train: error:")]
+    assert len(lines) == 1, done.stderr[-3000:]
+    assert re.search(message, lines[0]), lines[0]
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1
+    assert (runs[0] / FAILED_FILE).is_file()
+    assert not (runs[0] / "metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_runs_started_together_get_their_own_folders(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "hiercls.cli.train", f"paths.output_dir={tmp_path}", *SMALL]
+    runs = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.wait(timeout=300) == 0, run.stderr.read().decode()[-3000:]
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert len(folders) == 2
+    for folder in folders:
+        assert (folder / "metrics.json").is_file()
+        assert (folder / "model" / "metadata.json").is_file()
+        assert not (folder / FAILED_FILE).exists()
