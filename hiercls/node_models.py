@@ -584,10 +584,10 @@ def compact_dense_linear_model(model: Any) -> Any:
 def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:
     """``X[rows]``, without a copy when ``rows`` are all of X's rows in order."""
     n = X.shape[0]
-    if len(rows) == n and (
-        n == 0 or (rows[0] == 0 and rows[-1] == n - 1 and bool(np.all(np.diff(rows) == 1)))
-    ):
-        return X
+    if len(rows) != n:
+        return X[rows]
+    if n <= 1 or (rows[0] == 0 and rows[-1] == n - 1 and bool((np.diff(rows) == 1).all())):
+        return X  # one row, or 0..n-1; not any permutation of them
     return X[rows]
 
 
