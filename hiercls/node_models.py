@@ -246,7 +246,8 @@ def compact_dense_linear_model(model: Any) -> Any:
 
 def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:
     """``X[rows]`` for ascending ``rows``, without a copy when they are all of X's rows."""
-    if len(rows) == X.shape[0] and (len(rows) == 0 or (rows[0] == 0 and rows[-1] == len(rows) - 1)):
+    n = X.shape[0]
+    if len(rows) == n and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1 and bool(np.all(np.diff(rows) == 1)))):
         return X
     return X[rows]
 
