@@ -28,6 +28,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _bench_utils import snapshot_package  # noqa: E402
 from _runner import REPO, git_commit, package_versions, provenance_note, results_dir  # noqa: E402
 
 METHODS = ("greedy predict", "best_path predict", "predict_top_k(k=5)")
@@ -81,10 +82,7 @@ def main() -> None:
         return
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", args.before, "hiercls"], capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        snapshot_package(Path(tmp), source=args.before)
         for round_ in range(rounds):
             for label, path in ((args.before, tmp), ("working tree", str(REPO))):
                 out = subprocess.run(

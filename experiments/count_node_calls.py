@@ -6,8 +6,8 @@ and counts calls and scored rows for ``predict`` (greedy and best-path decoding)
 ``predict_paths``, ``predict_top_k`` and one batch-scoring chunk (paths and top-k).
 Each revision runs in its own process, from a ``git archive`` copy of ``hiercls/``.
 
-    python experiments/count_node_calls.py --before 51b844f          # results/node_calls.md
-    python experiments/count_node_calls.py --before 51b844f --quick  # results/quick/
+    python experiments/count_node_calls.py --before 413c759          # results/node_calls.md
+    python experiments/count_node_calls.py --before 413c759 --quick  # results/quick/
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _bench_utils import snapshot_package  # noqa: E402
 from _runner import REPO, git_commit, package_versions, provenance_note, results_dir  # noqa: E402
 
 
@@ -80,7 +81,7 @@ def child(n_rows: int, top_k: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default="51b844f", help="git revision to compare with")
+    parser.add_argument("--before", default="413c759", help="git revision to compare with")
     parser.add_argument("--quick", action="store_true", help="500 rows instead of 2,000")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -91,10 +92,7 @@ def main() -> None:
         return
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", args.before, "hiercls"], capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        snapshot_package(Path(tmp), source=args.before)
         for label, path in ((args.before, tmp), ("working tree", str(REPO))):
             out = subprocess.run(
                 [
