@@ -16,6 +16,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
@@ -38,7 +39,7 @@ from .node_models import (
     adapter_for,
     compact_dense_linear_model,
     default_node_estimator,
-    fit_node,
+    fit_node_collecting_convergence,
     is_text_like,
     make_node_estimator,
     node_seed,
@@ -563,17 +564,37 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 seed=None if base_seed is None else node_seed(base_seed, node),
                 n_threads=n_threads,
             )
-            return delayed(fit_node)(
+            return delayed(fit_node_collecting_convergence)(
                 estimator.set_params(**params), X, rows, targets, sample_weight, fit_params
             )
 
         fitted = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1))(
             node_task(node, rows, targets) for node, rows, targets in tasks
         )
-        for (node, *_), model in zip(tasks, fitted, strict=True):
+        not_converged = []
+        for (node, *_), (model, convergence) in zip(tasks, fitted, strict=True):
             models[node] = model
+            if convergence is not None:
+                not_converged.append((node, convergence))
+        self._warn_not_converged(hierarchy, not_converged, len(tasks))
         self._warn_unpruned(hierarchy, models)
         return models
+
+    def _warn_not_converged(
+        self, hierarchy: Hierarchy, not_converged: list[tuple[int, str]], n_fitted: int
+    ) -> None:
+        if not not_converged:
+            return
+        paths = ", ".join(repr(hierarchy.node_path(node) or "(root)") for node, _ in not_converged[:3])
+        more = f" and {len(not_converged) - 3} more" if len(not_converged) > 3 else ""
+        first = not_converged[0][1].strip().splitlines()[0]
+        warnings.warn(
+            f"{len(not_converged)} of {n_fitted} node models did not converge: {paths}{more}. "
+            f"The first said: {first} Raise the node model's max_iter, scale the features, "
+            f"or loosen its tol.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
 
     def _warn_unpruned(self, hierarchy: Hierarchy, models: list[Any]) -> None:
         unpruned = [

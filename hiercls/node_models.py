@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.svm import LinearSVC
 from sklearn.utils.extmath import row_norms
@@ -43,6 +44,7 @@ __all__ = [
     "make_node_estimator",
     "size_aware_params",
     "fit_node",
+    "fit_node_collecting_convergence",
     "outcome_proba",
     "outcome_scores",
     "take_rows",
@@ -579,6 +581,32 @@ def compact_dense_linear_model(model: Any) -> Any:
         return model
     n_features = model.coef_.shape[1]
     return adapter.compact(model, np.arange(n_features), n_features)
+
+
+def fit_node_collecting_convergence(*args: Any, **kwargs: Any) -> tuple[Any, str | None]:
+    """:func:`fit_node`, returning its ``ConvergenceWarning`` instead of emitting it.
+
+    A tree of hundreds of nodes would print hundreds of these multi-line warnings;
+    the estimator reports them once, with a count and the nodes' paths. Other
+    warnings are emitted as usual.
+
+    Returns
+    -------
+    model : estimator
+        As from :func:`fit_node`.
+    message : str or None
+        The first ``ConvergenceWarning``'s message, None if the model converged.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = fit_node(*args, **kwargs)
+    message = None
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            message = message or str(warning.message)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return model, message
 
 
 def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:

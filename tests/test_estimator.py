@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import joblib
 import numpy as np
 import pandas as pd
@@ -406,3 +409,19 @@ def test_ragged_python_paths_are_padded_with_none(ragged):
     from_lists = HierarchicalClassifier(random_state=0).fit(X, as_lists)
     from_array = HierarchicalClassifier(random_state=0).fit(X, Y)
     assert_array_equal(from_lists.predict(centres), from_array.predict(centres))
+
+
+def test_node_models_that_do_not_converge_are_reported_once(three_levels):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, Y, _ = three_levels
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        HierarchicalClassifier(LogisticRegression(max_iter=1), min_samples=1).fit(X * 100, Y)
+    convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(convergence) == 1
+    message = str(convergence[0].message)
+    assert re.match(r"\d+ of 5 node models did not converge: ", message)
+    assert "('animal',)" in message or "(root)" in message
+    assert "max_iter" in message
+    assert convergence[0].filename == __file__

@@ -234,7 +234,7 @@ def _warn_rare_groups(
             + "; use a smaller test_size or a coarser stratify_level."
         )
     if messages:
-        warnings.warn(" ".join(messages), UserWarning, stacklevel=3)
+        warnings.warn(" ".join(messages), UserWarning, stacklevel=4)
 
 
 def _take_rows(data: Any, rows: NDArray[np.intp]) -> Any:
