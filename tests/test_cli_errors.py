@@ -167,3 +167,27 @@ def test_runs_started_together_get_their_own_folders(tmp_path):
         assert (folder / "metrics.json").is_file()
         assert (folder / "model" / "metadata.json").is_file()
         assert not (folder / FAILED_FILE).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("module", "expected", "absent"),
+    [
+        ("train", ["Usage: hiercls-train", "sufficiency=warn|raise|merge|ignore", "Examples:"], []),
+        ("predict", ["Usage: hiercls-predict", "model_path=DIR", "top_k=K", "Example:"], ["data:", "model:"]),
+    ],
+)
+def test_help_says_what_the_command_does(tmp_path, module, expected, absent):
+    done = subprocess.run(
+        [sys.executable, "-m", f"hiercls.cli.{module}", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    for text in expected:
+        assert text in done.stdout
+    for text in absent:  # predict has no data or model groups to offer
+        assert f"\n{text}" not in done.stdout
+    assert not list(tmp_path.iterdir())  # --help writes nothing
