@@ -106,10 +106,13 @@ def _train(args, cwd):
     )
 
 
-def _write_csv(tmp_path):
-    path = tmp_path / "rows.csv"
-    pd.DataFrame({"a": ["x", "y"] * 30, "b": ["p", "q", "r"] * 20, "f": range(60)}).to_csv(path, index=False)
-    return path
+def _write_csvs(tmp_path):
+    rows = pd.DataFrame({"a": ["x", "y"] * 30, "b": ["p", "q", "r"] * 20, "f": range(60)})
+    paths = {"csv": tmp_path / "rows.csv", "tiny": tmp_path / "tiny.csv", "header": tmp_path / "header.csv"}
+    rows.to_csv(paths["csv"], index=False)
+    rows.head(4).to_csv(paths["tiny"], index=False)
+    rows.head(0).to_csv(paths["header"], index=False)
+    return paths
 
 
 @pytest.mark.slow
@@ -130,6 +133,13 @@ def _write_csv(tmp_path):
         ),
         (["data=csv", "data.path={csv}", "data.label_columns=[a,zz]"], EXIT_BAD_INPUT, r"zz", True),
         (
+            ["data=csv", "data.path={tiny}", "data.label_columns=[a,b]"],
+            EXIT_BAD_INPUT,
+            r"The data have 4 rows: too few for a validation and a test split",
+            True,
+        ),
+        (["data=csv", "data.path={header}", "data.label_columns=[a,b]"], EXIT_BAD_INPUT, r"0 rows", True),
+        (
             ["sufficiency.policy=raise", "sufficiency.min_samples=100000", "data.n_samples=600"],
             EXIT_BAD_INPUT,
             r"min_samples=100000",
@@ -138,8 +148,8 @@ def _write_csv(tmp_path):
     ],
 )
 def test_train_failures_print_one_line_and_mark_the_run(tmp_path, args, code, message, run_folder):
-    csv = _write_csv(tmp_path)
-    done = _train([a.format(csv=csv) for a in args] + SMALL[2:], tmp_path)
+    paths = _write_csvs(tmp_path)
+    done = _train([a.format(**paths) for a in args] + SMALL[2:], tmp_path)
     assert done.returncode == code, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("hiercls-train: error:")]

@@ -160,6 +160,18 @@ def _split_groups(dataset: Any, data_cfg: DictConfig) -> Any:
     return groups
 
 
+def _check_split_sizes(n_rows: int, sizes: dict[str, int], split: dict[str, Any]) -> None:
+    """Refuse, before any training, data too small to evaluate on."""
+    empty = [name for name, size in sizes.items() if size == 0]
+    if empty:
+        raise ConfigError(
+            f"The data have {n_rows} rows: too few for a {' and a '.join(empty)} split "
+            f"(data.split.test_size={split.get('test_size')}, "
+            f"data.split.validation_size={split.get('validation_size', 0.1)}); give more "
+            f"labelled rows, or larger sizes."
+        )
+
+
 def _timed_predict(model: Any, X: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     predicted = model.predict(X)
@@ -219,6 +231,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     X_train, X_val, X_test, Y_train, Y_val, Y_test = train_test_split_hierarchical(
         dataset.data, dataset.target, **{"validation_size": 0.1, **split}
     )
+    _check_split_sizes(len(dataset.target), {"validation": len(Y_val), "test": len(Y_test)}, split)
     logger.info(
         "Training on %d rows (%d validation, %d test), %d levels: %s",
         len(Y_train),
