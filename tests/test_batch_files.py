@@ -73,3 +73,19 @@ def test_find_unparsable_value_in_a_parquet_column_that_is_not_text(tmp_path):
     assert found[0] == 300
     assert str(found[1]) == "2024-01-02"
     assert find_unparsable_value(data_file, "d", start_row=0)[0] == 300
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_repeated_column_name_is_named_not_called_damage(tmp_path, suffix):
+    from hiercls import SchemaError
+
+    path = tmp_path / f"dup.{suffix}"
+    if suffix == "parquet":
+        table = pa.Table.from_arrays(
+            [pa.array([1, 2]), pa.array(["a", "b"]), pa.array(["c", "d"])], names=["x", "s", "s"]
+        )
+        pq.write_table(table, path)
+    else:
+        path.write_text("x,s,s\n1,a,c\n2,b,d\n")
+    with pytest.raises(SchemaError, match=r"more than one column named 's'; column names must be unique"):
+        inspect_data_file(path)

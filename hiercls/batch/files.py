@@ -123,19 +123,24 @@ def inspect_data_file(path: str | os.PathLike[str], file_format: str | None = No
         if file_format == "parquet":
             metadata = pq.read_metadata(path)
             rows = tuple(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
-            return DataFile(
-                path, "parquet", metadata.schema.to_arrow_schema(), metadata.num_rows, rows
+            data_file = DataFile(path, "parquet", metadata.schema.to_arrow_schema(), metadata.num_rows, rows)
+        else:
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                parse_options=_csv_parse_options(path),
             )
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            parse_options=_csv_parse_options(path),
-        )
-        schema = reader.schema
-        reader.close()
-        return DataFile(path, "csv", schema, None)
+            data_file = DataFile(path, "csv", reader.schema, None)
+            reader.close()
     except (pa.ArrowInvalid, OSError) as exc:
         raise SchemaError(f"Cannot read '{path}' as {file_format}: {exc}") from None
+    repeated = sorted({name for name in data_file.schema.names if data_file.schema.names.count(name) > 1})
+    if repeated:
+        raise SchemaError(
+            f"The input file '{path}' has more than one column named {', '.join(map(repr, repeated))}; "
+            f"column names must be unique: rename or drop the copies."
+        )
+    return data_file
 
 
 def _rechunk(
@@ -222,9 +227,7 @@ def iter_chunks(
         data_file.path,
         read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, skip_rows_after_names=start_row),
         parse_options=_csv_parse_options(data_file.path),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=columns, column_types=dict(column_types or {})
-        ),
+        convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=dict(column_types or {})),
     )
     with contextlib.closing(reader):
         yield from _rechunk(reader, reader.schema, chunk_rows, 0)
@@ -233,9 +236,7 @@ def iter_chunks(
 _CSV_COLUMN = re.compile(r"In CSV column #(\d+)")
 
 
-def csv_column_of_error(
-    data_file: DataFile, error: Exception, columns: Sequence[str]
-) -> str | None:
+def csv_column_of_error(data_file: DataFile, error: Exception, columns: Sequence[str]) -> str | None:
     """Return the column an Arrow CSV conversion error is about, when its message says."""
     match = _CSV_COLUMN.search(str(error))
     if match is None:
@@ -269,9 +270,7 @@ def _first_present(values: pa.Array) -> int | None:
     return int(valid[0]) if valid.size else None
 
 
-def find_unparsable_value(
-    data_file: DataFile, column: str, *, start_row: int = 0
-) -> tuple[int, Any] | None:
+def find_unparsable_value(data_file: DataFile, column: str, *, start_row: int = 0) -> tuple[int, Any] | None:
     """Find the first row (0-based, header excluded) whose ``column`` is not a number.
 
     Reads only that column, as text, in chunks; a diagnostic for error messages.
