@@ -672,3 +672,17 @@ def test_top_k_beyond_the_possible_paths_writes_one_column_pair_per_path(tmp_pat
     scored_rows = scored["scoring_error"].isna()
     assert scored_rows.sum() == 49  # row 3 has a missing feature
     assert scored.loc[scored_rows, top_columns].notna().all().all()
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.parquet"])
+def test_an_input_without_rows_says_so_in_valid_json(tmp_path, artifact, new_rows, name):
+    path = write(tmp_path, new_rows.head(0), name)
+    summary = predict_file(artifact, path, tmp_path / "out", quiet=True)
+    assert summary.rows == 0
+    assert "has no rows, so there is nothing to compare" in summary.line()
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    written = json.loads((tmp_path / "out" / SUMMARY_FILE).read_text(), parse_constant=refuse)
+    assert written["rows"] == 0

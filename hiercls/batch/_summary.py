@@ -127,6 +127,8 @@ class BatchSummary:
             f"{scored} into {_count(self.parts, 'part')} in '{self.output}' in "
             f"{self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s, {self.engine} engine)"
         )
+        if self.rows == 0:
+            return text + f"; '{self.input}' has no rows, so there is nothing to compare"
         if self.rows_failed:
             text += f"; {_count(self.rows_failed, 'row')} not scorable (see scoring_error)"
         text += (
