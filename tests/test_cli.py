@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from numpy.testing import assert_array_equal
 from sklearn.pipeline import Pipeline
 
+import hiercls
 from hiercls.artifacts import load_model
 from hiercls.batch import predict_file
 from hiercls.cli.config import CONF_DIR, ConfigError
@@ -45,6 +46,12 @@ def test_train_leaves_every_artifact_and_the_model_reloads(tmp_path):
         assert (tmp_path / name).is_file(), name
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["test"]["hierarchical_f1"] == pytest.approx(metrics["test"]["hierarchical_f1"])
+    # The report says which model, data, run and version it describes.
+    about = json.loads((tmp_path / "rare_class_report.json").read_text())["about"]
+    assert about["model"].startswith("HierarchicalClassifier(")
+    assert about["data"] == "hiercls.datasets.load_synthetic"
+    assert about["run"] == str(tmp_path)
+    assert about["hiercls"] == hiercls.__version__
     assert 0.3 < metrics["test"]["hierarchical_f1"] <= 1.0
     if importlib.util.find_spec("matplotlib") is not None:
         page = (tmp_path / "rare_class_report.html").read_text(encoding="utf-8")

@@ -363,3 +363,19 @@ def test_to_frame_bad_table(report):
         report.to_frame("per_kls")
     with pytest.raises(ValueError, match=r"no 'calibration' table: pass proba= and classes="):
         report.to_frame("calibration")
+
+
+def test_the_report_says_first_what_it_describes():
+    about = {"model": "HierarchicalClassifier()", "data": "train.csv", "run": "runs/1", "hiercls": "0.1"}
+    described = rare_class_report(Y_TRUE, Y_PRED, Y_train=Y_TRAIN, min_samples=5, about=about)
+    markdown = described.to_markdown()
+    assert markdown.splitlines()[2:6] == [
+        "- model: HierarchicalClassifier()",
+        "- data: train.csv",
+        "- run: runs/1",
+        "- hiercls: 0.1",
+    ]
+    assert "<li>data: train.csv</li>" in described.to_html(figures=False)
+    assert json.loads(described.to_json())["about"] == about
+    with pytest.raises(ValueError, match="The 'about' parameter of rare_class_report must be"):
+        rare_class_report(Y_TRUE, Y_PRED, about=["model"])

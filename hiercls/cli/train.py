@@ -25,6 +25,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+import hiercls
+
 from .._atomic import write_atomic, write_json
 from ..artifacts import find_classifier, save_model
 from ..categorical import CategoricalColumns, categorical_node_settings, find_categorical_columns
@@ -172,6 +174,18 @@ def _check_split_sizes(n_rows: int, sizes: dict[str, int], split: dict[str, Any]
         )
 
 
+def _about(cfg: DictConfig, output_dir: Path, classifier: HierarchicalClassifier) -> dict[str, str]:
+    """What a run's report describes: model, data, run folder, hiercls version."""
+    model = " ".join(repr(classifier).split())
+    data = cfg.data.get("path") or cfg.data.get("_target_")
+    return {
+        "model": model if len(model) <= 200 else model[:199] + "…",
+        "data": str(data),
+        "run": str(output_dir),
+        "hiercls": hiercls.__version__,
+    }
+
+
 def _timed_predict(model: Any, X: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     predicted = model.predict(X)
@@ -268,6 +282,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         min_samples=int(classifier.min_samples),
         proba=proba,
         classes=classifier.classes_ if proba is not None else None,
+        about=_about(cfg, output_dir, classifier),
     )
     report.write(output_dir, figures=cfg.report.figures)
     write_json(output_dir / "metrics.json", metrics)  # last: a run is complete when it exists

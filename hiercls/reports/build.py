@@ -126,6 +126,8 @@ class RareClassReport:
         Per-level reliability bins when probabilities were given.
     notes : tuple of str
         Sentences that qualify the numbers, e.g. that there are no rare classes.
+    about : tuple of (str, str)
+        What the report describes (model, data, run, versions), shown first.
     """
 
     levels: tuple[str, ...]
@@ -146,6 +148,7 @@ class RareClassReport:
     calibration: pd.DataFrame | None = None
     reliability: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
+    about: tuple[tuple[str, str], ...] = field(default=())
 
     def __repr__(self) -> str:
         return (
@@ -241,6 +244,7 @@ class RareClassReport:
             "bucket_labels": self.bucket_labels,
             "n_rare_classes": self.n_rare_classes,
             "notes": list(self.notes),
+            "about": dict(self.about),
             "overall": self.overall_scores,
             "tables": {name: _records(getattr(self, name)) for name in TABLES},
         }
@@ -280,9 +284,7 @@ class RareClassReport:
         return render.write_text(render.render_markdown(self, max_rows=max_rows), path)
 
     @validate_params({"figures": ["boolean"]}, prefer_skip_nested_validation=True)
-    def to_html(
-        self, path: str | Path | None = None, *, max_rows: int = 25, figures: bool = True
-    ) -> str:
+    def to_html(self, path: str | Path | None = None, *, max_rows: int = 25, figures: bool = True) -> str:
         """Write the report as one self-contained HTML page, pictures embedded.
 
         The pictures (recall against support, per-level bars, reliability) need
@@ -401,6 +403,7 @@ def _per_level(scores_per_level: pd.DataFrame, per_class: pd.DataFrame) -> pd.Da
         "buckets": [_IncreasingEdges()],
         "n_worst": [StrictInterval(Integral, 0, None, closed="left")],
         "n_bins": [StrictInterval(Integral, 1, None, closed="left")],
+        "about": [dict, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -417,6 +420,7 @@ def rare_class_report(
     proba: Sequence[ArrayLike] | ArrayLike | None = None,
     classes: Sequence[ArrayLike] | ArrayLike | None = None,
     n_bins: int = 15,
+    about: dict[str, str] | None = None,
 ) -> RareClassReport:
     """Report how rare classes fare, level by level.
 
@@ -456,6 +460,9 @@ def rare_class_report(
         ``classes_``: the labels of the columns of each ``proba`` array.
     n_bins : int, default=15
         Number of confidence bins for the calibration.
+    about : dict of str to str, default=None
+        What the report describes, shown first in every format, e.g.
+        ``{"model": ..., "data": ..., "run": ..., "hiercls": version}``.
 
     Returns
     -------
@@ -497,9 +504,7 @@ def rare_class_report(
     scores = evaluate(Y_true, Y_pred, Y_train=Y_train, hierarchy=hierarchy, levels=levels)
     calibration: CalibrationScores | None = None
     if proba is not None and classes is not None:
-        calibration = calibration_by_level(
-            Y_true, proba, classes, levels=scores.levels, n_bins=n_bins
-        )
+        calibration = calibration_by_level(Y_true, proba, classes, levels=scores.levels, n_bins=n_bins)
 
     source = "test" if Y_train is None else "train"
     per_class = scores.per_class.copy()
@@ -538,8 +543,7 @@ def rare_class_report(
     notes = []
     if Y_train is None:
         notes.append(
-            "No Y_train given: classes are bucketed by their test support, not their "
-            "training support."
+            "No Y_train given: classes are bucketed by their test support, not their training support."
         )
     n_classes = len(per_class)
     n_rare = int(per_class["rare"].sum())
@@ -553,14 +557,11 @@ def rare_class_report(
         unseen = int(((per_class["train_support"] == 0) & (per_class["test_support"] > 0)).sum())
         if unseen:
             notes.append(
-                f"{render.format_class_count(unseen)} in Y_true but not in Y_train "
-                "(training support 0)."
+                f"{render.format_class_count(unseen)} in Y_true but not in Y_train (training support 0)."
             )
 
     n_train_rows = (
-        None
-        if Y_train is None
-        else int(per_class.loc[per_class["depth"] == 0, "train_support"].sum())
+        None if Y_train is None else int(per_class.loc[per_class["depth"] == 0, "train_support"].sum())
     )
     return RareClassReport(
         levels=scores.levels,
@@ -581,4 +582,5 @@ def rare_class_report(
         calibration=None if calibration is None else calibration.summary.reset_index(),
         reliability=None if calibration is None else calibration.bins,
         notes=tuple(notes),
+        about=tuple((str(name), str(value)) for name, value in (about or {}).items()),
     )

@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 
-
 def _new_figure(n_panels: int, panel_size: tuple[float, float], max_columns: int = 3) -> Any:
     """Return a figure and a flat list of its axes, without touching pyplot's state."""
     figure_module = import_optional("matplotlib.figure", extra="plot")
@@ -82,9 +81,7 @@ def plot_recall_vs_support(report: RareClassReport) -> Any:
             if not np.isnan(recall):
                 ax.hlines(recall, low, high, color="#ff7f0e", lw=2.2)
         ax.plot([], [], color="#ff7f0e", lw=2.2, label="bucket macro recall")
-        ax.fill_between(
-            [], [], color="#d62728", alpha=0.07, label=f"rare (< {report.min_samples:,})"
-        )
+        ax.fill_between([], [], color="#d62728", alpha=0.07, label=f"rare (< {report.min_samples:,})")
         ax.set_xscale("log")
         ax.set_xlim(zero_at * 0.8, top)
         ticks = [zero_at] + [10.0**k for k in range(0, int(math.log10(top)) + 1)]
@@ -151,9 +148,7 @@ def plot_bucket_scores(report: RareClassReport) -> Any:
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("score")
     axes[0].legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
-    figure.suptitle(
-        f"Macro recall and F1 per {support_name}-support bucket (n = classes with test rows)"
-    )
+    figure.suptitle(f"Macro recall and F1 per {support_name}-support bucket (n = classes with test rows)")
     return figure
 
 
@@ -221,9 +216,7 @@ def plot_reliability(calibration: CalibrationScores | RareClassReport) -> Any:
     if isinstance(calibration, CalibrationScores):
         summary, bins = calibration.summary, calibration.bins
     elif calibration.calibration is None or calibration.reliability is None:
-        raise ValueError(
-            "This report has no calibration: pass proba= and classes= to rare_class_report."
-        )
+        raise ValueError("This report has no calibration: pass proba= and classes= to rare_class_report.")
     else:
         summary = calibration.calibration.set_index("level")
         bins = calibration.reliability
@@ -260,7 +253,6 @@ def plot_reliability(calibration: CalibrationScores | RareClassReport) -> Any:
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9)
     return figure
-
 
 
 def draw_report_figures(report: RareClassReport) -> dict[str, tuple[str, str]]:

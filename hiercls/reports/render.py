@@ -176,16 +176,13 @@ def render_html(report: RareClassReport, *, max_rows: int = 25, figures: bool = 
             if name in images:
                 alt, data = images[name]
                 parts.append(
-                    f"<figure><img alt='{html.escape(alt)}' "
-                    f"src='data:image/png;base64,{data}'></figure>"
+                    f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'></figure>"
                 )
     parts.append("</main></body></html>")
     return "\n".join(part for part in parts if part)
 
 
-def write_report(
-    report: RareClassReport, directory: str | Path, *, figures: bool = True
-) -> dict[str, Path]:
+def write_report(report: RareClassReport, directory: str | Path, *, figures: bool = True) -> dict[str, Path]:
     """Write the report in every format into a directory, see :meth:`RareClassReport.write`.
 
     Parameters
@@ -214,7 +211,7 @@ def write_report(
 
 def _settings(report: RareClassReport) -> list[str]:
     train = "not given" if report.n_train_rows is None else f"{report.n_train_rows:,}"
-    return [
+    return [f"{name}: {value}" for name, value in report.about] + [
         f"Test rows: {report.n_test_rows:,}; training rows: {train}",
         f"Levels: {', '.join(report.levels)}",
         f"Rare: fewer than {report.min_samples:,} {report.support_name} samples "
@@ -251,17 +248,13 @@ def _sections(report: RareClassReport, max_rows: int) -> list[tuple[str, str, pd
     buckets = report.per_bucket[report.per_bucket["n_classes"] > 0].drop(columns="depth")
     sentence = "Classes bucketed by their support; buckets without classes are left out."
     if not report.n_rare_classes:
-        sentence += (
-            f" No rare classes: every class has at least {report.min_samples:,} {support} "
-            "samples."
-        )
+        sentence += f" No rare classes: every class has at least {report.min_samples:,} {support} samples."
     sections.append((f"By {support} support", sentence, buckets))
     worst = report.worst_classes
     sections.append(
         (
             "Worst classes by recall",
-            f"Per level, the {support} support and scores of the classes with the "
-            "lowest recall."
+            f"Per level, the {support} support and scores of the classes with the lowest recall."
             if len(worst)
             else "No class has test rows.",
             worst.drop(columns=hidden) if len(worst) else None,
@@ -269,9 +262,7 @@ def _sections(report: RareClassReport, max_rows: int) -> list[tuple[str, str, pd
     )
     never = report.never_predicted
     if len(never) == 0:
-        sections.append(
-            ("Never predicted", "Every class with test rows was predicted at least once.", None)
-        )
+        sections.append(("Never predicted", "Every class with test rows was predicted at least once.", None))
     else:
         shown = never.head(max_rows).drop(columns=hidden)
         more = (
