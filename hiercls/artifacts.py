@@ -103,11 +103,7 @@ def _versions() -> dict[str, str | None]:
 
 def _node_model_classes(classifier: HierarchicalClassifier) -> list[str]:
     return sorted(
-        {
-            f"{type(m).__module__}.{type(m).__qualname__}"
-            for m in classifier.estimators_
-            if m is not None
-        }
+        {f"{type(m).__module__}.{type(m).__qualname__}" for m in classifier.estimators_ if m is not None}
     )
 
 
@@ -123,9 +119,7 @@ def _hash_table_like(digest: Any, value: Any, name: str) -> None:
         digest.update(repr((name, "array", value.shape, str(value.dtype))).encode())
         digest.update(np.ascontiguousarray(value).tobytes())
         return
-    frame = (
-        value if isinstance(value, pd.DataFrame) else pd.DataFrame(np.asarray(value, dtype=object))
-    )
+    frame = value if isinstance(value, pd.DataFrame) else pd.DataFrame(np.asarray(value, dtype=object))
     digest.update(repr((name, "frame", frame.shape, [str(c) for c in frame.columns])).encode())
     for column in frame.columns:
         series = frame[column]
@@ -134,9 +128,7 @@ def _hash_table_like(digest: Any, value: Any, name: str) -> None:
             digest.update(np.ascontiguousarray(series.to_numpy()).tobytes())
         else:
             # Object, string and sparse columns: pandas' stable per-value hash.
-            values = (
-                series.sparse.to_dense() if isinstance(series.dtype, pd.SparseDtype) else series
-            )
+            values = series.sparse.to_dense() if isinstance(series.dtype, pd.SparseDtype) else series
             hashed = pd.util.hash_pandas_object(values.astype(object), index=False)
             digest.update(hashed.to_numpy().tobytes())
 
@@ -163,9 +155,7 @@ def _level_counts(classifier: HierarchicalClassifier, Y: Any) -> list[dict[str, 
     return counts
 
 
-def _training_summary(
-    model: Any, classifier: HierarchicalClassifier, X: Any, Y: Any
-) -> dict[str, Any]:
+def _training_summary(model: Any, classifier: HierarchicalClassifier, X: Any, Y: Any) -> dict[str, Any]:
     digest = hashlib.sha256()
     _hash_table_like(digest, X, "X")
     if Y is not None:
@@ -314,8 +304,7 @@ def save_model(
         not isinstance(training_data, (tuple, list)) or len(training_data) != 2
     ):
         raise TypeError(
-            f"training_data must be a tuple (X, Y) (Y may be None); got "
-            f"{type(training_data).__name__}."
+            f"training_data must be a tuple (X, Y) (Y may be None); got {type(training_data).__name__}."
         )
     metadata = _build_metadata(model, classifier, training_data, extra_metadata)
     json_text(metadata)  # fail on bad extra_metadata before writing
@@ -341,6 +330,10 @@ def save_model(
     return directory
 
 
+#: Written by hiercls-train into the folder of a run that failed, with the reason.
+FAILED_RUN_FILE = "FAILED.txt"
+
+
 def _artifact_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """(directory, model file) for an artifact directory or a file inside it."""
     path = Path(path)
@@ -349,6 +342,12 @@ def _artifact_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
         # that the end of the run points at.
         if not (path / METADATA_FILE).exists() and (path / "model" / METADATA_FILE).is_file():
             path = path / "model"
+        failed = path / FAILED_RUN_FILE
+        if failed.is_file() and not (path / "model").is_dir():
+            reason = failed.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1]
+            raise ArtifactError(
+                f"'{path}' is a hiercls-train run that failed before saving its model: {reason}"
+            )
         return path, path / MODEL_FILE
     if not path.exists():
         raise FileNotFoundError(
@@ -407,13 +406,9 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     missing = [key for key in _REQUIRED_KEYS if key not in metadata]
     if missing:
         raise ArtifactError(
-            f"'{metadata_path}' lacks the keys {missing}; the artifact is damaged. Save "
-            f"the model again."
+            f"'{metadata_path}' lacks the keys {missing}; the artifact is damaged. Save the model again."
         )
-    if (
-        not isinstance(metadata["format_version"], int)
-        or metadata["format_version"] > FORMAT_VERSION
-    ):
+    if not isinstance(metadata["format_version"], int) or metadata["format_version"] > FORMAT_VERSION:
         raise ArtifactError(
             f"'{directory}' has artifact format version {metadata['format_version']!r}; "
             f"this hiercls reads up to version {FORMAT_VERSION}. Upgrade hiercls."
@@ -424,9 +419,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _version_mismatch(metadata: dict[str, Any]) -> str | None:
     saved = metadata.get("versions") or {}
     installed = _versions()
-    uses_lightgbm = any(
-        name.startswith("lightgbm.") for name in metadata.get("node_model_classes") or []
-    )
+    uses_lightgbm = any(name.startswith("lightgbm.") for name in metadata.get("node_model_classes") or [])
     packages = ["scikit-learn"] + (["lightgbm"] if uses_lightgbm else [])
     differences = [
         f"{name} {saved.get(name)} when saved, {installed.get(name)} installed"

@@ -93,9 +93,7 @@ def test_metadata_describes_the_model_and_its_training_data(artifact, fitted, da
     assert metadata["feature_names"] == list(fitted.feature_names_in_)
     assert metadata["n_features"] == 4
     assert metadata["hierarchy_fingerprint"] == fitted.hierarchy_.fingerprint()
-    assert (
-        metadata["model_sha256"] == hashlib.sha256((artifact / MODEL_FILE).read_bytes()).hexdigest()
-    )
+    assert metadata["model_sha256"] == hashlib.sha256((artifact / MODEL_FILE).read_bytes()).hexdigest()
     assert {"hiercls", "scikit-learn", "lightgbm", "numpy", "python"} <= set(metadata["versions"])
     assert metadata["created_utc"].endswith("+00:00")
     training = metadata["training_data"]
@@ -124,9 +122,7 @@ def test_training_fingerprint_follows_every_value(tmp_path, fitted, data):
 def test_pipeline_round_trip_and_paths_inside_the_artifact(tmp_path, data):
     X, Y = data
     model = make_pipeline(StandardScaler(), HierarchicalClassifier(min_samples=1)).fit(X, Y)
-    directory = save_model(
-        model, tmp_path / "model", extra_metadata={"run": "abc", "n": np.int64(3)}
-    )
+    directory = save_model(model, tmp_path / "model", extra_metadata={"run": "abc", "n": np.int64(3)})
     for path in (directory, directory / MODEL_FILE, directory / METADATA_FILE):
         loaded = load_model(path)
         assert_array_equal(
@@ -377,3 +373,11 @@ def test_artifact_from_an_earlier_hiercls_still_predicts():
     assert model.predict_paths(X).labels.shape == (8, 2)
     assert model.predict_proba(X)[1].shape == (8, 4)
     assert model.__sklearn_tags__().input_tags.allow_nan  # decision trees take NaN
+
+
+def test_a_failed_run_folder_says_why_it_has_no_model(tmp_path):
+    (tmp_path / "FAILED.txt").write_text("This run failed and its outputs are incomplete.\nno space left\n")
+    with pytest.raises(
+        ArtifactError, match=r"is a hiercls-train run that failed before saving its model: no space left"
+    ):
+        load_model(tmp_path)

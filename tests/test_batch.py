@@ -152,10 +152,7 @@ def test_output_equals_in_memory_prediction(tmp_path, model, artifact, inputs, n
     assert (depth < 3).any(), "the fixture should stop some paths early"
     stopped = np.where(depth < 3, np.array(LEVELS, dtype=object)[depth - 1], None)
     assert (
-        scored["stopped_at_level"]
-        .astype(object)
-        .where(scored["stopped_at_level"].notna(), None)
-        .tolist()
+        scored["stopped_at_level"].astype(object).where(scored["stopped_at_level"].notna(), None).tolist()
         == stopped.tolist()
     )
 
@@ -330,16 +327,12 @@ def test_schema_errors_before_any_work(tmp_path, artifact, new_rows, name, chang
     assert not (tmp_path / "out").exists()
 
 
-def test_csv_bad_value_after_the_first_block_keeps_written_parts(
-    tmp_path, artifact, new_rows, monkeypatch
-):
+def test_csv_bad_value_after_the_first_block_keeps_written_parts(tmp_path, artifact, new_rows, monkeypatch):
     frame = new_rows.astype({"x4": str})
     frame.loc[900, "x4"] = "n/a?"
     path = write(tmp_path, frame, "in.csv")
     monkeypatch.setattr(batch_files, "CSV_BLOCK_BYTES", 20_000)  # the first block ends long before row 900
-    with pytest.raises(
-        SchemaError, match=r"'x4' .* row 900 .* has 'n/a\?'\. Parts written so far are kept"
-    ):
+    with pytest.raises(SchemaError, match=r"'x4' .* row 900 .* has 'n/a\?'\. Parts written so far are kept"):
         predict_file(artifact, path, tmp_path / "out", chunk_rows=200, quiet=True)
     # The CSV reader parses ahead, so the run stops at most a block before row 900.
     manifest = json.loads((tmp_path / "out" / MANIFEST_FILE).read_text())
@@ -463,9 +456,7 @@ def test_deleted_part_is_scored_again(tmp_path, artifact, inputs):
 
 def test_completed_run_is_not_repeated(tmp_path, artifact, inputs):
     first = predict_file(artifact, inputs / "in.parquet", tmp_path / "out", quiet=True)
-    again = predict_file(
-        artifact, inputs / "in.parquet", tmp_path / "out", quiet=True, confidence=0.9
-    )
+    again = predict_file(artifact, inputs / "in.parquet", tmp_path / "out", quiet=True, confidence=0.9)
     assert again.rows_scored_now == 0
     assert again.rows == first.rows
     assert again.low_confidence_share >= first.low_confidence_share
@@ -490,9 +481,7 @@ def test_changed_input_after_a_partial_run_is_refused(tmp_path, artifact, new_ro
     ):
         predict_file(artifact, source, tmp_path / "out", chunk_rows=200, quiet=True)
     assert part_bytes(tmp_path / "out") == written
-    summary = predict_file(
-        artifact, source, tmp_path / "out", chunk_rows=200, quiet=True, overwrite=True
-    )
+    summary = predict_file(artifact, source, tmp_path / "out", chunk_rows=200, quiet=True, overwrite=True)
     assert summary.rows_scored_now == N_NEW
 
 
@@ -526,9 +515,7 @@ def test_another_model_is_refused(tmp_path, artifact, inputs, data, monkeypatch)
 def test_foreign_directory_and_concurrent_writer_are_refused(tmp_path, artifact, inputs):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "report.txt").write_text("keep me")
-    with pytest.raises(
-        OutputConflictError, match=r"is not empty \(\['report\.txt'\]\) and has no _manifest"
-    ):
+    with pytest.raises(OutputConflictError, match=r"is not empty \(\['report\.txt'\]\) and has no _manifest"):
         predict_file(artifact, inputs / "in.parquet", tmp_path / "out", quiet=True)
     predict_file(artifact, inputs / "in.parquet", tmp_path / "out", quiet=True, overwrite=True)
     assert (tmp_path / "out" / "report.txt").read_text() == "keep me"
@@ -543,9 +530,7 @@ def test_foreign_directory_and_concurrent_writer_are_refused(tmp_path, artifact,
 
 # --------------------------------------------------------------------- summary
 def test_summary_reports_drift_stops_and_confidence(tmp_path, artifact, inputs):
-    summary = predict_file(
-        artifact, inputs / "in.parquet", tmp_path / "out", quiet=True, confidence=0.6
-    )
+    summary = predict_file(artifact, inputs / "in.parquet", tmp_path / "out", quiet=True, confidence=0.6)
     out = read_output(tmp_path / "out")
     scored = out[out["scoring_error"].isna()]
     assert summary.rows_failed == 2
@@ -574,9 +559,7 @@ def test_drift_needs_the_training_distribution(tmp_path, model, inputs):
 def test_shifted_input_raises_the_psi(tmp_path, artifact, new_rows):
     shifted = new_rows.assign(x0=new_rows["x0"] + 3.0)
     path = write(tmp_path, shifted, "shifted.parquet")
-    same = predict_file(
-        artifact, write(tmp_path, new_rows, "same.parquet"), tmp_path / "a", quiet=True
-    )
+    same = predict_file(artifact, write(tmp_path, new_rows, "same.parquet"), tmp_path / "a", quiet=True)
     moved = predict_file(artifact, path, tmp_path / "b", quiet=True)
     assert moved.drift[0].psi > 5 * same.drift[0].psi
     assert moved.drift[0].largest_changes[0].label in set(pd.read_parquet(tmp_path / "b")["level0"])
@@ -593,12 +576,8 @@ def dask_engine():
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_dask_engine_equals_local_engine(tmp_path, artifact, inputs, dask_engine, kind):
     options = {"top_k": 2, "id_columns": ["row_id"], "passthrough": ["note"], "quiet": True}
-    local = predict_file(
-        artifact, inputs / f"in.{kind}", tmp_path / "local", engine=LocalEngine(), **options
-    )
-    dask = predict_file(
-        artifact, inputs / f"in.{kind}", tmp_path / "dask", engine=dask_engine, **options
-    )
+    local = predict_file(artifact, inputs / f"in.{kind}", tmp_path / "local", engine=LocalEngine(), **options)
+    dask = predict_file(artifact, inputs / f"in.{kind}", tmp_path / "dask", engine=dask_engine, **options)
     assert dask.engine == "dask"
     assert dask.parts > 1
     assert_same_output(read_output(tmp_path / "dask"), read_output(tmp_path / "local"))
@@ -616,13 +595,9 @@ def test_dask_engine_resumes(tmp_path, artifact, inputs, dask_engine, monkeypatc
 
         patch.setattr(batch_output, "write_table", fail_on_part_2)
         with pytest.raises(Killed, match="worker died"):
-            predict_file(
-                artifact, inputs / "in.parquet", tmp_path / "out", engine=dask_engine, quiet=True
-            )
+            predict_file(artifact, inputs / "in.parquet", tmp_path / "out", engine=dask_engine, quiet=True)
     assert not (tmp_path / "out" / "part-000002.parquet").exists()
-    summary = predict_file(
-        artifact, inputs / "in.parquet", tmp_path / "out", engine=dask_engine, quiet=True
-    )
+    summary = predict_file(artifact, inputs / "in.parquet", tmp_path / "out", engine=dask_engine, quiet=True)
     assert summary.rows == N_NEW
     assert summary.rows_scored_now < N_NEW
     predict_file(artifact, inputs / "in.parquet", tmp_path / "local", quiet=True)
@@ -640,9 +615,7 @@ def test_wide_model_with_large_arrays(tmp_path):
     X.iloc[:10].to_parquet(tmp_path / "in.parquet")
     summary = predict_file(model, tmp_path / "in.parquet", tmp_path / "out", quiet=True)
     assert summary.rows == 10
-    assert_array_equal(
-        read_output(tmp_path / "out")[LEVELS[:2]].to_numpy(), model.predict(X.iloc[:10])
-    )
+    assert_array_equal(read_output(tmp_path / "out")[LEVELS[:2]].to_numpy(), model.predict(X.iloc[:10]))
 
 
 @pytest.mark.parametrize("input_name", ["part-input.parquet", "part-000000.parquet"])
@@ -686,3 +659,12 @@ def test_an_input_without_rows_says_so_in_valid_json(tmp_path, artifact, new_row
 
     written = json.loads((tmp_path / "out" / SUMMARY_FILE).read_text(), parse_constant=refuse)
     assert written["rows"] == 0
+
+
+def test_a_csv_row_count_from_its_first_mib_is_called_an_estimate(tmp_path, artifact, inputs, caplog):
+    with caplog.at_level("INFO", logger="hiercls.batch"):
+        predict_file(artifact, inputs / "in.csv", tmp_path / "csv", quiet=True)
+        predict_file(artifact, inputs / "in.parquet", tmp_path / "parquet", quiet=True)
+    starts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Scoring")]
+    assert f"(about {N_NEW:,} rows)" in starts[0]
+    assert f"({N_NEW:,} rows)" in starts[1]  # Parquet's metadata holds the exact count

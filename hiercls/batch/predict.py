@@ -49,14 +49,14 @@ def _estimate_csv_rows(path: Path) -> int | None:
     return max(0, round(size / (len(sample) / lines)) - 1)
 
 
-def _progress_bar(total: int | None, quiet: bool) -> Any:
+def _progress_bar(total: int | None, quiet: bool, estimated: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(
         total=total,
         unit=" rows",
         unit_scale=True,
-        desc="hiercls-predict",
+        desc="hiercls-predict (rows estimated)" if estimated else "hiercls-predict",
         smoothing=0.1,
         mininterval=1.0,
         disable=True if quiet else None,
@@ -238,19 +238,21 @@ def predict_file(
     with locked(directory):
         manifest, done = open_output(directory, identity, overwrite, data_file.path)
         manifest["complete"] = False  # until every part is checked or written again
+        # A CSV's row count is known only once read: from the first MiB it is a guess.
+        estimated = data_file.n_rows is None and not manifest.get("rows")
         total = (
             data_file.n_rows
             if data_file.n_rows is not None
             else (manifest.get("rows") or _estimate_csv_rows(data_file.path))
         )
-        with _progress_bar(total, quiet) as progress:
+        with _progress_bar(total, quiet, estimated) as progress:
             run = Run(directory, manifest, job, float(confidence), progress)
             run.save()
             intact = run.reuse(done)
             logger.info(
                 "Scoring '%s' (%s rows) into '%s' with the %s engine%s",
                 data_file.path,
-                "?" if total is None else f"{total:,}",
+                "?" if total is None else f"{'about ' if estimated else ''}{total:,}",
                 directory,
                 engine.name,
                 f"; {len(intact)} parts from an earlier run are kept" if intact else "",
@@ -259,6 +261,9 @@ def predict_file(
                 run_local(model, job, data_file, run, chunk_rows, intact)
             else:
                 run_dask(model, job, data_file, run, engine, intact)
+            if estimated:  # the bar ends at 100 %, whatever the guess was
+                progress.total = progress.n
+                progress.refresh()
         manifest["complete"] = True
         manifest["rows"] = run.tally.rows
         run.save()
@@ -289,11 +294,7 @@ def _summary(
             )
         )
     class_counts = tuple(
-        {
-            str(as_python(label)): int(n)
-            for label, n in zip(indexer.tolist(), counts, strict=True)
-            if n
-        }
+        {str(as_python(label)): int(n) for label, n in zip(indexer.tolist(), counts, strict=True) if n}
         for indexer, counts in zip(job.indexers, tally.counts, strict=True)
     )
     return BatchSummary(

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._atomic import write_text
+from ..artifacts import FAILED_RUN_FILE
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -34,7 +35,7 @@ EXIT_ENVIRONMENT = 3
 EXIT_INTERRUPTED = 130
 
 #: Written into the folder of a hiercls-train run that failed, with the reason.
-FAILED_FILE = "FAILED.txt"
+FAILED_FILE = FAILED_RUN_FILE
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
