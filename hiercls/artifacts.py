@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import warnings
+import weakref
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,6 +36,7 @@ from .hierarchy import as_python, read_label_paths
 
 __all__ = [
     "ArtifactError",
+    "artifact_checksum",
     "ArtifactVersionWarning",
     "FORMAT_VERSION",
     "METADATA_FILE",
@@ -522,4 +524,30 @@ def load_model(path: str | os.PathLike[str], *, verify: bool = True) -> Any:
             f"{str(metadata['hierarchy_fingerprint'])[:16]}...); the files come from "
             f"different saves. Save the model again."
         )
+    _LOADED_CHECKSUMS[model] = metadata["model_sha256"]
     return model
+
+
+# The recorded SHA-256 of the artifact each loaded model came from: a model loaded in
+# one process and its artifact path used in another name the same model (batch
+# resume), which a hash of the model pickled again would not (its bytes vary).
+_LOADED_CHECKSUMS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def artifact_checksum(model: Any) -> str | None:
+    """The SHA-256 recorded for the artifact that ``model`` was loaded from, if any.
+
+    Parameters
+    ----------
+    model : object
+        A model returned by :func:`load_model`, or any other object.
+
+    Returns
+    -------
+    checksum : str or None
+        None for a model not loaded by :func:`load_model` in this process.
+    """
+    try:
+        return _LOADED_CHECKSUMS.get(model)
+    except TypeError:  # an object that cannot be weakly referenced was never recorded
+        return None

@@ -668,3 +668,30 @@ def test_a_csv_row_count_from_its_first_mib_is_called_an_estimate(tmp_path, arti
     starts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Scoring")]
     assert f"(about {N_NEW:,} rows)" in starts[0]
     assert f"({N_NEW:,} rows)" in starts[1]  # Parquet's metadata holds the exact count
+
+
+def test_an_artifact_by_path_and_the_model_loaded_from_it_share_one_job(tmp_path, artifact, inputs):
+    from hiercls.artifacts import load_model
+
+    first = predict_file(artifact, inputs / "in.parquet", tmp_path / "out", quiet=True)
+    again = predict_file(load_model(artifact), inputs / "in.parquet", tmp_path / "out", quiet=True)
+    assert first.rows_scored_now == N_NEW
+    assert again.rows_scored_now == 0  # every part is the same job's: kept, not refused
+
+
+def test_output_written_by_another_process_resumes_with_the_loaded_model(tmp_path, artifact, inputs):
+    import subprocess
+    import sys
+
+    from hiercls.artifacts import load_model
+
+    script = (
+        "import sys; from hiercls.batch import predict_file; "
+        "predict_file(sys.argv[1], sys.argv[2], sys.argv[3], quiet=True)"
+    )
+    out = tmp_path / "out"
+    subprocess.run(
+        [sys.executable, "-c", script, str(artifact), str(inputs / "in.parquet"), str(out)], check=True
+    )
+    again = predict_file(load_model(artifact), inputs / "in.parquet", out, quiet=True)
+    assert again.rows_scored_now == 0

@@ -13,7 +13,7 @@ from typing import Any
 from .._atomic import write_json
 from .._compat import StrOptions, validate_params
 from .._validation import SequenceOf, StrictInterval
-from ..artifacts import find_classifier, load_model, read_metadata
+from ..artifacts import artifact_checksum, find_classifier, load_model, read_metadata
 from ..hierarchy import as_python
 from ._dask_run import dask_layout, run_dask
 from ._job import prepare_job
@@ -230,8 +230,10 @@ def predict_file(
         if isinstance(engine, LocalEngine)
         else dask_layout(data_file, engine)
     )
+    # An artifact is known by its recorded checksum, whether given by path or loaded.
+    checksum = metadata["model_sha256"] if metadata else artifact_checksum(model)
     identity = job_identity(
-        data_file, model_fingerprint(model), classifier.hierarchy_.fingerprint(), job, layout
+        data_file, checksum or model_fingerprint(model), classifier.hierarchy_.fingerprint(), job, layout
     )
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
