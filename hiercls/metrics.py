@@ -252,7 +252,11 @@ def _encode_evaluation(
         "hierarchy": _hierarchy_paths(hierarchy),
     }
     encoded = _encode(sources, levels=levels)
-    _check_known(encoded, [name for name in encoded.codes if name != "Y_pred"])
+    # Only a given tree (Y_train, hierarchy) says which paths a model can predict; a
+    # small test set need not hold every one, so Y_true alone checks nothing.
+    known = [name for name in ("Y_train", "hierarchy") if name in encoded.codes]
+    if known:
+        _check_known(encoded, ["Y_true", *known])
     return encoded
 
 
@@ -268,8 +272,10 @@ _SHARED_PARAMETERS = """
         Predicted paths. A prediction that stopped at an internal node has missing
         labels below it.
     hierarchy : array-like or iterable of paths, default=None
-        Further paths the model may predict, e.g. the training targets. Predicted paths
-        are checked against the paths of ``Y_true``, ``Y_train`` and ``hierarchy``.
+        Further paths the model may predict, e.g. the training targets. With it (or
+        with ``Y_train``), every predicted path must be a path of ``Y_true``,
+        ``Y_train`` or ``hierarchy``; without either, any predicted path counts (one
+        absent from ``Y_true`` is simply wrong).
     levels : sequence of str, default=None
         Level names. By default the DataFrame column names, else ``level0``, ``level1``, ...
 """

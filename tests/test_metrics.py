@@ -111,9 +111,7 @@ def test_dataframe_with_missing_int_labels_keeps_ints_and_level_names():
     table = per_class_table(Y_true, Y_pred)
     assert table["level"].unique().tolist() == ["family", "genus"]
     assert table["path"].tolist() == ["1", "2", "1 / 10", "1 / 11", "2 / 20"]
-    assert per_level_accuracy(Y_true, Y_pred).to_dict() == pytest.approx(
-        {"family": 1.0, "genus": 2 / 3}
-    )
+    assert per_level_accuracy(Y_true, Y_pred).to_dict() == pytest.approx({"family": 1.0, "genus": 2 / 3})
     renamed = per_level_accuracy(Y_true, Y_pred, levels=["top", "bottom"])
     assert renamed.index.tolist() == ["top", "bottom"]
     assert per_level_accuracy(Y_true.to_numpy(), Y_pred.to_numpy()).index.tolist() == [
@@ -153,11 +151,13 @@ def test_training_support_and_hierarchy_argument():
     ]
     assert np.isnan(_row(table, "B / z")["recall"])
     assert _row(table, "B / z")["f1"] == 0.0
-    # Without Y_train, (B, z) is no path of the hierarchy; hierarchy= makes it one.
-    with pytest.raises(HierarchyError, match=r"\('B',\) at level 'level0'"):
-        per_level_accuracy(Y_true, Y_pred)
+    # Without a tree, (B, z), absent from Y_true, is simply a wrong prediction; with
+    # one (hierarchy=, Y_train=), a predicted path must belong to it.
+    assert per_level_accuracy(Y_true, Y_pred).tolist() == pytest.approx([2 / 3, 2 / 3])
     accuracy = per_level_accuracy(Y_true, Y_pred, hierarchy={("B", "z"), ("A", "x")})
     assert accuracy.tolist() == pytest.approx([2 / 3, 2 / 3])
+    with pytest.raises(HierarchyError, match=r"\('B',\) at level 'level0'"):
+        per_level_accuracy(Y_true, Y_pred, hierarchy={("A", "x")})
     # A hierarchy given as paths of different lengths: ("B",) alone is not enough for (B, z).
     with pytest.raises(HierarchyError, match=r"\('B', 'z'\) at level 'level1'"):
         per_level_accuracy(Y_true, Y_pred, hierarchy=[("B",)])
@@ -194,17 +194,17 @@ GOOD_PRED = [["A", "x"], ["A", "x"], ["B", "z"]]
             r"Y_true has 2 levels but Y_train has 1",
         ),
         (
-            {"Y_pred": [["A", "x"], ["A", "q"], ["B", "z"]]},
+            {"Y_pred": [["A", "x"], ["A", "q"], ["B", "z"]], "Y_train": GOOD_TRUE},
             HierarchyError,
             r"Y_pred row 1 predicts the path \('A', 'q'\) at level 'level1'.*does not know",
         ),
         (
-            {"Y_pred": [["C", None], ["A", "x"], ["B", "z"]]},
+            {"Y_pred": [["C", None], ["A", "x"], ["B", "z"]], "Y_train": GOOD_TRUE},
             HierarchyError,
             r"Y_pred row 0 predicts the path \('C',\) at level 'level0'",
         ),
         (
-            {"Y_pred": [["A", "z"], ["A", "x"], ["B", "z"]]},
+            {"Y_pred": [["A", "z"], ["A", "x"], ["B", "z"]], "Y_train": GOOD_TRUE},
             HierarchyError,
             r"\('A', 'z'\) at level 'level1'",
         ),
@@ -304,8 +304,11 @@ def test_calibration_of_one_level_accepts_a_2d_array():
         ((["a", "b"], [[1.5, 0.5]] * 2, ["a", "b"]), {}, r"must lie in \[0, 1\]"),
         ((["a", "b"], [[0.5, 0.5]] * 2, ["a", "a"]), {}, r"classes must be distinct"),
         ((["a", "b"], [[0.5, 0.5]] * 2, ["x", "y"]), {}, r"No true label is among the classes"),
-        ((["a", "b"], [[0.5, 0.5]] * 2, ["a", "b"]), {"n_bins": 0},
-         r"'n_bins' .* an int in the range \[1, inf\)"),
+        (
+            (["a", "b"], [[0.5, 0.5]] * 2, ["a", "b"]),
+            {"n_bins": 0},
+            r"'n_bins' .* an int in the range \[1, inf\)",
+        ),
         (([], [], ["a"]), {}, r"non-empty 1-D array"),
     ],
 )
@@ -319,9 +322,7 @@ def test_calibration_by_level_bad_input():
     with pytest.raises(ValueError, match=r"Y_true has 2 levels but got 1 probability arrays"):
         calibration_by_level(Y_true, [np.full((2, 2), 0.5)], [["A", "B"]])
     with pytest.raises(ValueError, match=r"at level 'level1' have shape \(2, 3\)"):
-        calibration_by_level(
-            Y_true, [np.full((2, 2), 0.5), np.full((2, 3), 0.3)], [["A", "B"], ["x", "y"]]
-        )
+        calibration_by_level(Y_true, [np.full((2, 2), 0.5), np.full((2, 3), 0.3)], [["A", "B"], ["x", "y"]])
 
 
 # --------------------------------------------------------------------------- properties
@@ -348,8 +349,7 @@ def hierarchies(draw, ragged=True):
         return list(path[:keep]) + [None] * (n_levels - keep)
 
     Y_true = [
-        cut(leaves[r], n_levels if true_depth is None else true_depth[i])
-        for i, r in enumerate(true_rows)
+        cut(leaves[r], n_levels if true_depth is None else true_depth[i]) for i, r in enumerate(true_rows)
     ]
     Y_pred = [cut(leaves[r], pred_depth[i]) for i, r in enumerate(pred_rows)]
     return Y_true, Y_pred, leaves
@@ -386,9 +386,7 @@ def test_scores_lie_in_the_unit_interval_and_agree_with_scikit_learn(data):
             continue
         y_true_s = ["/".join(path) for path in y_true]
         y_pred_s = ["<stop>" if path == "stop" else "/".join(path) for path in y_pred]
-        assert scores.per_level.loc[level, "accuracy"] == pytest.approx(
-            accuracy_score(y_true_s, y_pred_s)
-        )
+        assert scores.per_level.loc[level, "accuracy"] == pytest.approx(accuracy_score(y_true_s, y_pred_s))
         if all(reached):
             # Rows whose truth ends above a level still count as predictions of the
             # node they name, which scikit-learn cannot express: compare the rest.
@@ -426,8 +424,6 @@ def test_hierarchy_object_as_the_known_tree():
     tree, _ = Hierarchy.from_label_paths(read_label_paths([["A", "x"], ["B", "z"]]))
     Y_true = [["A", "x"], ["A", "x"], ["A", "x"]]
     Y_pred = [["A", "x"], ["B", "z"], ["A", "x"]]
-    assert per_level_accuracy(Y_true, Y_pred, hierarchy=tree).tolist() == pytest.approx(
-        [2 / 3, 2 / 3]
-    )
+    assert per_level_accuracy(Y_true, Y_pred, hierarchy=tree).tolist() == pytest.approx([2 / 3, 2 / 3])
     with pytest.raises(HierarchyError, match=r"\('B', 'y'\) at level 'level1'"):
         per_level_accuracy(Y_true, [["A", "x"], ["B", "y"], ["A", "x"]], hierarchy=tree)
