@@ -129,6 +129,9 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         each node fitted on the columns its rows use, probabilities from the squared
         hinge's link), which gives rare children a fair share; for any other ``X``,
         ``LogisticRegression(max_iter=1000)``, faster and more accurate there.
+        A ``class_weight`` dict is keyed by your labels (``{"J45.9": 5.0}``) or full
+        paths (``{("J", "J45", "J45.9"): 5.0}``); each node's model gets the weights
+        of its children, 1 for the others.
     level_estimators : dict of str -> classifier, default=None
         Models per level, keyed by level name; the model of level ``"block"`` is the
         one that chooses among blocks, i.e. it sits at the parents of blocks. Their
@@ -427,6 +430,7 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             _check_discrete(np.asarray(distinct.tolist()) if distinct.dtype == object else distinct)
         hierarchy, node_codes = self._build_hierarchy(paths)
         self._check_estimator_keys(hierarchy)
+        self._check_class_weight_keys(hierarchy)
         self.sufficiency_report_ = sufficiency_report(
             hierarchy,
             node_codes,
@@ -461,6 +465,26 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 paths.level_names + hierarchy.level_names[paths.n_levels :]
             )
         return hierarchy, hierarchy.encode(paths)
+
+    def _check_class_weight_keys(self, hierarchy: Hierarchy) -> None:
+        """A ``class_weight`` mapping must name labels (or paths) of this hierarchy."""
+        labels = {label for level in hierarchy.level_labels for label in level.tolist()}
+        for template in self._templates():
+            weights = (
+                template.get_params(deep=False).get("class_weight")
+                if hasattr(template, "get_params")
+                else None
+            )
+            if not isinstance(weights, Mapping):
+                continue
+            paths = {hierarchy.node_path(node) for node in range(1, hierarchy.n_nodes)}
+            unknown = [key for key in weights if key not in labels and key not in paths]
+            if unknown:
+                raise ValueError(
+                    f"class_weight of the node model {type(template).__name__} names "
+                    f"{unknown[:5]!r}, which are no labels or paths of the hierarchy; key it by "
+                    f"labels (e.g. {sorted(map(str, labels))[:3]}) or by full paths (tuples)."
+                )
 
     def _check_estimator_keys(self, hierarchy: Hierarchy) -> None:
         levels = set(hierarchy.level_names)
@@ -564,6 +588,9 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 seed=None if base_seed is None else node_seed(base_seed, node),
                 n_threads=n_threads,
             )
+            weights = estimator.get_params(deep=False).get("class_weight")
+            if isinstance(weights, Mapping):
+                params = {**params, "class_weight": _node_class_weight(weights, hierarchy, node, targets)}
             return delayed(fit_node_collecting_convergence)(
                 estimator.set_params(**params), X, rows, targets, sample_weight, fit_params
             )
@@ -873,3 +900,20 @@ def _node_training_sets(hierarchy: Hierarchy, node_codes: NDArray[np.intp]):  # 
             if hierarchy.n_children[node] == 0:
                 continue
             yield node, rows_below[group], outcomes[group]
+
+
+def _node_class_weight(
+    weights: Mapping[Any, float], hierarchy: Hierarchy, node: int, targets: NDArray[np.intp]
+) -> dict[int, float]:
+    """A ``class_weight`` keyed by the user's labels, for one node's model.
+
+    Node models learn internal node ids: each outcome gets the weight of its label
+    (or of its full path, as a tuple), 1 where the mapping names neither, and the
+    "stop here" outcome 1.
+    """
+    node_weights = {}
+    for outcome in np.unique(targets).tolist():
+        path = hierarchy.node_path(outcome) if outcome != node else ()
+        weight = weights.get(path, weights.get(path[-1], 1.0)) if path else 1.0
+        node_weights[outcome] = float(weight)
+    return node_weights

@@ -98,9 +98,9 @@ def test_flat_target_is_plain_multiclass(three_levels):
 def test_dataframe_target_names_levels_and_per_level_estimators(three_levels):
     X, Y, centres = three_levels
     frame = pd.DataFrame(Y, columns=["kingdom", "group", "species"])
-    clf = HierarchicalClassifier(
-        level_estimators={"kingdom": DummyClassifier(strategy="most_frequent")}
-    ).fit(X, frame)
+    clf = HierarchicalClassifier(level_estimators={"kingdom": DummyClassifier(strategy="most_frequent")}).fit(
+        X, frame
+    )
     assert clf.levels_ == ["kingdom", "group", "species"]
     assert isinstance(clf.estimators_[0], DummyClassifier)
     assert isinstance(clf.estimators_[1], LogisticRegression)  # the default for dense X
@@ -110,9 +110,9 @@ def test_dataframe_target_names_levels_and_per_level_estimators(three_levels):
 
 def test_node_estimators_override_by_path(three_levels):
     X, Y, _ = three_levels
-    clf = HierarchicalClassifier(
-        node_estimators={("plant",): DummyClassifier(strategy="most_frequent")}
-    ).fit(X, Y)
+    clf = HierarchicalClassifier(node_estimators={("plant",): DummyClassifier(strategy="most_frequent")}).fit(
+        X, Y
+    )
     plant = int(np.flatnonzero(clf.hierarchy_.label_index[1:3] == 1)[0]) + 1
     assert isinstance(clf.estimators_[plant], DummyClassifier)
     assert isinstance(clf.estimators_[0], LogisticRegression)
@@ -140,9 +140,7 @@ def test_set_params_replaces_a_level_estimator():
 def test_cross_validate_default_score_is_finite(three_levels):
     X, Y, _ = three_levels
     leaf = Y[:, -1].astype(str)
-    scores = cross_validate(
-        HierarchicalClassifier(), X, Y, cv=StratifiedKFold(3).split(X, leaf)
-    )
+    scores = cross_validate(HierarchicalClassifier(), X, Y, cv=StratifiedKFold(3).split(X, leaf))
     assert np.all(np.isfinite(scores["test_score"]))
     assert scores["test_score"].mean() == 1.0
 
@@ -185,17 +183,13 @@ def test_lightgbm_base_and_reproducible_across_n_jobs(three_levels):
         assert_allclose(a, b, rtol=0, atol=1e-12)
     assert_array_equal(one.predict(centres), expected_paths(THREE_LEVELS))
     # Node models never take more threads than n_jobs allows.
-    assert all(
-        m.get_params()["n_jobs"] == 1 for m in two.estimators_ if isinstance(m, LGBMClassifier)
-    )
+    assert all(m.get_params()["n_jobs"] == 1 for m in two.estimators_ if isinstance(m, LGBMClassifier))
 
 
 def test_sample_weight_reaches_node_models(three_levels):
     X, Y, centres = three_levels
     weights = np.where(Y[:, 2] == "dog", 1000.0, 1.0)
-    weighted = HierarchicalClassifier(DummyClassifier(strategy="prior")).fit(
-        X, Y, sample_weight=weights
-    )
+    weighted = HierarchicalClassifier(DummyClassifier(strategy="prior")).fit(X, Y, sample_weight=weights)
     # With prior-only node models the heavy "dog" rows dominate every decision on the way.
     assert_array_equal(weighted.predict(centres[:1]), [["animal", "mammal", "dog"]])
 
@@ -286,37 +280,67 @@ def test_fitted_model_keeps_no_copy_of_training_data(three_levels):
     ("params", "fit_args", "error", "message"),
     [
         ({}, (np.zeros((3, 2)), [["a", "b"]] * 4), ValueError, "X has 3 rows but y has 4"),
-        ({}, (np.zeros((2, 2)), [["a", None, "c"], ["a", "b", "c"]]), HierarchyError,
-         "after an empty level"),
-        ({}, (np.zeros((2, 2)), [[None, "b"], ["a", "b"]]), HierarchyError,
-         "no label at the first level"),
-        ({}, (np.zeros((2, 2)), [["a", None], ["b", None]]), HierarchyError,
-         "empty in every row"),
-        ({"hierarchy": [("a", "x"), ("b", "x")]}, (np.zeros((2, 2)), [["a", "x"], ["b", "x"]]),
-         HierarchyError, "'x' is listed under two parents, 'a' and 'b'"),
-        ({"hierarchy": [("a", "b"), ("b", "c"), ("c", "a"), ("r", "s")]},
-         (np.zeros((2, 2)), [["r", "s"], ["r", "s"]]), HierarchyError, "cycle"),
-        ({"hierarchy": [("a", "x"), ("b", "y")]}, (np.zeros((2, 2)), [["a", "x"], ["a", "y"]]),
-         HierarchyError, "places 'y' .* under 'a', but the given hierarchy places it under 'b'"),
-        ({"hierarchy": [("a", "x")]}, (np.zeros((2, 2)), [["a", "x"], ["a", "q"]]),
-         HierarchyError, "'q' in row 1 of Y is not a class of level 'level1'"),
-        ({"stop_threshold": 2.0}, (np.zeros((2, 2)), [["a"], ["b"]]), ValueError,
-         "'stop_threshold' parameter of HierarchicalClassifier must be"),
-        ({"estimator": "lgbm"}, (np.zeros((2, 2)), [["a"], ["b"]]), ValueError,
-         "'estimator' parameter"),
-        ({"level_estimators": {"nope": LogisticRegression()}},
-         (np.zeros((2, 2)), [["a"], ["b"]]), ValueError, r"keys \['nope'\] that are not levels"),
-        ({"node_estimators": {("no-such-node",): LogisticRegression()}},
-         (np.zeros((2, 2)), [["a", "x"], ["b", "y"]]), ValueError,
-         r"key \('no-such-node',\), which is not a node with children .* e\.g\. \(\), \('a',\)"),
-        ({"node_estimators": {("a", "x"): LogisticRegression()}},
-         (np.zeros((2, 2)), [["a", "x"], ["b", "y"]]), ValueError,
-         r"node_estimators keys must be tuples of labels naming a parent node"),
+        ({}, (np.zeros((2, 2)), [["a", None, "c"], ["a", "b", "c"]]), HierarchyError, "after an empty level"),
+        ({}, (np.zeros((2, 2)), [[None, "b"], ["a", "b"]]), HierarchyError, "no label at the first level"),
+        ({}, (np.zeros((2, 2)), [["a", None], ["b", None]]), HierarchyError, "empty in every row"),
+        (
+            {"hierarchy": [("a", "x"), ("b", "x")]},
+            (np.zeros((2, 2)), [["a", "x"], ["b", "x"]]),
+            HierarchyError,
+            "'x' is listed under two parents, 'a' and 'b'",
+        ),
+        (
+            {"hierarchy": [("a", "b"), ("b", "c"), ("c", "a"), ("r", "s")]},
+            (np.zeros((2, 2)), [["r", "s"], ["r", "s"]]),
+            HierarchyError,
+            "cycle",
+        ),
+        (
+            {"hierarchy": [("a", "x"), ("b", "y")]},
+            (np.zeros((2, 2)), [["a", "x"], ["a", "y"]]),
+            HierarchyError,
+            "places 'y' .* under 'a', but the given hierarchy places it under 'b'",
+        ),
+        (
+            {"hierarchy": [("a", "x")]},
+            (np.zeros((2, 2)), [["a", "x"], ["a", "q"]]),
+            HierarchyError,
+            "'q' in row 1 of Y is not a class of level 'level1'",
+        ),
+        (
+            {"stop_threshold": 2.0},
+            (np.zeros((2, 2)), [["a"], ["b"]]),
+            ValueError,
+            "'stop_threshold' parameter of HierarchicalClassifier must be",
+        ),
+        ({"estimator": "lgbm"}, (np.zeros((2, 2)), [["a"], ["b"]]), ValueError, "'estimator' parameter"),
+        (
+            {"level_estimators": {"nope": LogisticRegression()}},
+            (np.zeros((2, 2)), [["a"], ["b"]]),
+            ValueError,
+            r"keys \['nope'\] that are not levels",
+        ),
+        (
+            {"node_estimators": {("no-such-node",): LogisticRegression()}},
+            (np.zeros((2, 2)), [["a", "x"], ["b", "y"]]),
+            ValueError,
+            r"key \('no-such-node',\), which is not a node with children .* e\.g\. \(\), \('a',\)",
+        ),
+        (
+            {"node_estimators": {("a", "x"): LogisticRegression()}},
+            (np.zeros((2, 2)), [["a", "x"], ["b", "y"]]),
+            ValueError,
+            r"node_estimators keys must be tuples of labels naming a parent node",
+        ),
         ({}, (np.array([[np.nan, 1.0], [0.0, 1.0]]), ["a", "b"]), ValueError, "contains NaN"),
         ({}, (np.zeros((2, 2)), [0.5, 1.5]), ValueError, "Unknown label type"),
         ({}, (np.zeros((2, 2)), None), ValueError, "requires y to be passed"),
-        ({}, (np.zeros((2, 2)), [["a", "b"], "c"]), ValueError,
-         r"y mixes label paths \(lists or tuples\) with single labels"),
+        (
+            {},
+            (np.zeros((2, 2)), [["a", "b"], "c"]),
+            ValueError,
+            r"y mixes label paths \(lists or tuples\) with single labels",
+        ),
     ],
 )
 def test_fit_rejects_bad_input(params, fit_args, error, message):
@@ -376,7 +400,10 @@ def test_hierarchical_f1_scorer_in_cross_validation(three_levels):
     X, Y, _ = three_levels
     leaf = Y[:, -1].astype(str)
     scores = cross_validate(
-        HierarchicalClassifier(), X, Y, cv=StratifiedKFold(3).split(X, leaf),
+        HierarchicalClassifier(),
+        X,
+        Y,
+        cv=StratifiedKFold(3).split(X, leaf),
         scoring=hierarchical_f1_scorer,
     )
     assert_allclose(scores["test_score"], 1.0)
@@ -425,3 +452,23 @@ def test_node_models_that_do_not_converge_are_reported_once(three_levels):
     assert "('animal',)" in message or "(root)" in message
     assert "max_iter" in message
     assert convergence[0].filename == __file__
+
+
+@pytest.mark.parametrize("key", ["bird", ("animal", "bird")])
+def test_class_weight_is_keyed_by_the_users_labels(three_levels, key):
+    X, Y, centres = three_levels
+    between = (centres[[0]] + centres[[2]]) / 2  # between dog (mammal) and eagle (bird)
+    plain = HierarchicalClassifier(LogisticRegression(C=0.01), min_samples=1).fit(X, Y)
+    weighted = HierarchicalClassifier(LogisticRegression(C=0.01, class_weight={key: 50.0}), min_samples=1)
+    weighted.fit(X, Y)
+    bird = list(plain.classes_[1]).index("bird")
+    assert weighted.predict_proba(between)[1][0, bird] > plain.predict_proba(between)[1][0, bird] + 0.1
+
+
+def test_class_weight_naming_no_label_is_refused(three_levels):
+    X, Y, _ = three_levels
+    clf = HierarchicalClassifier(LogisticRegression(class_weight={"bird": 2.0, "dragon": 5.0}), min_samples=1)
+    with pytest.raises(
+        ValueError, match=r"class_weight of the node model LogisticRegression names \['dragon'\]"
+    ):
+        clf.fit(X, Y)
