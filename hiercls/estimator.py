@@ -15,7 +15,8 @@ import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -190,6 +191,10 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
     n_paths_ : int
         Number of complete paths the model can predict (leaves and learned stops);
         ``predict_top_k`` returns at most this many.
+    uncalibrated_nodes_ : tuple of tuple
+        Paths of the nodes whose ``CalibratedClassifierCV`` model was fitted without
+        calibration (its base model alone), because a child had fewer rows than the
+        folds; empty otherwise.
     sufficiency_report_ : SufficiencyReport
         Support of every class before training, what was merged, and notes.
     n_features_in_ : int
@@ -345,7 +350,11 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             if parameter.default is not inspect.Parameter.empty and name not in state:
                 setattr(self, name, parameter.default)
         if "estimators_" in state:
-            for name, value in (("categorical_columns_", None), ("_text_like_input", False)):
+            for name, value in (
+                ("categorical_columns_", None),
+                ("_text_like_input", False),
+                ("uncalibrated_nodes_", ()),
+            ):
                 if name not in state:
                     setattr(self, name, value)
             if "_nan_allowed" not in state:
@@ -591,13 +600,31 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             weights = estimator.get_params(deep=False).get("class_weight")
             if isinstance(weights, Mapping):
                 params = {**params, "class_weight": _node_class_weight(weights, hierarchy, node, targets)}
+            folds = _calibration_folds(estimator)
+            if folds is not None and _smallest_child(targets) < folds:
+                # Cross-validated calibration needs `folds` rows of every child; this
+                # node's model goes uncalibrated rather than failing the whole fit.
+                estimator = clone(estimator.estimator) if estimator.estimator is not None else estimator
+                uncalibrated.append(node)
             return delayed(fit_node_collecting_convergence)(
                 estimator.set_params(**params), X, rows, targets, sample_weight, fit_params
             )
 
+        uncalibrated: list[int] = []
         fitted = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1))(
             node_task(node, rows, targets) for node, rows, targets in tasks
         )
+        self.uncalibrated_nodes_ = tuple(hierarchy.node_path(node) for node in sorted(uncalibrated))
+        if uncalibrated:
+            warnings.warn(
+                f"{len(uncalibrated)} node model(s) were fitted without calibration, because "
+                f"a child has fewer rows than the calibration's folds: "
+                f"{', '.join(repr(p or '(root)') for p in self.uncalibrated_nodes_[:3])}"
+                f"{' and more' if len(uncalibrated) > 3 else ''} (see uncalibrated_nodes_). "
+                f"Lower cv, or merge rare classes (sufficiency_policy='merge').",
+                UserWarning,
+                stacklevel=4,
+            )
         not_converged = []
         for (node, *_), (model, convergence) in zip(tasks, fitted, strict=True):
             models[node] = model
@@ -917,3 +944,17 @@ def _node_class_weight(
         weight = weights.get(path, weights.get(path[-1], 1.0)) if path else 1.0
         node_weights[outcome] = float(weight)
     return node_weights
+
+
+def _calibration_folds(estimator: Any) -> int | None:
+    """Folds of a cross-validated ``CalibratedClassifierCV`` node model, else None."""
+    if not isinstance(estimator, CalibratedClassifierCV):
+        return None
+    cv = estimator.cv
+    if cv is None:
+        return 5
+    return int(cv) if isinstance(cv, (int, np.integer)) else None
+
+
+def _smallest_child(targets: NDArray[np.intp]) -> int:
+    return int(np.unique(targets, return_counts=True)[1].min())

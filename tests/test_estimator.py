@@ -472,3 +472,25 @@ def test_class_weight_naming_no_label_is_refused(three_levels):
         ValueError, match=r"class_weight of the node model LogisticRegression names \['dragon'\]"
     ):
         clf.fit(X, Y)
+
+
+def test_calibration_falls_back_where_a_child_has_too_few_rows(three_levels):
+    from sklearn.calibration import CalibratedClassifierCV
+
+    X, Y, centres = three_levels
+    X, Y = np.vstack([X, X[:2]]), np.vstack([Y, Y[:2]])  # dogs: 8 rows; every other leaf 6
+    base = CalibratedClassifierCV(LogisticRegression(), cv=7)
+    with pytest.warns(
+        UserWarning, match=r"4 node model\(s\) were fitted without calibration.*\('animal',\)"
+    ) as caught:
+        clf = HierarchicalClassifier(base, min_samples=1).fit(X, Y)
+    assert "uncalibrated_nodes_" in str(caught[0].message)
+    # The root's children have 20 and 18 rows: calibrated. Under 'animal', bird has 6 < 7.
+    assert set(clf.uncalibrated_nodes_) == {("animal",), ("plant",), ("animal", "mammal"), ("plant", "tree")}
+    assert_array_equal(clf.predict(centres)[:, 2], ["dog", "cat", "eagle", "oak", "pine", "rose"])
+    assert (
+        HierarchicalClassifier(CalibratedClassifierCV(LogisticRegression(), cv=3), min_samples=1)
+        .fit(X, Y)
+        .uncalibrated_nodes_
+        == ()
+    )
