@@ -171,8 +171,8 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         fits are reproducible whatever ``n_jobs`` is. None leaves the base model's own
         ``random_state``.
     verbose : int, default=0
-        Progress messages while fitting (logged by ``hiercls.estimator``, and joblib's
-        progress when above 1).
+        Progress while fitting: from 1, a log message and, on a terminal, a progress
+        bar over the node fits; above 1, joblib's own messages too.
 
     Attributes
     ----------
@@ -611,9 +611,10 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
             )
 
         uncalibrated: list[int] = []
-        fitted = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1))(
+        results = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1), return_as="generator")(
             node_task(node, rows, targets) for node, rows, targets in tasks
         )
+        fitted = list(self._progress(results, len(tasks)))
         self.uncalibrated_nodes_ = tuple(hierarchy.node_path(node) for node in sorted(uncalibrated))
         if uncalibrated:
             warnings.warn(
@@ -633,6 +634,15 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self._warn_not_converged(hierarchy, not_converged, len(tasks))
         self._warn_unpruned(hierarchy, models)
         return models
+
+    def _progress(self, results: Any, total: int) -> Any:
+        """Node fits as they finish, with a progress bar when verbose and on a terminal."""
+        if not self.verbose:
+            return results
+        from tqdm.auto import tqdm
+
+        # disable=None: no bar where stderr is not a terminal (logs, cron, CI).
+        return tqdm(results, total=total, desc="node models", unit=" nodes", disable=None, leave=False)
 
     def _warn_not_converged(
         self, hierarchy: Hierarchy, not_converged: list[tuple[int, str]], n_fitted: int

@@ -494,3 +494,42 @@ def test_calibration_falls_back_where_a_child_has_too_few_rows(three_levels):
         .uncalibrated_nodes_
         == ()
     )
+
+
+FIT_WITH_PROGRESS = """
+import fcntl, struct, sys, termios, warnings
+warnings.simplefilter("ignore")
+if sys.stderr.isatty():
+    fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+from hiercls import HierarchicalClassifier
+from hiercls.datasets import make_hierarchical_classification
+X, Y = make_hierarchical_classification(600, n_levels=2, branching=4, random_state=0)
+HierarchicalClassifier(verbose=1, min_samples=1).fit(X, Y)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("terminal", [True, False])
+def test_node_fits_show_a_progress_bar_on_a_terminal_only(terminal):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    if not terminal:
+        done = subprocess.run(
+            [sys.executable, "-c", FIT_WITH_PROGRESS], capture_output=True, text=True, timeout=120
+        )
+        assert "node models" not in done.stderr
+        return
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout and stderr are the terminal
+        os.execv(sys.executable, [sys.executable, "-c", FIT_WITH_PROGRESS])
+    out = bytearray()
+    try:
+        while data := os.read(fd, 4096):
+            out.extend(data)
+    except OSError:  # the terminal closes when the child exits
+        pass
+    os.waitpid(pid, 0)
+    assert re.search(r"node models: +\d+%\|.*\| \d/5", out.decode(errors="replace"))
