@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -54,9 +55,7 @@ def base(directory, output="out", source="new.parquet"):
 
 def test_predict_from_a_composed_config(setup):
     directory, model, new = setup
-    cfg = compose_predict(
-        [*base(directory, "composed"), "chunk_rows=200", "top_k=2", "id_columns=[key]"]
-    )
+    cfg = compose_predict([*base(directory, "composed"), "chunk_rows=200", "top_k=2", "id_columns=[key]"])
     summary = predict(cfg)
     assert summary["rows"] == 500
     assert summary["parts"] == 3
@@ -258,3 +257,51 @@ def test_real_subprocess(setup, tmp_path):
     assert "hiercls-predict: error: model_path=" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert not (tmp_path / "out2").exists()
+
+
+# Each row: what changes from a good command, the exit code and the message. The
+# command must fail with one line and no traceback, and write no output part.
+FAULTS = [
+    ({"model_path": "{d}/nope"}, EXIT_BAD_INPUT, r"model_path='.*nope' does not exist"),
+    ({"model_path": "{d}"}, EXIT_BAD_INPUT, r"has no metadata\.json"),
+    ({"input": "{d}/missing.csv"}, EXIT_BAD_INPUT, r"input='.*missing\.csv' is not a file"),
+    ({"input": "{d}"}, EXIT_BAD_INPUT, r"is not a file; give the CSV or Parquet file to score"),
+    ({"input": "{d}/notes.json"}, EXIT_BAD_INPUT, r"Cannot tell the format of .*notes\.json.*'\.json'"),
+    ({"input": "{d}/dup.csv"}, EXIT_BAD_INPUT, r"more than one column named 'x0'"),
+    ({"input": "{d}/no_x1.parquet"}, EXIT_BAD_INPUT, r"lacks 1 of the model's 4 feature columns: \['x1'\]"),
+    ({"extra": ["format=json"]}, EXIT_BAD_INPUT, r"format='json' is not supported; choose parquet or csv"),
+    ({"extra": ["id_columns=[nokey]"]}, EXIT_BAD_INPUT, r"nokey"),
+    ({"extra": ["top_k=-1"]}, EXIT_BAD_INPUT, r"top_k"),
+    ({"extra": ["chunk_rows=0"]}, EXIT_BAD_INPUT, r"chunk_rows"),
+    ({"extra": ["confidence=2"]}, EXIT_BAD_INPUT, r"confidence"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("change", "code", "message"), FAULTS)
+def test_predict_faults_end_in_one_line_and_write_nothing(setup, tmp_path, change, code, message):
+    directory, _, new = setup
+    (tmp_path / "notes.json").write_text("{}\n")
+    new.rename(columns={"x1": "x0"}).to_csv(tmp_path / "dup.csv", index=False)
+    new.drop(columns=["x1"]).to_parquet(tmp_path / "no_x1.parquet")
+    args = {
+        "model_path": str(directory / "model"),
+        "input": str(directory / "new.parquet"),
+        "output": str(tmp_path / "out"),
+    }
+    args.update({k: v.format(d=tmp_path) for k, v in change.items() if k != "extra"})
+    done = run_cli(
+        [
+            *(f"{k}={v}" for k, v in args.items()),
+            "quiet=true",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            *change.get("extra", []),
+        ],
+        cwd=tmp_path,
+    )
+    assert done.returncode == code, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("hiercls-predict: error:")]
+    assert len(errors) == 1, done.stderr[-2000:]
+    assert re.search(message, errors[0]), errors[0]
+    assert not list((tmp_path / "out").glob("part-*"))  # no output part (nor folder, mostly)
