@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._atomic import fsync_directory, json_text, sha256_file, stage
 from .estimator import HierarchicalClassifier
 from .exceptions import ArtifactError, ArtifactVersionWarning
-from .hierarchy import as_python, read_label_paths
+from .hierarchy import label_texts, read_label_paths
 
 __all__ = [
     "ArtifactError",
@@ -147,11 +147,12 @@ def _level_counts(classifier: HierarchicalClassifier, Y: Any) -> list[dict[str, 
         # sufficiency policy) end their path here, as the model predicts them.
         is_class = labels.isin(known)
         tally = labels[is_class].value_counts(sort=False)
+        texts = label_texts(list(known))
         counts.append(
             {
                 "level": classifier.levels_[level],
                 "n_missing": int(missing.sum() + (~is_class).sum()),
-                "counts": {str(as_python(k)): int(v) for k, v in tally.items()},
+                "counts": {texts[k]: int(v) for k, v in tally.items()},
             }
         )
     return counts

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from .exceptions import HierarchyError
 
-__all__ = ["Hierarchy", "LabelPaths", "as_python", "is_missing_label", "read_label_paths"]
+__all__ = ["Hierarchy", "LabelPaths", "as_python", "is_missing_label", "label_texts", "read_label_paths"]
 
 ROOT = 0
 
@@ -27,6 +27,35 @@ ROOT = 0
 def as_python(value: Any) -> Any:
     """A numpy scalar as the plain Python value, so messages show ``'x'``, not ``np.str_('x')``."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def label_texts(labels: Sequence[Any]) -> dict[Any, str]:
+    """How each label of one level is written as text (files, JSON keys, reports).
+
+    A label is written as ``str(label)``, except where two labels of different types
+    would read alike (the int ``1`` and the str ``'1'`` are two classes): those are
+    written as ``repr(label)``, ``1`` and ``'1'``, so that they stay apart.
+
+    Parameters
+    ----------
+    labels : sequence
+        The distinct labels of one level.
+
+    Returns
+    -------
+    texts : dict
+        Label -> its text.
+
+    Examples
+    --------
+    >>> label_texts([1, "1", "a"])
+    {1: '1', '1': "'1'", 'a': 'a'}
+    """
+    plain = {label: str(as_python(label)) for label in labels}
+    seen: dict[str, int] = {}
+    for text in plain.values():
+        seen[text] = seen.get(text, 0) + 1
+    return {label: repr(as_python(label)) if seen[text] > 1 else text for label, text in plain.items()}
 
 
 def is_missing_label(values: NDArray[Any]) -> NDArray[np.bool_]:
@@ -163,9 +192,7 @@ def read_label_paths(Y: Any, *, input_name: str = "Y", check_paths: bool = True)
     else:
         array = Y if isinstance(Y, np.ndarray) else _object_rows(Y, input_name)
         if array.ndim == 0:
-            raise ValueError(
-                f"{input_name} must be a 1-D or 2-D array-like of labels; got a scalar {Y!r}."
-            )
+            raise ValueError(f"{input_name} must be a 1-D or 2-D array-like of labels; got a scalar {Y!r}.")
         if array.ndim > 2:
             raise ValueError(
                 f"{input_name} must be 1-D (one level) or 2-D (n_samples, n_levels); got an "
@@ -177,13 +204,9 @@ def read_label_paths(Y: Any, *, input_name: str = "Y", check_paths: bool = True)
             columns = [_typed_level(column) for column in columns]
         level_names = [f"level{j}" for j in range(len(columns))]
     if n_samples == 0:
-        raise ValueError(
-            f"{input_name} is empty: it has 0 rows; pass at least one labelled row."
-        )
+        raise ValueError(f"{input_name} is empty: it has 0 rows; pass at least one labelled row.")
     if not columns:
-        raise ValueError(
-            f"{input_name} has 0 levels (0 columns); pass at least one column of labels."
-        )
+        raise ValueError(f"{input_name} has 0 levels (0 columns); pass at least one column of labels.")
     columns = _ints_from_floats(columns)
     missing = np.column_stack([is_missing_label(column) for column in columns])
     if check_paths:
@@ -244,15 +267,12 @@ def _as_ints(column: NDArray[np.floating[Any]]) -> NDArray[Any]:
     return ints
 
 
-def _check_no_gaps(
-    missing: NDArray[np.bool_], level_names: Sequence[str], input_name: str
-) -> None:
+def _check_no_gaps(missing: NDArray[np.bool_], level_names: Sequence[str], input_name: str) -> None:
     empty_levels = np.flatnonzero(missing.all(axis=0))
     if empty_levels.size:
         name = level_names[empty_levels[0]]
         raise HierarchyError(
-            f"Level {name!r} of {input_name} is empty in every row; drop that column "
-            f"or give it labels."
+            f"Level {name!r} of {input_name} is empty in every row; drop that column or give it labels."
         )
     if missing[:, 0].any():
         row = int(np.flatnonzero(missing[:, 0])[0])
@@ -375,9 +395,7 @@ class Hierarchy:
             level_label_index.append((unique_keys % len(labels)).astype(np.intp))
             level_labels.append(labels)
             offset += len(unique_keys)
-        hierarchy = cls._from_level_nodes(
-            level_parents, level_label_index, level_labels, paths.level_names
-        )
+        hierarchy = cls._from_level_nodes(level_parents, level_label_index, level_labels, paths.level_names)
         return hierarchy, node_codes
 
     @classmethod
@@ -593,9 +611,7 @@ class Hierarchy:
             level_parents.append(new_id[self.parent[kept]])
             level_label_index.append(np.searchsorted(used, self.label_index[kept]))
             level_labels.append(self.level_labels[level][used])
-        pruned = Hierarchy._from_level_nodes(
-            level_parents, level_label_index, level_labels, self.level_names
-        )
+        pruned = Hierarchy._from_level_nodes(level_parents, level_label_index, level_labels, self.level_names)
         present = node_codes >= 0
         kept_codes = present & keep[np.where(present, node_codes, 0)]
         return pruned, np.where(kept_codes, new_id[np.where(present, node_codes, 0)], -1)
@@ -692,9 +708,7 @@ class Hierarchy:
         return hash(self.fingerprint())
 
 
-def _node_keys(
-    parents: NDArray[np.intp], label_index: NDArray[np.intp], n_labels: int
-) -> NDArray[np.int64]:
+def _node_keys(parents: NDArray[np.intp], label_index: NDArray[np.intp], n_labels: int) -> NDArray[np.int64]:
     return parents.astype(np.int64) * max(n_labels, 1) + label_index
 
 

@@ -695,3 +695,19 @@ def test_output_written_by_another_process_resumes_with_the_loaded_model(tmp_pat
     )
     again = predict_file(load_model(artifact), inputs / "in.parquet", out, quiet=True)
     assert again.rows_scored_now == 0
+
+
+def test_int_and_str_labels_that_read_alike_stay_apart(tmp_path):
+    # Level 1 holds the int 1 and the str '1': two classes, written 1 and '1'.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": np.r_[rng.normal(-5, 1, 150), rng.normal(5, 1, 150)], "b": rng.normal(0, 1, 300)})
+    Y = pd.DataFrame({"top": ["t"] * 300, "leaf": pd.Series([1] * 150 + ["1"] * 150, dtype=object)})
+    model = HierarchicalClassifier(min_samples=1, random_state=0).fit(X, Y)
+    artifact = save_model(model, tmp_path / "model", training_data=(X, Y))
+    source = write(tmp_path, X, "rows.parquet")
+    summary = predict_file(artifact, source, tmp_path / "out", quiet=True)
+    written = read_output(tmp_path / "out")["leaf"]
+    assert sorted(written.unique()) == ["'1'", "1"]
+    assert (written == "1").sum() == (model.predict(X)[:, 1] == 1).sum()
+    leaf_drift = next(d for d in summary.drift if d.level == "leaf")
+    assert leaf_drift.psi < 0.01  # the model's own training rows: no drift

@@ -32,9 +32,7 @@ def _score_partition(
     index = int(partition_info["number"]) if partition_info else 0
     table = pa.Table.from_pandas(frame, preserve_index=False).select(job.read_columns)
     table = table.cast(job.read_schema)
-    scored = score_chunk(
-        model, job, table, lambda position: f"row {position:,} of partition {index}"
-    )
+    scored = score_chunk(model, job, table, lambda position: f"row {position:,} of partition {index}")
     write_part(scored, Path(directory), index, job)
     return pd.DataFrame({"part": [index], "rows": [scored.num_rows]})
 
@@ -93,9 +91,7 @@ def run_dask(
     finished = False
     try:
         shared_model = client.scatter(model, broadcast=True, hash=False)
-        meta = pd.DataFrame(
-            {"part": pd.Series([], dtype="int64"), "rows": pd.Series([], dtype="int64")}
-        )
+        meta = pd.DataFrame({"part": pd.Series([], dtype="int64"), "rows": pd.Series([], dtype="int64")})
         # Unoptimised: graph optimisation may fuse small Parquet partitions, and part i
         # must stay partition i of the input (one per row group or CSV block).
         results = frame.map_partitions(

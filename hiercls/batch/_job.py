@@ -18,6 +18,7 @@ import pyarrow as pa
 from .._compat import get_tags
 from ..artifacts import find_classifier
 from ..exceptions import SchemaError
+from ..hierarchy import label_texts
 from .files import DataFile, csv_column_of_error, find_unparsable_value
 
 _NUMERIC = (
@@ -45,6 +46,8 @@ class Job:
     levels: tuple[str, ...]
     indexers: tuple[pd.Index, ...]
     dictionaries: tuple[pa.Array, ...]
+    #: Per level, label -> text for a level of mixed types (written as text), else None.
+    label_texts: tuple[dict[Any, str] | None, ...]
     top_k: int
     allow_nan: bool
     output_schema: pa.Schema
@@ -63,11 +66,13 @@ class Job:
         ]
 
 
-def _label_dictionary(labels: np.ndarray) -> pa.Array:
+def _label_dictionary(labels: np.ndarray) -> tuple[pa.Array, dict[Any, str] | None]:
+    """A level's labels as Arrow values; a level of mixed types as text (and its texts)."""
     try:
-        return pa.array(labels.tolist() if labels.dtype == object else labels)
+        return pa.array(labels.tolist() if labels.dtype == object else labels), None
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([str(label) for label in labels.tolist()])  # mixed types: as text
+        texts = label_texts(labels.tolist())  # the int 1 and the str '1' stay apart
+        return pa.array([texts[label] for label in labels.tolist()]), texts
 
 
 def _classes(classifier: Any) -> list[np.ndarray]:
@@ -107,11 +112,7 @@ def _is_numeric(data_type: pa.DataType) -> bool:
 def is_text(data_type: pa.DataType) -> bool:
     if pa.types.is_dictionary(data_type):
         data_type = data_type.value_type
-    return (
-        pa.types.is_string(data_type)
-        or pa.types.is_large_string(data_type)
-        or pa.types.is_null(data_type)
-    )
+    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type) or pa.types.is_null(data_type)
 
 
 def short_list(names: Sequence[str], limit: int = 20) -> str:
@@ -258,9 +259,7 @@ def prepare_job(
     if passthrough == "all":
         passthrough = [c for c in file_columns if c not in features and c not in id_columns]
     elif isinstance(passthrough, str):
-        raise SchemaError(
-            f"passthrough must be a list of column names or 'all'; got {passthrough!r}."
-        )
+        raise SchemaError(f"passthrough must be a list of column names or 'all'; got {passthrough!r}.")
     copied = list(dict.fromkeys([*id_columns, *passthrough]))
     read_fields = {}
     file_types = {f.name: f.type for f in data_file.schema}
@@ -276,7 +275,7 @@ def prepare_job(
         read_fields[name] = pa.field(name, read_type)
     read_schema = pa.schema(list(read_fields.values()))
     classes = _classes(classifier)
-    dictionaries = tuple(_label_dictionary(c) for c in classes)
+    dictionaries, texts = zip(*(_label_dictionary(c) for c in classes), strict=True)
     levels = tuple(str(level) for level in classifier.levels_)
     return Job(
         features=tuple(features),
@@ -291,6 +290,7 @@ def prepare_job(
         levels=levels,
         indexers=tuple(pd.Index(c) for c in classes),
         dictionaries=dictionaries,
+        label_texts=texts,
         top_k=top_k,
         allow_nan=bool(get_tags(classifier).input_tags.allow_nan),
         output_schema=_output_schema(read_schema, copied, levels, dictionaries, top_k),

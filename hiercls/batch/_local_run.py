@@ -85,9 +85,7 @@ def _write_and_record(run: Run, index: int, table: pa.Table, first_row: int) -> 
     run.record(index, table, first_row)
 
 
-def run_local(
-    model: Any, job: Job, data_file: DataFile, run: Run, chunk_rows: int, intact: set[int]
-) -> None:
+def run_local(model: Any, job: Job, data_file: DataFile, run: Run, chunk_rows: int, intact: set[int]) -> None:
     n_parts = (
         math.ceil(data_file.n_rows / chunk_rows)
         if data_file.n_rows is not None

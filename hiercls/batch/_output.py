@@ -103,9 +103,7 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         old_part, new_part = old.get(section, {}), new[section]
         for key in sorted(set(old_part) | set(new_part)):
             if old_part.get(key) != new_part.get(key):
-                found.append(
-                    f"{section} setting {key}: {old_part.get(key)!r} -> {new_part.get(key)!r}"
-                )
+                found.append(f"{section} setting {key}: {old_part.get(key)!r} -> {new_part.get(key)!r}")
     return found
 
 
@@ -178,11 +176,7 @@ def open_output(
         if problems:
             previous = None
     else:
-        foreign = [
-            p.name
-            for p in directory.iterdir()
-            if p.name != _LOCK_FILE and p not in ours
-        ]
+        foreign = [p.name for p in directory.iterdir() if p.name != _LOCK_FILE and p not in ours]
         if (foreign or ours) and not overwrite:
             raise OutputConflictError(
                 f"'{directory}' is not empty ({short_list(sorted(foreign) or ['part files'], 5)}) "

@@ -157,9 +157,7 @@ def _design_matrix(
             # The classifier encodes categories into its fitted codes itself (unseen: missing).
             frame = pd.DataFrame(X, columns=numeric, copy=False)
             for name, kind in job.categorical_features.items():
-                frame[name] = _category_values(
-                    table.column(name), kind, job.empty_category_is_missing
-                )
+                frame[name] = _category_values(table.column(name), kind, job.empty_category_is_missing)
             frame = frame[list(job.features)]
             return (frame if good.size == n else frame.iloc[good]), good, reasons
         X_good = X if good.size == n else X[good]
@@ -195,9 +193,7 @@ def _design_matrix(
         else:
             bad_local = _non_finite_rows(np.asarray(transformed, dtype=float), False)
         if bad_local.size:
-            inputs_nan = (
-                np.column_stack([np.isnan(columns[c]) for c in numeric]) if numeric else None
-            )
+            inputs_nan = np.column_stack([np.isnan(columns[c]) for c in numeric]) if numeric else None
 
             def message(row: int) -> str:
                 if inputs_nan is not None and inputs_nan[row].any():
@@ -215,16 +211,20 @@ def _design_matrix(
     return transformed, good, reasons
 
 
-def _label_column(values: np.ndarray, good: np.ndarray, n: int, data_type: pa.DataType) -> pa.Array:
-    """Labels of the scored rows as an Arrow column of all ``n`` rows (null elsewhere)."""
+def _label_column(
+    values: np.ndarray, good: np.ndarray, n: int, data_type: pa.DataType, texts: dict[Any, str] | None
+) -> pa.Array:
+    """Labels of the scored rows as an Arrow column of all ``n`` rows (null elsewhere).
+
+    ``texts`` writes the labels of a level of mixed types (see ``Job.label_texts``).
+    """
     if good.size != n:
         full = np.full(n, None, dtype=object)
         full[good] = values
         values = full
-    try:
-        return pa.array(values, type=data_type, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # labels of mixed types, kept as text
-        return pa.array([None if v is None else str(v) for v in values.tolist()], type=data_type)
+    if texts is not None:
+        return pa.array([None if v is None else texts[v] for v in values.tolist()], type=data_type)
+    return pa.array(values, type=data_type, from_pandas=True)
 
 
 def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], str]) -> pa.Table:
@@ -251,7 +251,7 @@ def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], st
     if labels is None:
         labels = np.full((0, n_levels), None, dtype=object)
     for j, dictionary in enumerate(job.dictionaries):
-        column = _label_column(labels[:, j], good, n, dictionary.type)
+        column = _label_column(labels[:, j], good, n, dictionary.type, job.label_texts[j])
         depth += column.is_valid().to_numpy(zero_copy_only=False)
         arrays.append(column)
         arrays.append(pa.array(level_proba[:, j], from_pandas=True))
@@ -262,7 +262,7 @@ def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], st
         pieces = []
         for j, dictionary in enumerate(job.dictionaries):
             slot = labels[:, 0] if top is None else top.labels[:, i, j]  # all None without top
-            column = _label_column(slot, good, n, dictionary.type)
+            column = _label_column(slot, good, n, dictionary.type, job.label_texts[j])
             pieces.append(column if pa.types.is_string(column.type) else column.cast(pa.string()))
         if top is not None:
             slot_proba[good] = top.proba[:, i]

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..hierarchy import as_python
+from ..hierarchy import as_python, label_texts
 from ._job import Job
 
 #: Shares below this count as this much in the PSI, so an empty class costs a finite amount.
@@ -221,7 +221,8 @@ def training_baseline(
     levels = training[key]
     baseline = []
     for j, entry in enumerate(levels):
-        keys = [str(as_python(label)) for label in job.indexers[j].tolist()]
+        texts = label_texts(job.indexers[j].tolist())  # as the artifact's counts are keyed
+        keys = [texts[label] for label in job.indexers[j].tolist()]
         counts = entry.get("counts", {})
         baseline.append(np.array([counts.get(k, 0) for k in keys], dtype=np.int64))
     n_samples = training.get("n_samples") or 0
@@ -229,19 +230,13 @@ def training_baseline(
     return baseline, stopped, description
 
 
-def level_drift(
-    level: str, labels: pd.Index, training: np.ndarray, predicted: np.ndarray
-) -> LevelDrift:
+def level_drift(level: str, labels: pd.Index, training: np.ndarray, predicted: np.ndarray) -> LevelDrift:
     p_total, q_total = int(training.sum()), int(predicted.sum())
     p = training / p_total if p_total else np.zeros(len(training))
     q = predicted / q_total if q_total else np.zeros(len(predicted))
     present = (p > 0) | (q > 0)
     p_floor, q_floor = np.maximum(p[present], PSI_EPSILON), np.maximum(q[present], PSI_EPSILON)
-    psi = (
-        float(np.sum((q_floor - p_floor) * np.log(q_floor / p_floor))) if q_total else float("nan")
-    )
+    psi = float(np.sum((q_floor - p_floor) * np.log(q_floor / p_floor))) if q_total else float("nan")
     order = np.argsort(-np.abs(q - p), kind="stable")[:_TOP_CHANGES]
-    changes = tuple(
-        ClassShift(as_python(labels[i]), float(p[i]), float(q[i])) for i in order if p[i] != q[i]
-    )
+    changes = tuple(ClassShift(as_python(labels[i]), float(p[i]), float(q[i])) for i in order if p[i] != q[i])
     return LevelDrift(level, psi, p_total, q_total, changes)
