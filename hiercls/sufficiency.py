@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from ._atomic import write_text
 from ._formatting import markdown_table
 from .exceptions import InsufficientSupportError, InsufficientSupportWarning
 from .hierarchy import Hierarchy, as_python, read_label_paths
@@ -184,9 +185,9 @@ class SufficiencyReport:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths = {fmt: directory / f"sufficiency_report.{fmt}" for fmt in ("csv", "json", "md")}
-        self.table.to_csv(paths["csv"], index=False)
-        paths["json"].write_text(json.dumps(self.to_dict(), indent=2))
-        paths["md"].write_text(self.to_markdown())
+        write_text(paths["csv"], self.table.to_csv(index=False))
+        write_text(paths["json"], json.dumps(self.to_dict(), indent=2))
+        write_text(paths["md"], self.to_markdown())
         return paths
 
 

@@ -201,3 +201,154 @@ def test_help_says_what_the_command_does(tmp_path, module, expected, absent):
     for text in absent:  # predict has no data or model groups to offer
         assert f"\n{text}" not in done.stdout
     assert not list(tmp_path.iterdir())  # --help writes nothing
+
+
+# ----------------------------------------------------------------- faults of the machine
+def _compose(config, overrides):
+    from hydra import compose, initialize_config_dir
+
+    from hiercls.cli.config import CONF_DIR
+
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose(config, overrides=list(overrides))
+
+
+def _no_space(path, *args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+def test_a_full_disk_while_writing_the_report_keeps_the_model(tmp_path, monkeypatch, capsys):
+    import hiercls._atomic
+    from hiercls.artifacts import load_model
+    from hiercls.cli.train import train
+
+    cfg = _compose("train", [f"paths.output_dir={tmp_path}", *SMALL])
+    monkeypatch.setattr(hiercls._atomic, "write_text", _no_space)  # what the report writes with
+    with (
+        pytest.raises(SystemExit, match=f"^{EXIT_ENVIRONMENT}$"),
+        error_boundary("hiercls-train", run_dir=tmp_path),
+    ):
+        train(cfg)
+    err = capsys.readouterr().err
+    assert re.search(r"hiercls-train: error: no space left on the device writing '.*rare_class_report", err)
+    assert load_model(tmp_path / "model").n_paths_ > 1  # saved before the reports
+    assert (tmp_path / FAILED_FILE).is_file()
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_a_full_disk_while_scoring_keeps_the_parts_and_the_rerun_finishes(tmp_path, monkeypatch, capsys):
+    import hiercls.batch._output as batch_output
+    from hiercls import HierarchicalClassifier
+    from hiercls.artifacts import save_model
+    from hiercls.cli.predict import predict
+    from hiercls.datasets import make_hierarchical_classification
+
+    X, Y = make_hierarchical_classification(
+        1200, n_levels=2, branching=3, n_features=4, as_frame=True, random_state=0
+    )
+    save_model(HierarchicalClassifier(min_samples=1).fit(X, Y), tmp_path / "model", training_data=(X, Y))
+    X.to_parquet(tmp_path / "rows.parquet")
+    overrides = [
+        f"model_path={tmp_path / 'model'}",
+        f"input={tmp_path / 'rows.parquet'}",
+        f"output={tmp_path / 'out'}",
+        "chunk_rows=300",
+        "quiet=true",
+    ]
+    real_write = batch_output.write_table
+    written = []
+
+    def fills_up(table, path, *args, **kwargs):
+        if len(written) == 2:
+            _no_space(path)
+        written.append(path)
+        return real_write(table, path, *args, **kwargs)
+
+    monkeypatch.setattr(batch_output, "write_table", fills_up)
+    with pytest.raises(SystemExit, match=f"^{EXIT_ENVIRONMENT}$"), error_boundary("hiercls-predict"):
+        predict(_compose("predict", overrides))
+    assert "no space left on the device writing" in capsys.readouterr().err
+    assert len(list((tmp_path / "out").glob("part-*"))) == 2  # what was written is kept
+    monkeypatch.setattr(batch_output, "write_table", real_write)
+    summary = predict(_compose("predict", overrides))
+    assert summary["rows"] == 1200
+    assert summary["rows_scored_now"] == 600  # only the missing parts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seconds", [1.0, 2.5, 4.0, 6.0])
+def test_a_killed_train_run_never_looks_complete(tmp_path, seconds):
+    import signal
+    import time
+
+    from hiercls.artifacts import ArtifactError, load_model
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    command = [
+        sys.executable,
+        "-m",
+        "hiercls.cli.train",
+        f"paths.output_dir={tmp_path}",
+        "data.n_samples=20000",
+        *SMALL[1:],
+    ]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(seconds)
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=60)
+    for folder in (tmp_path / "runs").glob("*"):
+        if (folder / "metrics.json").exists():  # the run had finished: everything is there
+            assert (folder / "rare_class_report.html").is_file()
+            assert load_model(folder).n_paths_ > 1
+        elif (folder / "model").exists():  # killed mid-save or after it: complete or refused
+            try:
+                load_model(folder / "model")
+            except ArtifactError:
+                pass
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seconds", [2.5, 4.0])
+def test_a_killed_predict_job_resumes_to_the_same_output(tmp_path, seconds):
+    import signal
+    import time
+
+    from hiercls import HierarchicalClassifier
+    from hiercls.artifacts import save_model
+    from hiercls.datasets import make_hierarchical_classification
+
+    X, Y = make_hierarchical_classification(
+        3000, n_levels=2, branching=3, n_features=4, as_frame=True, random_state=0
+    )
+    save_model(HierarchicalClassifier(min_samples=1).fit(X, Y), tmp_path / "model", training_data=(X, Y))
+    pd.concat([X] * 100, ignore_index=True).to_parquet(tmp_path / "rows.parquet")  # 300,000 rows
+    args = [
+        f"model_path={tmp_path / 'model'}",
+        f"input={tmp_path / 'rows.parquet'}",
+        "chunk_rows=20000",
+        "quiet=true",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+    command = [sys.executable, "-m", "hiercls.cli.predict", *args]
+    run = subprocess.Popen(
+        [*command, f"output={tmp_path / 'out'}"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(seconds)
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=60)
+    resumed = subprocess.run(
+        [*command, f"output={tmp_path / 'out'}"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    fresh = subprocess.run(
+        [*command, f"output={tmp_path / 'fresh'}"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    got, expected = pd.read_parquet(tmp_path / "out"), pd.read_parquet(tmp_path / "fresh")
+    assert len(got) == 300_000
+    pd.testing.assert_frame_equal(got, expected)

@@ -12,6 +12,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from .._atomic import write_text
 from .._formatting import markdown_table
 
 __all__ = ["MultirunSummary", "summarize_runs"]
@@ -58,6 +59,6 @@ class MultirunSummary(Callback):
         if summary.empty:
             logger.warning("No finished run with metrics.json under %s; no summary written.", sweep_dir)
             return
-        summary.to_csv(sweep_dir / "summary.csv", index=False)
-        (sweep_dir / "summary.md").write_text("# Multirun summary\n\n" + markdown_table(summary) + "\n")
+        write_text(sweep_dir / "summary.csv", summary.to_csv(index=False))
+        write_text(sweep_dir / "summary.md", "# Multirun summary\n\n" + markdown_table(summary) + "\n")
         logger.info("Multirun summary of %d runs: %s", len(summary), sweep_dir / "summary.md")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from hiercls import _atomic
 from hiercls._formatting import html_table, markdown_table
 from hiercls.reports.plots import draw_report_figures
 
@@ -78,9 +79,9 @@ def format_class_count(n: int) -> str:
 
 
 def write_text(text: str, path: str | Path | None) -> str:
-    """Write ``text`` to ``path`` as UTF-8 unless ``path`` is None; return ``text``."""
+    """Write ``text`` to ``path`` as UTF-8 (atomically) unless ``path`` is None; return ``text``."""
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        _atomic.write_text(path, text)
     return text
 
 
