@@ -352,3 +352,26 @@ def test_a_killed_predict_job_resumes_to_the_same_output(tmp_path, seconds):
     got, expected = pd.read_parquet(tmp_path / "out"), pd.read_parquet(tmp_path / "fresh")
     assert len(got) == 300_000
     pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.slow
+def test_the_sufficiency_warning_speaks_the_command_line(tmp_path, caplog):
+    from hiercls.cli.train import train
+
+    cfg = _compose(
+        "train",
+        [
+            f"paths.output_dir={tmp_path}",
+            "data.n_samples=600",
+            "sufficiency.min_samples=100",
+            "model.n_jobs=1",
+            "report.figures=false",
+        ],
+    )
+    with caplog.at_level("WARNING", logger="hiercls.cli.train"):
+        train(cfg)
+    messages = [r.getMessage() for r in caplog.records if "min_samples=100" in r.getMessage()]
+    assert len(messages) == 1
+    assert "Lower sufficiency.min_samples, or run with sufficiency=merge" in messages[0]
+    assert "sufficiency_policy=" not in messages[0]
+    assert "sufficiency_report.md in the run folder" in messages[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ..artifacts import find_classifier, save_model
 from ..categorical import CategoricalColumns, categorical_node_settings, find_categorical_columns
 from ..datasets import train_test_split_hierarchical
 from ..estimator import HierarchicalClassifier
+from ..exceptions import InsufficientSupportWarning
 from ..metrics import evaluate
 from ..parallel import fit_backend
 from ..reports import rare_class_report
@@ -186,6 +188,18 @@ def _about(cfg: DictConfig, output_dir: Path, classifier: HierarchicalClassifier
     }
 
 
+def _command_line_spelling(message: str) -> str:
+    """A sufficiency message with the options spelled as hiercls-train takes them."""
+    for python, command_line in (
+        ("use sufficiency_policy='merge'", "run with sufficiency=merge"),
+        ("Lower the threshold", "Lower sufficiency.min_samples"),
+        ("lower the threshold", "lower sufficiency.min_samples"),
+        ("(see sufficiency_report_)", "(see sufficiency_report.md in the run folder)"),
+    ):
+        message = message.replace(python, command_line)
+    return message
+
+
 def _timed_predict(model: Any, X: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     predicted = model.predict(X)
@@ -255,8 +269,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         list(Y_train.columns),
     )
     started = time.perf_counter()
-    with fit_backend(build_engine(cfg)):
+    with fit_backend(build_engine(cfg)), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InsufficientSupportWarning)
         model.fit(X_train, Y_train)
+    for warning in caught:
+        if issubclass(warning.category, InsufficientSupportWarning):
+            logger.warning(_command_line_spelling(str(warning.message)))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     fit_seconds = time.perf_counter() - started
     # The model first: a report that fails to write (a full disk) must not lose it.
     save_model(model, output_dir / "model", training_data=(X_train, Y_train))
