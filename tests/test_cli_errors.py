@@ -140,6 +140,31 @@ def _write_csvs(tmp_path):
         ),
         (["data=csv", "data.path={header}", "data.label_columns=[a,b]"], EXIT_BAD_INPUT, r"0 rows", True),
         (
+            ["data=parquet", "data.path={csv}", "data.label_columns=[a,b]"],
+            EXIT_BAD_INPUT,
+            r"Could not open Parquet input source .*rows\.csv",
+            True,
+        ),
+        (
+            ["model.decoding=fast"],
+            EXIT_BAD_INPUT,
+            r"The 'decoding' parameter of HierarchicalClassifier must be",
+            True,
+        ),
+        (["sufficiency.min_samples=-1"], EXIT_BAD_INPUT, r"'min_samples' parameter .* Got -1 instead", True),
+        (
+            ["data.split.test_size=2.0"],
+            EXIT_BAD_INPUT,
+            r"'test_size' parameter of train_test_split_hierarchical",
+            True,
+        ),
+        (
+            ["data.n_samples=abc"],
+            EXIT_BAD_INPUT,
+            r"'n_samples' parameter of make_hierarchical_classification",
+            True,
+        ),
+        (
             ["sufficiency.policy=raise", "sufficiency.min_samples=100000", "data.n_samples=600"],
             EXIT_BAD_INPUT,
             r"min_samples=100000",
