@@ -59,6 +59,15 @@ def results_dir(quick: bool) -> Path:
     return out
 
 
+def write_table(lines: Sequence[str], name: str, quick: bool) -> Path:
+    """Write a Markdown table's lines to ``name`` in :func:`results_dir`, and print them."""
+    text = "\n".join(lines) + "\n"
+    path = results_dir(quick) / name
+    path.write_text(text)
+    print(text, f"\nwritten to {path}", sep="")
+    return path
+
+
 # -------------------------------------------------------------------------- provenance
 def _git(*args: str) -> str | None:
     try:
@@ -438,6 +447,6 @@ def markdown_table(
     note, per_row = provenance_note(rows)
     header = [*columns, "commit"] if per_row else list(columns)
     lines = [note, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row, cell in zip(rows, cells):
+    for row, cell in zip(rows, cells, strict=True):
         lines.append("| " + " | ".join([*cell, *([row_commit(row)] if per_row else [])]) + " |")
     return lines

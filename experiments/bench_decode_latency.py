@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _bench_utils import snapshot_package  # noqa: E402
-from _runner import REPO, git_commit, package_versions, provenance_note, results_dir  # noqa: E402
+from _runner import REPO, git_commit, package_versions, provenance_note, write_table  # noqa: E402
 
 METHODS = ("greedy predict", "best_path predict", "predict_top_k(k=5)")
 
@@ -113,10 +113,7 @@ def main() -> None:
             r = result[method]
             figures = f"{r['p50_us']:.0f} | {r['p99_us']:.0f} | {r['batch_s']:.3f}"
             lines.append(f"| {round_} | {label} | {method} | {figures} |")
-    text = "\n".join(lines) + "\n"
-    path = results_dir(args.quick) / "decode_latency.md"
-    path.write_text(text)
-    print(text, f"\nwritten to {path}", sep="")
+    write_table(lines, "decode_latency.md", args.quick)
 
 
 if __name__ == "__main__":

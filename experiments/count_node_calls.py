@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _bench_utils import snapshot_package  # noqa: E402
-from _runner import REPO, git_commit, package_versions, provenance_note, results_dir  # noqa: E402
+from _runner import REPO, git_commit, package_versions, provenance_note, write_table  # noqa: E402
 
 
 def _counting(function, counter):
@@ -128,10 +128,7 @@ def main() -> None:
     for name, (calls, rows) in after["counts"].items():
         old_calls, old_rows = before["counts"].get(name, ("-", "-"))
         lines.append(f"| {name} | {old_calls} | {calls} | {old_rows} | {rows} |")
-    text = "\n".join(lines) + "\n"
-    path = results_dir(args.quick) / "node_calls.md"
-    path.write_text(text)
-    print(text, f"\nwritten to {path}", sep="")
+    write_table(lines, "node_calls.md", args.quick)
 
 
 if __name__ == "__main__":
