@@ -400,3 +400,22 @@ def test_the_sufficiency_warning_speaks_the_command_line(tmp_path, caplog):
     assert "Lower sufficiency.min_samples, or run with sufficiency=merge" in messages[0]
     assert "sufficiency_policy=" not in messages[0]
     assert "sufficiency_report.md in the run folder" in messages[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["train", "predict"])
+def test_a_run_folder_that_cannot_be_made_is_one_line(tmp_path, module):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("not a folder\n")
+    args = [] if module == "train" else ["model_path=m", "input=i.csv", "output=o"]
+    done = subprocess.run(
+        [sys.executable, "-m", f"hiercls.cli.{module}", *args, f"paths.output_dir={blocked}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == EXIT_ENVIRONMENT
+    assert "Traceback" not in done.stderr
+    assert re.search(rf"hiercls-{module}: error: cannot create the run folder '.*a_file/", done.stderr)
+    assert blocked.read_text() == "not a folder\n"

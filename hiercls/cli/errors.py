@@ -15,6 +15,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
 
 from .._atomic import write_text
 from ..artifacts import FAILED_RUN_FILE
@@ -24,6 +28,7 @@ __all__ = [
     "EXIT_ENVIRONMENT",
     "EXIT_INTERRUPTED",
     "FAILED_FILE",
+    "RunFolderCheck",
     "error_boundary",
 ]
 
@@ -106,3 +111,32 @@ def _mark_failed(run_dir: Path, reason: str) -> None:
         write_text(run_dir / FAILED_FILE, f"This run failed and its outputs are incomplete.\n{reason}\n")
     except OSError:
         pass  # the disk that failed the run may refuse this too; the exit code still says it
+
+
+class RunFolderCheck(Callback):  # type: ignore[misc]
+    """Hydra callback: a run folder that cannot be created ends the command in one line.
+
+    Hydra creates the run folder before the task function, so outside
+    :func:`error_boundary`; this check runs first.
+    """
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Create the run folder, or exit with ``EXIT_ENVIRONMENT`` saying why."""
+        self._make(config, str(config.hydra.run.dir))
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Create the sweep folder, or exit with ``EXIT_ENVIRONMENT`` saying why."""
+        self._make(config, str(config.hydra.sweep.dir))
+
+    @staticmethod
+    def _make(config: DictConfig, folder: str) -> None:
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            command = config.hydra.help.app_name
+            print(
+                f"{command}: error: cannot create the run folder '{folder}' ({exc.strerror}); "
+                f"set paths.output_dir to a folder you can write to",
+                file=sys.stderr,
+            )
+            raise SystemExit(EXIT_ENVIRONMENT) from None
