@@ -165,6 +165,12 @@ def _write_csvs(tmp_path):
             True,
         ),
         (
+            ["optimized_metric=nope"],
+            EXIT_BAD_INPUT,
+            r"optimized_metric='nope' is no metric of the validation split",
+            True,
+        ),
+        (
             ["sufficiency.policy=raise", "sufficiency.min_samples=100000", "data.n_samples=600"],
             EXIT_BAD_INPUT,
             r"min_samples=100000",

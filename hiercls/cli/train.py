@@ -206,6 +206,17 @@ def _timed_predict(model: Any, X: Any) -> tuple[Any, float]:
     return predicted, time.perf_counter() - started
 
 
+#: The numbers of metrics.json's "validation" block that ``optimized_metric`` may name.
+OPTIMIZABLE_METRICS = (
+    "hierarchical_f1",
+    "hierarchical_precision",
+    "hierarchical_recall",
+    "leaf_accuracy",
+    "predict_seconds",
+    "predict_rows_per_second",
+)
+
+
 def _scores(Y: pd.DataFrame, predicted: Any, seconds: float, Y_train: pd.DataFrame) -> dict[str, Any]:
     levels = list(Y.columns)
     scores = evaluate(Y, predicted, Y_train=Y_train, levels=levels)
@@ -243,6 +254,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         training.
     """
     check_required(cfg)
+    if cfg.get("optimized_metric") not in OPTIMIZABLE_METRICS:
+        raise ConfigError(
+            f"optimized_metric={cfg.get('optimized_metric')!r} is no metric of the validation "
+            f"split; choose one of {', '.join(OPTIMIZABLE_METRICS)}."
+        )
     check_targets(cfg, "model")
     check_targets(cfg, "data")
     output_dir = (
