@@ -477,16 +477,17 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_class_weight_keys(self, hierarchy: Hierarchy) -> None:
         """A ``class_weight`` mapping must name labels (or paths) of this hierarchy."""
+        mappings = [
+            (template, template.get_params(deep=False).get("class_weight"))
+            for template in self._templates()
+            if hasattr(template, "get_params")
+        ]
+        mappings = [(template, weights) for template, weights in mappings if isinstance(weights, Mapping)]
+        if not mappings:
+            return
         labels = {label for level in hierarchy.level_labels for label in level.tolist()}
-        for template in self._templates():
-            weights = (
-                template.get_params(deep=False).get("class_weight")
-                if hasattr(template, "get_params")
-                else None
-            )
-            if not isinstance(weights, Mapping):
-                continue
-            paths = {hierarchy.node_path(node) for node in range(1, hierarchy.n_nodes)}
+        paths = {hierarchy.node_path(node) for node in range(1, hierarchy.n_nodes)}
+        for template, weights in mappings:
             unknown = [key for key in weights if key not in labels and key not in paths]
             if unknown:
                 raise ValueError(

@@ -11,11 +11,11 @@ import sys
 import pandas as pd
 import pytest
 
+from hiercls.artifacts import FAILED_RUN_FILE
 from hiercls.cli.errors import (
     EXIT_BAD_INPUT,
     EXIT_ENVIRONMENT,
     EXIT_INTERRUPTED,
-    FAILED_FILE,
     error_boundary,
 )
 from hiercls.exceptions import InsufficientSupportError
@@ -68,13 +68,13 @@ def test_expected_failures_end_in_one_line_and_a_code(capsys, tmp_path, exc, cod
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert re.search(message, err), err
-    assert "This run failed" in (tmp_path / FAILED_FILE).read_text()
+    assert "This run failed" in (tmp_path / FAILED_RUN_FILE).read_text()
 
 
 def test_a_bug_keeps_its_traceback_and_still_marks_the_run(tmp_path):
     with pytest.raises(KeyError, match="bug"), error_boundary("cmd", run_dir=tmp_path):
         raise KeyError("bug")
-    assert "KeyError" in (tmp_path / FAILED_FILE).read_text()
+    assert "KeyError" in (tmp_path / FAILED_RUN_FILE).read_text()
 
 
 def test_hydra_full_error_shows_every_traceback(monkeypatch, tmp_path):
@@ -86,7 +86,7 @@ def test_hydra_full_error_shows_every_traceback(monkeypatch, tmp_path):
 def test_success_leaves_no_failed_marker(tmp_path):
     with error_boundary("cmd", run_dir=tmp_path):
         pass
-    assert not (tmp_path / FAILED_FILE).exists()
+    assert not (tmp_path / FAILED_RUN_FILE).exists()
 
 
 # ----------------------------------------------------------------- hiercls-train end to end
@@ -188,7 +188,7 @@ def test_train_failures_print_one_line_and_mark_the_run(tmp_path, args, code, me
     assert re.search(message, lines[0]), lines[0]
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1
-    assert (runs[0] / FAILED_FILE).is_file()
+    assert (runs[0] / FAILED_RUN_FILE).is_file()
     assert not (runs[0] / "metrics.json").exists()
 
 
@@ -207,7 +207,7 @@ def test_runs_started_together_get_their_own_folders(tmp_path):
     for folder in folders:
         assert (folder / "metrics.json").is_file()
         assert (folder / "model" / "metadata.json").is_file()
-        assert not (folder / FAILED_FILE).exists()
+        assert not (folder / FAILED_RUN_FILE).exists()
 
 
 @pytest.mark.slow
@@ -263,7 +263,7 @@ def test_a_full_disk_while_writing_the_report_keeps_the_model(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert re.search(r"hiercls-train: error: no space left on the device writing '.*rare_class_report", err)
     assert load_model(tmp_path / "model").n_paths_ > 1  # saved before the reports
-    assert (tmp_path / FAILED_FILE).is_file()
+    assert (tmp_path / FAILED_RUN_FILE).is_file()
     assert not (tmp_path / "metrics.json").exists()
 
 

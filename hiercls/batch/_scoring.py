@@ -18,6 +18,7 @@ from scipy import sparse as sp
 from ..artifacts import find_classifier
 from ..exceptions import SchemaError
 from ._job import Job, is_text
+from .files import first_uncastable
 
 _PATH_SEPARATOR = " > "
 
@@ -42,19 +43,16 @@ def _float_column(column: pa.ChunkedArray, name: str, where: Callable[[int], str
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     try:
-        column = pc.cast(column, pa.float64())
+        return pc.cast(column, pa.float64()).to_numpy()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         values = column.combine_chunks()
-        for position in range(len(values)):
-            try:
-                pc.cast(values.slice(position, 1), pa.float64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                raise SchemaError(
-                    f"Feature column {name!r} must hold numbers, but {where(position)} has "
-                    f"{values[position].as_py()!r}."
-                ) from None
-        raise
-    return column.to_numpy()
+        position = first_uncastable(values)
+        if position is None:  # the column as a whole failed, but no one value does
+            raise
+        raise SchemaError(
+            f"Feature column {name!r} must hold numbers, but {where(position)} has "
+            f"{values[position].as_py()!r}."
+        ) from None
 
 
 def _category_values(column: pa.ChunkedArray, kind: str, empty_is_missing: bool) -> np.ndarray:

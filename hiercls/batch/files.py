@@ -245,7 +245,7 @@ def csv_column_of_error(data_file: DataFile, error: Exception, columns: Sequence
     return columns[index] if index < len(columns) else None
 
 
-def _first_uncastable(values: pa.Array) -> int | None:
+def first_uncastable(values: pa.Array) -> int | None:
     """Position of the first value that does not cast to float64 (bisection)."""
     target = pa.float64()
     try:
@@ -288,7 +288,7 @@ def find_unparsable_value(data_file: DataFile, column: str, *, start_row: int = 
         None when every value converts to a float (or is missing).
     """
     field = data_file.schema.field(column)
-    locate: Callable[[pa.Array], int | None] = _first_uncastable
+    locate: Callable[[pa.Array], int | None] = first_uncastable
     column_types: dict[str, pa.DataType] = {column: pa.string()}
     if data_file.format == "parquet" and not (
         pa.types.is_string(field.type)

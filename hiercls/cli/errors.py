@@ -27,7 +27,6 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_ENVIRONMENT",
     "EXIT_INTERRUPTED",
-    "FAILED_FILE",
     "RunFolderCheck",
     "error_boundary",
 ]
@@ -39,8 +38,6 @@ EXIT_ENVIRONMENT = 3
 #: Ctrl-C (SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
 
-#: Written into the folder of a hiercls-train run that failed, with the reason.
-FAILED_FILE = FAILED_RUN_FILE
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -108,7 +105,7 @@ def error_boundary(command: str, *, run_dir: Path | None = None, on_interrupt: s
 
 def _mark_failed(run_dir: Path, reason: str) -> None:
     try:
-        write_text(run_dir / FAILED_FILE, f"This run failed and its outputs are incomplete.\n{reason}\n")
+        write_text(run_dir / FAILED_RUN_FILE, f"This run failed and its outputs are incomplete.\n{reason}\n")
     except OSError:
         pass  # the disk that failed the run may refuse this too; the exit code still says it
 
