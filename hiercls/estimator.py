@@ -112,7 +112,294 @@ def _templates_have(method: str):  # type: ignore[no-untyped-def]
     return check
 
 
-class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
+class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
+    """What every hiercls estimator shares: node-model templates, node fits, input checks.
+
+    Subclasses give ``fit`` (which builds ``hierarchy_`` and calls
+    :meth:`_fit_node_tasks`) and the prediction methods. Not for direct use.
+    """
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Get parameters, including ``<level>__<param>`` of per-level estimators.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        if deep and isinstance(self.level_estimators, Mapping):
+            for name, estimator in self.level_estimators.items():
+                params[name] = estimator
+                if hasattr(estimator, "get_params"):
+                    for key, value in estimator.get_params(deep=True).items():
+                        params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params: Any) -> HierarchicalClassifier:
+        """Set parameters; ``<level>=estimator`` replaces a per-level estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, ``<level>`` and ``<level>__<param>`` included.
+
+        Returns
+        -------
+        self : HierarchicalClassifier
+        """
+        if "level_estimators" in params:
+            self.level_estimators = params.pop("level_estimators")
+        levels = self.level_estimators if isinstance(self.level_estimators, Mapping) else {}
+        replaced = {k: params.pop(k) for k in list(params) if k in levels}
+        if replaced:
+            self.level_estimators = {**levels, **replaced}
+        super().set_params(**params)
+        return self
+
+    def _templates(self) -> list[Any]:
+        templates = [self.estimator if self.estimator is not None else default_node_estimator()]
+        for mapping in (self.level_estimators, self.node_estimators):
+            if isinstance(mapping, Mapping):
+                templates.extend(mapping.values())
+        return templates
+
+    def _allows_nan(self) -> bool:
+        return all(get_tags(t).input_tags.allow_nan for t in self._templates())
+
+    def _check_estimator_keys(self, hierarchy: Hierarchy) -> None:
+        levels = set(hierarchy.level_names)
+        reserved = levels & set(self._get_param_names())
+        if reserved:
+            raise ValueError(
+                f"Level names {sorted(reserved)} clash with HierarchicalClassifier "
+                f"parameters; rename those levels (e.g. the DataFrame columns of Y)."
+            )
+        unknown = set(self.level_estimators or {}) - levels
+        if unknown:
+            raise ValueError(
+                f"level_estimators has keys {sorted(unknown)} that are not levels of Y; "
+                f"the levels are {list(hierarchy.level_names)}."
+            )
+        parents = None
+        for path in self.node_estimators or {}:
+            if not isinstance(path, tuple) or len(path) >= hierarchy.n_levels:
+                raise ValueError(
+                    f"node_estimators keys must be tuples of labels naming a parent node "
+                    f"(at most {hierarchy.n_levels - 1} labels; () is the root); got {path!r}."
+                )
+            if parents is None:
+                parents = {
+                    hierarchy.node_path(node)
+                    for node in range(hierarchy.n_nodes)
+                    if len(hierarchy.children(node))
+                }
+            if path not in parents:
+                plain = [tuple(x.item() if isinstance(x, np.generic) else x for x in p) for p in parents]
+                examples = sorted(plain, key=lambda p: (len(p), repr(p)))[:3]
+                raise ValueError(
+                    f"node_estimators has the key {path!r}, which is not a node with children "
+                    f"in this hierarchy; keys are label paths from level 0 down to a parent "
+                    f"node, e.g. {', '.join(repr(p) for p in examples)}."
+                )
+
+    def _check_accepts_sample_weight(self) -> None:
+        for template in self._templates():
+            if not adapter_for(template).accepts_sample_weight(template):
+                raise ValueError(
+                    f"sample_weight was given but the node model {template!r} does not "
+                    f"accept sample_weight in fit; use a model that does, or fit without "
+                    f"weights."
+                )
+
+    def _template_for(self, hierarchy: Hierarchy, node: int) -> Any:
+        if self.node_estimators:
+            path = hierarchy.node_path(node)
+            if path in self.node_estimators:
+                return self.node_estimators[path]
+        level_name = hierarchy.level_names[hierarchy.depth[node]]
+        if self.level_estimators and level_name in self.level_estimators:
+            return self.level_estimators[level_name]
+        if self.estimator is not None:
+            return self.estimator
+        return default_node_estimator(text_like=self._text_like_input)
+
+    def _fit_node_tasks(
+        self,
+        X: Any,
+        hierarchy: Hierarchy,
+        tasks: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]],
+        sample_weight: NDArray[np.float64] | None,
+        n_constant: int = 0,
+    ) -> list[Any]:
+        """Fit one model per task ``(node, rows, targets)``, in parallel; in task order.
+
+        The node picks the template (see :meth:`_template_for`); ``n_constant`` only
+        counts the constant models for the log.
+        """
+        order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][1]))
+        tasks = [tasks[i] for i in order]  # largest first: workers finish together
+        n_workers = max(1, min(effective_n_jobs(self.n_jobs), len(tasks)))
+        n_threads = max(1, effective_n_jobs(self.n_jobs) // n_workers)
+        base_seed = (
+            None
+            if self.random_state is None
+            else int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        )
+        if self.verbose:
+            logger.info(
+                "Fitting %d node models (%d constant) on %d workers",
+                len(tasks),
+                n_constant,
+                n_workers,
+            )
+
+        def node_task(node: int, rows: NDArray[np.intp], targets: NDArray[np.intp]) -> Any:
+            template = self._template_for(hierarchy, node)
+            params, fit_params = (
+                ({}, {})
+                if self.categorical_columns_ is None
+                else categorical_node_settings(template, self.categorical_columns_)
+            )
+            estimator = make_node_estimator(
+                template,
+                n_rows=len(rows),
+                seed=None if base_seed is None else node_seed(base_seed, node),
+                n_threads=n_threads,
+            )
+            weights = estimator.get_params(deep=False).get("class_weight")
+            if isinstance(weights, Mapping):
+                params = {**params, "class_weight": _node_class_weight(weights, hierarchy, node, targets)}
+            folds = _calibration_folds(estimator)
+            if folds is not None and _smallest_child(targets) < folds:
+                # Cross-validated calibration needs `folds` rows of every child; this
+                # node's model goes uncalibrated rather than failing the whole fit.
+                estimator = clone(estimator.estimator) if estimator.estimator is not None else estimator
+                uncalibrated.append(node)
+            return delayed(fit_node_collecting_convergence)(
+                estimator.set_params(**params), X, rows, targets, sample_weight, fit_params
+            )
+
+        uncalibrated: list[int] = []
+        results = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1), return_as="generator")(
+            node_task(node, rows, targets) for node, rows, targets in tasks
+        )
+        fitted = list(self._progress(results, len(tasks)))
+        self.uncalibrated_nodes_ = tuple(hierarchy.node_path(node) for node in sorted(uncalibrated))
+        if uncalibrated:
+            warnings.warn(
+                f"{len(uncalibrated)} node model(s) were fitted without calibration, because "
+                f"a child has fewer rows than the calibration's folds: "
+                f"{', '.join(repr(p or '(root)') for p in self.uncalibrated_nodes_[:3])}"
+                f"{' and more' if len(uncalibrated) > 3 else ''} (see uncalibrated_nodes_). "
+                f"Lower cv, or merge rare classes (sufficiency_policy='merge').",
+                UserWarning,
+                stacklevel=5,
+            )
+        not_converged = [
+            (node, message) for (node, *_), (_, message) in zip(tasks, fitted, strict=True) if message
+        ]
+        self._warn_not_converged(hierarchy, not_converged, len(tasks))
+        models = [None] * len(tasks)
+        for i, (model, _) in zip(order, fitted, strict=True):
+            models[i] = model
+        return models
+
+    def _progress(self, results: Any, total: int) -> Any:
+        """Node fits as they finish, with a progress bar when verbose and on a terminal."""
+        if not self.verbose:
+            return results
+        from tqdm.auto import tqdm
+
+        # disable=None: no bar where stderr is not a terminal (logs, cron, CI).
+        return tqdm(results, total=total, desc="node models", unit=" nodes", disable=None, leave=False)
+
+    def _warn_not_converged(
+        self, hierarchy: Hierarchy, not_converged: list[tuple[int, str]], n_fitted: int
+    ) -> None:
+        if not not_converged:
+            return
+        paths = ", ".join(repr(hierarchy.node_path(node) or "(root)") for node, _ in not_converged[:3])
+        more = f" and {len(not_converged) - 3} more" if len(not_converged) > 3 else ""
+        first = not_converged[0][1].strip().splitlines()[0]
+        warnings.warn(
+            f"{len(not_converged)} of {n_fitted} node models did not converge: {paths}{more}. "
+            f"The first said: {first} Raise the node model's max_iter, scale the features, "
+            f"or loosen its tol.",
+            ConvergenceWarning,
+            stacklevel=6,
+        )
+
+    def _warn_unpruned(self, hierarchy: Hierarchy, models: list[Any]) -> None:
+        unpruned = [
+            node
+            for node, model in enumerate(models)
+            if isinstance(model, SparseLinearModel)
+            and model.weight_threshold == 0.0
+            and getattr(self._template_for(hierarchy, node), "weight_threshold", 0.0) > 0.0
+        ]
+        if unpruned:
+            paths = ", ".join(repr(hierarchy.node_path(node)) for node in unpruned[:5])
+            more = f" and {len(unpruned) - 5} more" if len(unpruned) > 5 else ""
+            warnings.warn(
+                f"weight_threshold would remove every weight of the node models at {paths}"
+                f"{more} ({len(unpruned)} of {sum(m is not None for m in models)} node "
+                f"models); they keep all their weights. Lower weight_threshold to prune "
+                f"them too.",
+                WeightPruningWarning,
+                stacklevel=5,
+            )
+
+    def _validate_for_predict(self, X: ArrayLike) -> Any:
+        check_is_fitted(self)
+        if self._is_plain_float_array(X):
+            return X
+        categorical = self.categorical_columns_
+        if categorical is not None and isinstance(X, pd.DataFrame):
+            X = categorical.encode(X)
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            ensure_all_finite=not self._nan_allowed,
+            reset=False,
+        )
+
+    def _is_plain_float_array(self, X: Any) -> bool:
+        """Whether ``X`` is a float ndarray that ``validate_data`` would return as is.
+
+        Production serves one row at a time, and scikit-learn's full validation costs
+        more than such a row's whole descent. This shortcut accepts only what needs no
+        conversion; anything else (and any non-finite value) goes through
+        ``validate_data``, which then raises its usual errors.
+        """
+        if not (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float64, np.float32)
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        ):
+            return False
+        with np.errstate(over="ignore", invalid="ignore"):
+            # The sum is finite exactly when no entry is NaN or inf (barring overflow,
+            # which only sends a valid X down the slow path).
+            return bool(np.isfinite(X.sum()))
+
+    def _check_k(self, k: Any, *, allow_zero: bool = False) -> int:
+        """``k`` as an int, at most the number of complete paths the model can predict."""
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < (0 if allow_zero else 1):
+            allowed = "a non-negative" if allow_zero else "a positive"
+            raise ValueError(f"k must be {allowed} integer; got {k!r}.")
+        return min(int(k), self.n_paths_)
+
+
+class HierarchicalClassifier(BaseHierarchicalClassifier):
     """Tree of coarse-to-fine classifiers, one per parent node.
 
     The model at a node is trained only on the rows whose path passes through that
@@ -289,57 +576,6 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------ parameters
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Get parameters, including ``<level>__<param>`` of per-level estimators.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the parameters of contained estimators.
-
-        Returns
-        -------
-        params : dict
-        """
-        params = super().get_params(deep=deep)
-        if deep and isinstance(self.level_estimators, Mapping):
-            for name, estimator in self.level_estimators.items():
-                params[name] = estimator
-                if hasattr(estimator, "get_params"):
-                    for key, value in estimator.get_params(deep=True).items():
-                        params[f"{name}__{key}"] = value
-        return params
-
-    def set_params(self, **params: Any) -> HierarchicalClassifier:
-        """Set parameters; ``<level>=estimator`` replaces a per-level estimator.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters, ``<level>`` and ``<level>__<param>`` included.
-
-        Returns
-        -------
-        self : HierarchicalClassifier
-        """
-        if "level_estimators" in params:
-            self.level_estimators = params.pop("level_estimators")
-        levels = self.level_estimators if isinstance(self.level_estimators, Mapping) else {}
-        replaced = {k: params.pop(k) for k in list(params) if k in levels}
-        if replaced:
-            self.level_estimators = {**levels, **replaced}
-        super().set_params(**params)
-        return self
-
-    def _templates(self) -> list[Any]:
-        templates = [self.estimator if self.estimator is not None else default_node_estimator()]
-        for mapping in (self.level_estimators, self.node_estimators):
-            if isinstance(mapping, Mapping):
-                templates.extend(mapping.values())
-        return templates
-
-    def _allows_nan(self) -> bool:
-        return all(get_tags(t).input_tags.allow_nan for t in self._templates())
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -496,63 +732,6 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                     f"labels (e.g. {sorted(map(str, labels))[:3]}) or by full paths (tuples)."
                 )
 
-    def _check_estimator_keys(self, hierarchy: Hierarchy) -> None:
-        levels = set(hierarchy.level_names)
-        reserved = levels & set(self._get_param_names())
-        if reserved:
-            raise ValueError(
-                f"Level names {sorted(reserved)} clash with HierarchicalClassifier "
-                f"parameters; rename those levels (e.g. the DataFrame columns of Y)."
-            )
-        unknown = set(self.level_estimators or {}) - levels
-        if unknown:
-            raise ValueError(
-                f"level_estimators has keys {sorted(unknown)} that are not levels of Y; "
-                f"the levels are {list(hierarchy.level_names)}."
-            )
-        parents = None
-        for path in self.node_estimators or {}:
-            if not isinstance(path, tuple) or len(path) >= hierarchy.n_levels:
-                raise ValueError(
-                    f"node_estimators keys must be tuples of labels naming a parent node "
-                    f"(at most {hierarchy.n_levels - 1} labels; () is the root); got {path!r}."
-                )
-            if parents is None:
-                parents = {
-                    hierarchy.node_path(node)
-                    for node in range(hierarchy.n_nodes)
-                    if len(hierarchy.children(node))
-                }
-            if path not in parents:
-                plain = [tuple(x.item() if isinstance(x, np.generic) else x for x in p) for p in parents]
-                examples = sorted(plain, key=lambda p: (len(p), repr(p)))[:3]
-                raise ValueError(
-                    f"node_estimators has the key {path!r}, which is not a node with children "
-                    f"in this hierarchy; keys are label paths from level 0 down to a parent "
-                    f"node, e.g. {', '.join(repr(p) for p in examples)}."
-                )
-
-    def _check_accepts_sample_weight(self) -> None:
-        for template in self._templates():
-            if not adapter_for(template).accepts_sample_weight(template):
-                raise ValueError(
-                    f"sample_weight was given but the node model {template!r} does not "
-                    f"accept sample_weight in fit; use a model that does, or fit without "
-                    f"weights."
-                )
-
-    def _template_for(self, hierarchy: Hierarchy, node: int) -> Any:
-        if self.node_estimators:
-            path = hierarchy.node_path(node)
-            if path in self.node_estimators:
-                return self.node_estimators[path]
-        level_name = hierarchy.level_names[hierarchy.depth[node]]
-        if self.level_estimators and level_name in self.level_estimators:
-            return self.level_estimators[level_name]
-        if self.estimator is not None:
-            return self.estimator
-        return default_node_estimator(text_like=self._text_like_input)
-
     def _fit_nodes(
         self,
         X: Any,
@@ -569,155 +748,16 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 models[node] = ConstantNodeModel(int(outcomes[0])).fit(None)
             else:
                 tasks.append((node, rows, targets))
-        tasks.sort(key=lambda task: -len(task[1]))  # largest first: workers finish together
-        n_workers = max(1, min(effective_n_jobs(self.n_jobs), len(tasks)))
-        n_threads = max(1, effective_n_jobs(self.n_jobs) // n_workers)
-        base_seed = (
-            None
-            if self.random_state is None
-            else int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        )
-        if self.verbose:
-            logger.info(
-                "Fitting %d node models (%d constant) on %d workers",
-                len(tasks),
-                sum(m is not None for m in models),
-                n_workers,
-            )
-
-        def node_task(node: int, rows: NDArray[np.intp], targets: NDArray[np.intp]) -> Any:
-            template = self._template_for(hierarchy, node)
-            params, fit_params = (
-                ({}, {})
-                if self.categorical_columns_ is None
-                else categorical_node_settings(template, self.categorical_columns_)
-            )
-            estimator = make_node_estimator(
-                template,
-                n_rows=len(rows),
-                seed=None if base_seed is None else node_seed(base_seed, node),
-                n_threads=n_threads,
-            )
-            weights = estimator.get_params(deep=False).get("class_weight")
-            if isinstance(weights, Mapping):
-                params = {**params, "class_weight": _node_class_weight(weights, hierarchy, node, targets)}
-            folds = _calibration_folds(estimator)
-            if folds is not None and _smallest_child(targets) < folds:
-                # Cross-validated calibration needs `folds` rows of every child; this
-                # node's model goes uncalibrated rather than failing the whole fit.
-                estimator = clone(estimator.estimator) if estimator.estimator is not None else estimator
-                uncalibrated.append(node)
-            return delayed(fit_node_collecting_convergence)(
-                estimator.set_params(**params), X, rows, targets, sample_weight, fit_params
-            )
-
-        uncalibrated: list[int] = []
-        results = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1), return_as="generator")(
-            node_task(node, rows, targets) for node, rows, targets in tasks
-        )
-        fitted = list(self._progress(results, len(tasks)))
-        self.uncalibrated_nodes_ = tuple(hierarchy.node_path(node) for node in sorted(uncalibrated))
-        if uncalibrated:
-            warnings.warn(
-                f"{len(uncalibrated)} node model(s) were fitted without calibration, because "
-                f"a child has fewer rows than the calibration's folds: "
-                f"{', '.join(repr(p or '(root)') for p in self.uncalibrated_nodes_[:3])}"
-                f"{' and more' if len(uncalibrated) > 3 else ''} (see uncalibrated_nodes_). "
-                f"Lower cv, or merge rare classes (sufficiency_policy='merge').",
-                UserWarning,
-                stacklevel=4,
-            )
-        not_converged = []
-        for (node, *_), (model, convergence) in zip(tasks, fitted, strict=True):
+        for (node, _, _), model in zip(
+            tasks,
+            self._fit_node_tasks(
+                X, hierarchy, tasks, sample_weight, n_constant=sum(m is not None for m in models)
+            ),
+            strict=True,
+        ):
             models[node] = model
-            if convergence is not None:
-                not_converged.append((node, convergence))
-        self._warn_not_converged(hierarchy, not_converged, len(tasks))
         self._warn_unpruned(hierarchy, models)
         return models
-
-    def _progress(self, results: Any, total: int) -> Any:
-        """Node fits as they finish, with a progress bar when verbose and on a terminal."""
-        if not self.verbose:
-            return results
-        from tqdm.auto import tqdm
-
-        # disable=None: no bar where stderr is not a terminal (logs, cron, CI).
-        return tqdm(results, total=total, desc="node models", unit=" nodes", disable=None, leave=False)
-
-    def _warn_not_converged(
-        self, hierarchy: Hierarchy, not_converged: list[tuple[int, str]], n_fitted: int
-    ) -> None:
-        if not not_converged:
-            return
-        paths = ", ".join(repr(hierarchy.node_path(node) or "(root)") for node, _ in not_converged[:3])
-        more = f" and {len(not_converged) - 3} more" if len(not_converged) > 3 else ""
-        first = not_converged[0][1].strip().splitlines()[0]
-        warnings.warn(
-            f"{len(not_converged)} of {n_fitted} node models did not converge: {paths}{more}. "
-            f"The first said: {first} Raise the node model's max_iter, scale the features, "
-            f"or loosen its tol.",
-            ConvergenceWarning,
-            stacklevel=5,
-        )
-
-    def _warn_unpruned(self, hierarchy: Hierarchy, models: list[Any]) -> None:
-        unpruned = [
-            node
-            for node, model in enumerate(models)
-            if isinstance(model, SparseLinearModel)
-            and model.weight_threshold == 0.0
-            and getattr(self._template_for(hierarchy, node), "weight_threshold", 0.0) > 0.0
-        ]
-        if unpruned:
-            paths = ", ".join(repr(hierarchy.node_path(node)) for node in unpruned[:5])
-            more = f" and {len(unpruned) - 5} more" if len(unpruned) > 5 else ""
-            warnings.warn(
-                f"weight_threshold would remove every weight of the node models at {paths}"
-                f"{more} ({len(unpruned)} of {sum(m is not None for m in models)} node "
-                f"models); they keep all their weights. Lower weight_threshold to prune "
-                f"them too.",
-                WeightPruningWarning,
-                stacklevel=5,
-            )
-
-    # -------------------------------------------------------------- predict
-    def _validate_for_predict(self, X: ArrayLike) -> Any:
-        check_is_fitted(self)
-        if self._is_plain_float_array(X):
-            return X
-        categorical = self.categorical_columns_
-        if categorical is not None and isinstance(X, pd.DataFrame):
-            X = categorical.encode(X)
-        return validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            ensure_all_finite=not self._nan_allowed,
-            reset=False,
-        )
-
-    def _is_plain_float_array(self, X: Any) -> bool:
-        """Whether ``X`` is a float ndarray that ``validate_data`` would return as is.
-
-        Production serves one row at a time, and scikit-learn's full validation costs
-        more than such a row's whole descent. This shortcut accepts only what needs no
-        conversion; anything else (and any non-finite value) goes through
-        ``validate_data``, which then raises its usual errors.
-        """
-        if not (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in (np.float64, np.float32)
-            and X.shape[0] > 0
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-        ):
-            return False
-        with np.errstate(over="ignore", invalid="ignore"):
-            # The sum is finite exactly when no entry is NaN or inf (barring overflow,
-            # which only sends a valid X down the slow path).
-            return bool(np.isfinite(X.sum()))
 
     def _decode(self, X: Any, *, with_proba: bool = True, scorer: NodeScorer | None = None) -> GreedyPaths:
         if self.decoding == "best_path":
@@ -866,13 +906,6 @@ class HierarchicalClassifier(ClassifierMixin, BaseEstimator):
         k = self._check_k(k)
         X_checked: Any = self._validate_for_predict(X)
         return self._top_k(NodeScorer(self.estimators_, X_checked, remember=True), X_checked.shape[0], k)
-
-    def _check_k(self, k: Any, *, allow_zero: bool = False) -> int:
-        """``k`` as an int, at most the number of complete paths the model can predict."""
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < (0 if allow_zero else 1):
-            allowed = "a non-negative" if allow_zero else "a positive"
-            raise ValueError(f"k must be {allowed} integer; got {k!r}.")
-        return min(int(k), self.n_paths_)
 
     def _top_k(self, scorer: NodeScorer, n_samples: int, k: int) -> TopKPaths:
         top = top_k_paths(self._routes, scorer, n_samples, k)
