@@ -9,6 +9,7 @@ from .exceptions import (
     SchemaError,
 )
 from .hierarchy import Hierarchy
+from .multilabel import MultiLabelHierarchicalClassifier, PathSets
 from .sufficiency import SufficiencyReport, check_sufficiency
 
 __version__ = "0.1.0.dev0"
@@ -20,7 +21,9 @@ __all__ = [
     "Hierarchy",
     "HierarchyError",
     "InsufficientSupportError",
+    "MultiLabelHierarchicalClassifier",
     "PathPrediction",
+    "PathSets",
     "SchemaError",
     "SufficiencyReport",
     "check_sufficiency",

@@ -31,6 +31,7 @@ __all__ = [
     "level_marginals",
     "top_k_paths",
     "TopPaths",
+    "paths_above",
 ]
 
 #: Most values a remembering :class:`NodeScorer` keeps (128 MiB of float64).
@@ -633,6 +634,25 @@ def top_k_paths(
         out_levels = np.full((n_samples, k, found.levels.shape[1]), np.nan)
         out_levels[found.row, rank] = found.levels
     return TopPaths(out_nodes, out_proba, out_levels)
+
+
+def paths_above(
+    routes: Routes, scorer: Scorer, n_samples: int, threshold: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """Every complete path whose probability reaches ``threshold``, for every row.
+
+    A partial path below ``threshold`` is never expanded: its completions cannot
+    reach it, as probabilities never grow going down. Works for conditional
+    probabilities that need not sum to 1 at a node (a label tree's).
+
+    Returns
+    -------
+    row, node, proba : ndarray
+        One entry per path found: its row, final node and probability.
+    """
+    bound = np.full(n_samples, threshold * (1 - 1e-12))
+    found = _search(routes, scorer, n_samples, _Bounded(routes.n_paths(), bound), None)
+    return found.row, found.node, found.proba
 
 
 def level_marginals(

@@ -1,0 +1,582 @@
+"""MultiLabelHierarchicalClassifier: rows that belong to several label paths.
+
+The model is a probabilistic label tree over the hierarchy: at every node with
+children, one binary model per child gives the probability that the child is
+active given that the node is, and one more gives the probability that a path ends
+at the node (where training paths do). A path's probability is the product of these
+down the tree, so a child never exceeds its parent, and the searches of
+:mod:`hiercls.traversal` that serve the single-label estimator find the paths above a
+threshold, or the exact top ``k``, without scoring nodes that cannot qualify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
+
+from ._compat import HasMethods, Interval, _check_sample_weight, _fit_context, validate_data
+from .categorical import categorical_node_settings, find_categorical_columns
+from .estimator import BaseHierarchicalClassifier, TopKPaths
+from .hierarchy import ROOT, Hierarchy, as_python, read_label_paths
+from .node_models import is_text_like, outcome_proba
+from .traversal import NodeScorer, Routes, paths_above, top_k_paths
+
+__all__ = ["MultiLabelHierarchicalClassifier", "PathSets", "read_path_sets"]
+
+
+# ------------------------------------------------------------------------ targets
+def _as_path(item: Any, row: int, input_name: str) -> tuple[Any, ...]:
+    if isinstance(item, (str, bytes)) or np.isscalar(item):
+        return (item,)  # a single-level path
+    if isinstance(item, (tuple, list, np.ndarray)):
+        path = tuple(as_python(label) for label in item)
+        if not path:
+            raise ValueError(f"Row {row} of {input_name} holds an empty path; a path has at least one label.")
+        return path
+    raise ValueError(
+        f"Row {row} of {input_name} holds {item!r}, which is not a label path; give each row "
+        f"as a list of paths, each a tuple of labels from coarse to fine, e.g. [('J', 'J45')]."
+    )
+
+
+def read_path_sets(
+    Y: Any, *, paths: Sequence[Any] | None = None, input_name: str = "Y"
+) -> tuple[int, NDArray[np.intp], list[tuple[Any, ...]]]:
+    """Read a multi-label target into (row, path) pairs.
+
+    Parameters
+    ----------
+    Y : list of lists of paths, or {ndarray, sparse matrix} of shape (n_samples, n_paths)
+        Per row, the label paths it belongs to (each a tuple of labels, coarse to
+        fine; a single label is a one-level path; a row may hold none). With
+        ``paths``, a 0/1 indicator matrix whose columns are those paths.
+    paths : sequence of paths, default=None
+        The path of each column of an indicator ``Y``.
+    input_name : str, default="Y"
+        Name used in error messages.
+
+    Returns
+    -------
+    n_samples : int
+    pair_rows : ndarray of int
+        The row of each (row, path) pair; a path given twice in a row counts once.
+    pair_paths : list of tuple
+        The path of each pair.
+
+    Examples
+    --------
+    >>> from hiercls.multilabel import read_path_sets
+    >>> read_path_sets([[("J", "J45"), ("E",)], [("I", "I10")]])
+    (2, array([0, 0, 1]), [('J', 'J45'), ('E',), ('I', 'I10')])
+    """
+    if paths is not None:
+        indicator = sparse.csr_matrix(Y) if not sparse.issparse(Y) else sparse.csr_matrix(Y)
+        if indicator.shape[1] != len(paths):
+            raise ValueError(
+                f"{input_name} has {indicator.shape[1]} columns but {len(paths)} paths were given; "
+                f"give one path per column of the indicator matrix."
+            )
+        indicator.eliminate_zeros()
+        if indicator.nnz and not np.isin(indicator.data, (0, 1)).all():
+            raise ValueError(f"{input_name} must be a 0/1 indicator matrix when paths are given.")
+        column_paths = [_as_path(p, column, "paths") for column, p in enumerate(paths)]
+        coo = indicator.tocoo()
+        order = np.lexsort((coo.col, coo.row))
+        return indicator.shape[0], coo.row[order].astype(np.intp), [column_paths[c] for c in coo.col[order]]
+    if sparse.issparse(Y) or (isinstance(Y, np.ndarray) and Y.ndim == 2 and Y.dtype != object):
+        raise ValueError(
+            f"{input_name} is an indicator matrix; pass the path of each of its columns too "
+            f"(paths=[...]), or give each row as a list of paths."
+        )
+    if isinstance(Y, (str, bytes)) or not isinstance(Y, (Sequence, np.ndarray, pd.Series)):
+        raise ValueError(
+            f"{input_name} must be a list with, per row, a list of label paths, e.g. "
+            f"[[('J', 'J45'), ('E',)], [('I', 'I10')]]; got {type(Y).__name__}."
+        )
+    rows: list[int] = []
+    pair_paths: list[tuple[Any, ...]] = []
+    for row, items in enumerate(Y):
+        if isinstance(items, (str, bytes)) or not isinstance(items, (Sequence, np.ndarray, set, frozenset)):
+            raise ValueError(
+                f"Row {row} of {input_name} is {items!r}, not a list of paths; give e.g. "
+                f"[('J', 'J45')] for one path, [] for none."
+            )
+        seen = set()
+        for item in items:
+            path = _as_path(item, row, input_name)
+            if path not in seen:
+                seen.add(path)
+                rows.append(row)
+                pair_paths.append(path)
+    if len(Y) == 0:
+        raise ValueError(f"{input_name} is empty: it has 0 rows; pass at least one labelled row.")
+    return len(Y), np.asarray(rows, dtype=np.intp), pair_paths
+
+
+# --------------------------------------------------------------------- node models
+class IndependentOutcomes:
+    """A node's model in a label tree: one binary model per outcome, probabilities not summed to 1.
+
+    Parameters
+    ----------
+    outcomes : ndarray of int
+        The node id of each outcome: children, and the node itself for "a path ends here".
+    models : list
+        Per outcome, a fitted binary model (classes 0 and 1), or a float for an outcome
+        whose training rows were all positive (1.0) or all negative (0.0).
+    """
+
+    def __init__(self, outcomes: NDArray[np.intp], models: list[Any]) -> None:
+        self.classes_ = outcomes
+        self.models = models
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        """Probability of each outcome, given that the node is active; shape (n, n_outcomes)."""
+        out = np.empty((X.shape[0], len(self.models)))
+        for j, model in enumerate(self.models):
+            if isinstance(model, float):
+                out[:, j] = model
+            else:
+                proba = outcome_proba(model, X)
+                out[:, j] = proba[:, list(model.classes_).index(1)]
+        return out
+
+
+# ----------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class PathSets:
+    """The paths predicted for each row, as flat arrays sorted by row, then probability.
+
+    Attributes
+    ----------
+    row : ndarray of int
+        The row of each predicted path.
+    class_index : ndarray of int
+        Its position in ``classes_``.
+    proba : ndarray of float
+        Its probability.
+    classes : list of tuple
+        The estimator's ``classes_``.
+    n_samples : int
+    """
+
+    row: NDArray[np.intp]
+    class_index: NDArray[np.intp]
+    proba: NDArray[np.float64]
+    classes: list[tuple[Any, ...]]
+    n_samples: int
+
+    @property
+    def paths(self) -> list[list[tuple[Any, ...]]]:
+        """Per row, the list of predicted paths, most probable first."""
+        out: list[list[tuple[Any, ...]]] = [[] for _ in range(self.n_samples)]
+        for row, index in zip(self.row.tolist(), self.class_index.tolist(), strict=True):
+            out[row].append(self.classes[index])
+        return out
+
+    @property
+    def path_proba(self) -> list[NDArray[np.float64]]:
+        """Per row, the probabilities of its predicted paths (as in :attr:`paths`)."""
+        bounds = np.searchsorted(self.row, np.arange(self.n_samples + 1))
+        return [self.proba[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One line per predicted path: ``row``, ``path`` (tuple) and ``proba``."""
+        return pd.DataFrame(
+            {
+                "row": self.row,
+                "path": [self.classes[i] for i in self.class_index.tolist()],
+                "proba": self.proba,
+            }
+        )
+
+
+# --------------------------------------------------------------------- estimator
+class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
+    """A probabilistic label tree over a label hierarchy: several paths per row.
+
+    At each node with children, one binary model per child learns, from the rows
+    where the node is active, whether the child is active too; where some training
+    paths end at the node, one more learns whether a path ends there. A path's
+    probability is the product of these down the tree.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        Binary model cloned for every (node, outcome). None picks, as
+        :class:`~hiercls.HierarchicalClassifier` does, a linear model by the input:
+        ``OneVsRestLinearSVC()`` (one squared-hinge SVM, compact sparse weights) for
+        TF-IDF-like ``X``, else ``LogisticRegression(max_iter=1000)``.
+    level_estimators : dict of str -> classifier, default=None
+        Models per level, keyed by level name (the level whose labels they decide).
+    node_estimators : dict of tuple -> classifier, default=None
+        Models for the children of single nodes, keyed by the node's path; ``()`` is
+        the root.
+    threshold : float in (0, 1], default=0.5
+        ``predict`` returns every path whose probability reaches it.
+    min_paths : int, default=1
+        Rows with fewer paths above ``threshold`` get their most probable paths up to
+        this many; 0 lets a row have none.
+    n_jobs : int, default=None
+        Node models fitted in parallel (joblib).
+    random_state : int, RandomState instance or None, default=None
+        Seeds each node model from this value and the node, whatever ``n_jobs`` is.
+    verbose : int, default=0
+        From 1, a log message and, on a terminal, a progress bar over node fits.
+
+    Attributes
+    ----------
+    classes_ : list of tuple
+        The distinct paths of the training target (full paths, and paths that end
+        early), sorted; the columns of ``predict`` and ``predict_proba``.
+    hierarchy_ : Hierarchy
+        The label tree inferred from the training paths.
+    levels_ : list of str
+    estimators_ : list
+        Per node id, an :class:`IndependentOutcomes` (None for leaves).
+    n_paths_ : int
+        Number of paths the model can predict (``len(classes_)``).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When ``X`` had string column names.
+
+    Examples
+    --------
+    >>> from hiercls import MultiLabelHierarchicalClassifier
+    >>> X = [[0, 0], [0, 1], [1, 0], [1, 1]] * 5
+    >>> Y = [[("a", "a1")], [("a", "a1"), ("b",)], [("a", "a2")], [("a", "a2"), ("b",)]] * 5
+    >>> clf = MultiLabelHierarchicalClassifier().fit(X, Y)
+    >>> clf.predict_paths([[0, 1], [1, 0]]).paths  # most probable first
+    [[('b',), ('a', 'a1')], [('a', 'a2')]]
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "level_estimators": [dict, None],
+        "node_estimators": [dict, None],
+        "threshold": [Interval(Real, 0, 1, closed="right")],
+        "min_paths": [Interval(Integral, 0, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        level_estimators: dict[str, Any] | None = None,
+        node_estimators: dict[tuple[Any, ...], Any] | None = None,
+        threshold: float = 0.5,
+        min_paths: int = 1,
+        n_jobs: int | None = None,
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.estimator = estimator
+        self.level_estimators = level_estimators
+        self.node_estimators = node_estimators
+        self.threshold = threshold
+        self.min_paths = min_paths
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    # -------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(
+        self,
+        X: ArrayLike,
+        Y: Any,
+        *,
+        paths: Sequence[Any] | None = None,
+        sample_weight: ArrayLike | None = None,
+    ):  # type: ignore[no-untyped-def]
+        """Fit the binary models of every node.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        Y : list of lists of paths, or indicator matrix of shape (n_samples, n_paths)
+            Per row, its label paths (tuples of labels, coarse to fine; a path may
+            end above the leaves). An indicator matrix needs ``paths``.
+        paths : sequence of paths, default=None
+            The path of each column of an indicator ``Y``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, passed to every node model with its rows.
+
+        Returns
+        -------
+        self : MultiLabelHierarchicalClassifier
+        """
+        for template in self._templates():
+            params = template.get_params(deep=False) if hasattr(template, "get_params") else {}
+            weights = params.get("class_weight")
+            if isinstance(weights, Mapping):
+                raise ValueError(
+                    f"class_weight of {type(template).__name__} is a dict, which the binary "
+                    f"models of a label tree cannot use; use class_weight='balanced' or None."
+                )
+        self._nan_allowed = self._allows_nan()
+        categorical = find_categorical_columns(X) if isinstance(X, pd.DataFrame) else None
+        if categorical is not None:
+            for template in self._templates():
+                categorical_node_settings(template, categorical)
+            X = categorical.encode(X)
+        self.categorical_columns_ = categorical
+        X_checked: Any = validate_data(
+            self, X, accept_sparse="csr", ensure_all_finite=not self._nan_allowed, reset=True
+        )
+        if sparse.issparse(X_checked) and not X_checked.has_canonical_format:
+            X_checked = X_checked.copy()
+            X_checked.sum_duplicates()
+        self._text_like_input = is_text_like(X_checked)
+        n_samples, pair_rows, pair_paths = read_path_sets(Y, paths=paths)
+        if n_samples != X_checked.shape[0]:
+            raise ValueError(
+                f"X has {X_checked.shape[0]} rows but Y has {n_samples}; give one list of paths per row of X."
+            )
+        if not pair_paths:
+            raise ValueError("Y holds no path in any row; give at least one labelled row.")
+        hierarchy, node_codes = Hierarchy.from_label_paths(
+            read_label_paths(list(pair_paths), input_name="the paths of Y")
+        )
+        self._check_estimator_keys(hierarchy)
+        self.hierarchy_ = hierarchy
+        self.levels_ = list(hierarchy.level_names)
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, X_checked)
+        if weights is not None:
+            self._check_accepts_sample_weight()
+        active, ends = _active_nodes(hierarchy, n_samples, pair_rows, node_codes)
+        self.estimators_ = self._fit_label_tree(X_checked, hierarchy, active, ends, weights)
+        self._routes = Routes.from_models(self.estimators_)
+        end_nodes = np.flatnonzero(np.asarray(ends.sum(axis=0)).ravel())
+        self._class_of_node = np.full(hierarchy.n_nodes, -1, dtype=np.intp)
+        self.classes_ = [tuple(as_python(x) for x in hierarchy.node_path(int(n))) for n in end_nodes]
+        order = sorted(
+            range(len(end_nodes)), key=lambda i: [repr(type(x)) + repr(x) for x in self.classes_[i]]
+        )
+        self.classes_ = [self.classes_[i] for i in order]
+        self._class_nodes = end_nodes[order]
+        self._class_of_node[self._class_nodes] = np.arange(len(order))
+        self.n_paths_ = len(self.classes_)
+        return self
+
+    def _fit_label_tree(
+        self,
+        X: Any,
+        hierarchy: Hierarchy,
+        active: sparse.csc_matrix,
+        ends: sparse.csc_matrix,
+        sample_weight: NDArray[np.float64] | None,
+    ) -> list[Any]:
+        outcomes: dict[int, NDArray[np.intp]] = {}
+        constants: dict[tuple[int, int], float] = {}
+        tasks: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]] = []
+        task_keys: list[tuple[int, int]] = []
+        ending = np.diff(ends.indptr) > 0
+        for node in range(hierarchy.n_nodes):
+            children = hierarchy.children(node)
+            if len(children) == 0:
+                continue
+            rows = (
+                np.arange(active.shape[0])
+                if node == ROOT
+                else active.indices[active.indptr[node] : active.indptr[node + 1]]
+            )
+            node_outcomes = np.r_[children, [node]] if ending[node] else np.asarray(children)
+            outcomes[node] = node_outcomes.astype(np.intp)
+            for position, outcome in enumerate(node_outcomes.tolist()):
+                source = ends if outcome == node else active
+                positives = source.indices[source.indptr[outcome] : source.indptr[outcome + 1]]
+                targets = np.isin(rows, positives).astype(np.intp)
+                if targets.min() == targets.max():
+                    constants[(node, position)] = float(targets[0])
+                else:
+                    tasks.append((node, rows, targets))
+                    task_keys.append((node, position))
+        fitted = self._fit_node_tasks(X, hierarchy, tasks, sample_weight, n_constant=len(constants))
+        per_node: dict[tuple[int, int], Any] = {**constants, **dict(zip(task_keys, fitted, strict=True))}
+        models: list[Any] = [None] * hierarchy.n_nodes
+        for node, node_outcomes in outcomes.items():
+            models[node] = IndependentOutcomes(
+                node_outcomes, [per_node[(node, j)] for j in range(len(node_outcomes))]
+            )
+        return models
+
+    # ---------------------------------------------------------------- predict
+    def predict_paths(self, X: ArrayLike) -> PathSets:
+        """Every path whose probability reaches ``threshold`` (at least ``min_paths`` per row).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        paths : PathSets
+            Per row, its predicted paths (tuples, coarse to fine) and their probabilities.
+        """
+        X_checked: Any = self._validate_for_predict(X)
+        n = X_checked.shape[0]
+        rows, nodes, proba = paths_above(
+            self._routes, NodeScorer(self.estimators_, X_checked), n, self.threshold
+        )
+        short = np.flatnonzero(np.bincount(rows, minlength=n) < self.min_paths)
+        if short.size:
+            # Their most probable paths include every path above the threshold.
+            k = min(self.min_paths, self.n_paths_)
+            scorer = NodeScorer(self.estimators_, X_checked[short], remember=True)
+            top = top_k_paths(self._routes, scorer, len(short), k)
+            found = top.nodes >= 0
+            kept = ~np.isin(rows, short)
+            rows = np.r_[rows[kept], np.repeat(short, k)[found.ravel()]]
+            nodes = np.r_[nodes[kept], top.nodes[found]]
+            proba = np.r_[proba[kept], top.proba[found]]
+        order = np.lexsort((-proba, rows))
+        return PathSets(rows[order], self._class_of_node[nodes[order]], proba[order], self.classes_, n)
+
+    def predict(self, X: ArrayLike) -> sparse.csr_matrix:
+        """Indicator of the predicted paths, scikit-learn's multi-label convention.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Y_pred : scipy.sparse.csr_matrix of shape (n_samples, n_classes)
+            1 where the row's path ``classes_[j]`` is predicted (see :meth:`predict_paths`).
+        """
+        found = self.predict_paths(X)
+        data = np.ones(len(found.row), dtype=np.int8)
+        return sparse.csr_matrix(
+            (data, (found.row, found.class_index)), shape=(found.n_samples, self.n_paths_)
+        )
+
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Probability of every path in ``classes_``, exactly: every node model sees every row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; they need not sum to 1.
+        """
+        X_checked: Any = self._validate_for_predict(X)
+        n = X_checked.shape[0]
+        scorer = NodeScorer(self.estimators_, X_checked)
+        out = np.zeros((n, self.n_paths_))
+        reach: dict[int, NDArray[np.float64]] = {ROOT: np.ones(n)}
+        all_rows = np.arange(n)
+        for node in range(self.hierarchy_.n_nodes):  # ids grow with depth: parents first
+            node_reach = reach.pop(node, None)
+            if node_reach is None:
+                continue
+            node_outcomes = self._routes.outcomes[node]
+            if node_outcomes is None:  # a leaf: its path ends here
+                out[:, self._class_of_node[node]] = node_reach
+                continue
+            conditional = scorer(node, all_rows)
+            for position, outcome in enumerate(node_outcomes.tolist()):
+                proba = conditional[:, position] * node_reach
+                if outcome == node:
+                    out[:, self._class_of_node[node]] = proba
+                else:
+                    reach[outcome] = proba
+        return out
+
+    def predict_top_k(self, X: ArrayLike, k: int = 5) -> TopKPaths:
+        """The ``k`` most probable paths of each row, found exactly.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        k : int, default=5
+            At most ``n_paths_`` (a larger ``k`` is lowered to it).
+
+        Returns
+        -------
+        paths : TopKPaths
+        """
+        k = self._check_k(k)
+        X_checked: Any = self._validate_for_predict(X)
+        n = X_checked.shape[0]
+        top = top_k_paths(self._routes, NodeScorer(self.estimators_, X_checked, remember=True), n, k)
+        path_codes = self.hierarchy_.ancestors(top.nodes.ravel())
+        labels = np.empty((top.nodes.size, self.hierarchy_.n_levels), dtype=object)
+        for j in range(self.hierarchy_.n_levels):
+            labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
+        return TopKPaths(labels.reshape(n, k, -1), top.proba)
+
+    def score(self, X: ArrayLike, Y: Any, sample_weight: ArrayLike | None = None) -> float:
+        """Example-based F1 of the predicted path sets (each row's F1, averaged).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        Y : list of lists of paths
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        n_samples, rows, pair_paths = read_path_sets(Y)
+        index = {path: j for j, path in enumerate(self.classes_)}
+        columns = np.array([index.get(path, -1) for path in pair_paths], dtype=np.intp)
+        known = columns >= 0
+        truth = sparse.csr_matrix(
+            (np.ones(known.sum()), (rows[known], columns[known])), shape=(n_samples, self.n_paths_)
+        )
+        n_true = np.bincount(rows, minlength=n_samples)  # unknown paths count as missed
+        predicted = self.predict(X).astype(np.float64)
+        hits = np.asarray(truth.multiply(predicted).sum(axis=1)).ravel()
+        n_pred = np.asarray(predicted.sum(axis=1)).ravel()
+        denominator = n_true + n_pred
+        f1 = np.where(denominator > 0, 2 * hits / np.maximum(denominator, 1), 1.0)
+        return float(
+            np.average(f1, weights=None if sample_weight is None else np.asarray(sample_weight, dtype=float))
+        )
+
+
+def _active_nodes(
+    hierarchy: Hierarchy, n_samples: int, pair_rows: NDArray[np.intp], node_codes: NDArray[np.intp]
+) -> tuple[sparse.csc_matrix, sparse.csc_matrix]:
+    """Which nodes are active in each row (on some path of it), and where its paths end.
+
+    Returns two (n_samples, n_nodes) 0/1 matrices in CSC form with sorted rows per
+    column: ``active`` (every node on a row's paths) and ``ends`` (each path's last node).
+    """
+    present = node_codes >= 0
+    depth_of_pair = present.sum(axis=1)
+    last = node_codes[np.arange(len(node_codes)), depth_of_pair - 1]
+    shape = (n_samples, hierarchy.n_nodes)
+
+    def indicator(rows: NDArray[np.intp], nodes: NDArray[np.intp]) -> sparse.csc_matrix:
+        matrix = sparse.csc_matrix((np.ones(len(rows), dtype=np.int8), (rows, nodes)), shape=shape)
+        matrix.sum_duplicates()
+        matrix.data[:] = 1
+        matrix.sort_indices()
+        return matrix
+
+    pair_of_entry, level = np.nonzero(present)
+    active = indicator(pair_rows[pair_of_entry], node_codes[pair_of_entry, level])
+    return active, indicator(pair_rows, last)

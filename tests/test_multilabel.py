@@ -1,0 +1,174 @@
+"""MultiLabelHierarchicalClassifier: several label paths per row."""
+
+from __future__ import annotations
+
+import joblib
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.tree import DecisionTreeClassifier
+from strategies import hierarchical_data
+
+from hiercls import MultiLabelHierarchicalClassifier
+from hiercls.multilabel import read_path_sets
+from hiercls.sparse_linear import SparseLinearModel
+
+# Two binary features decide two independent things: feature 0 which of a1/a2 (under
+# "a", which every row has), feature 1 whether the row also has the one-level path "b".
+X_GRID = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 10, dtype=float)
+Y_GRID = [[("a", "a1")], [("a", "a1"), ("b",)], [("a", "a2")], [("a", "a2"), ("b",)]] * 10
+
+
+def tree() -> DecisionTreeClassifier:
+    return DecisionTreeClassifier(random_state=0)
+
+
+def test_each_row_gets_exactly_its_paths_on_a_separable_hierarchy():
+    clf = MultiLabelHierarchicalClassifier(tree()).fit(X_GRID, Y_GRID)
+    assert clf.classes_ == [("a", "a1"), ("a", "a2"), ("b",)]
+    found = clf.predict_paths(X_GRID[:4])
+    assert [sorted(paths) for paths in found.paths] == [sorted(paths) for paths in Y_GRID[:4]]
+    assert all(np.all(p == 1.0) for p in found.path_proba)
+    indicator = clf.predict(X_GRID[:4])
+    assert sparse.issparse(indicator)
+    assert indicator.toarray().tolist() == [[1, 0, 0], [1, 0, 1], [0, 1, 0], [0, 1, 1]]
+    assert clf.score(X_GRID, Y_GRID) == 1.0
+
+
+def test_a_path_that_ends_early_is_a_class_of_its_own():
+    # "E" alone (a path ending at level 0) and ("E", "E11") below it are both classes.
+    X = np.array([[0.0], [1.0], [2.0]] * 10)
+    Y = [[("E",)], [("E", "E11")], [("J", "J45")]] * 10
+    clf = MultiLabelHierarchicalClassifier(tree()).fit(X, Y)
+    assert clf.classes_ == [("E",), ("E", "E11"), ("J", "J45")]
+    assert clf.predict_paths([[0.0], [1.0], [2.0]]).paths == [[("E",)], [("E", "E11")], [("J", "J45")]]
+
+
+def test_a_child_never_exceeds_its_parent():
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    Y = [[("a",)] if i % 3 == 0 else [("a", "a1")] if i % 3 == 1 else [("a", "a1", "x")] for i in range(60)]
+    proba = MultiLabelHierarchicalClassifier(LogisticRegression()).fit(X, Y).predict_proba(X)
+    # P(a1 and stop there) + P(x) <= P(a1) <= P(a) <= 1, hence each class alone <= 1.
+    assert proba.min() >= 0
+    assert np.all(proba[:, 1] + proba[:, 2] <= 1 + 1e-12)
+
+
+def test_indicator_with_paths_gives_the_same_model_as_lists_of_paths():
+    paths = [("a", "a1"), ("a", "a2"), ("b",)]
+    indicator = sparse.csr_matrix([[int(p in row) for p in paths] for row in Y_GRID], dtype=np.int8)
+    from_lists = MultiLabelHierarchicalClassifier(LogisticRegression()).fit(X_GRID, Y_GRID)
+    from_indicator = MultiLabelHierarchicalClassifier(LogisticRegression()).fit(
+        X_GRID, indicator, paths=paths
+    )
+    assert from_lists.classes_ == from_indicator.classes_
+    np.testing.assert_allclose(from_lists.predict_proba(X_GRID), from_indicator.predict_proba(X_GRID))
+
+
+def test_min_paths_gives_every_row_its_most_probable_paths():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 2))
+    Y = [[("a", "a1")], [("a", "a2")], [("b", "b1")], [("b", "b2")]] * 20  # unrelated to X
+    proba_of = MultiLabelHierarchicalClassifier(LogisticRegression()).fit(X, Y)
+    for min_paths in (0, 1, 2):
+        clf = clone(proba_of).set_params(threshold=0.9, min_paths=min_paths).fit(X, Y)
+        counts = np.bincount(clf.predict_paths(X).row, minlength=len(X))
+        assert counts.min() == min_paths
+        assert counts.max() == min_paths
+    found = clf.predict_paths(X)
+    best_two = np.sort(np.argsort(-clf.predict_proba(X), axis=1)[:, :2], axis=1)
+    np.testing.assert_array_equal(np.sort(found.class_index.reshape(-1, 2), axis=1), best_two)
+
+
+@st.composite
+def multilabel_data(draw):
+    X, Y = draw(hierarchical_data())
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    paths = [
+        tuple(label for label in row if label is not None)
+        for row in np.asarray(Y, dtype=object).reshape(len(Y), -1)
+    ]
+    other = rng.permutation(len(paths))
+    second = rng.random(len(paths)) < 0.4
+    Y_sets = [[paths[i]] + ([paths[other[i]]] if second[i] else []) for i in range(len(paths))]
+    return X, Y_sets
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=multilabel_data(), threshold=st.sampled_from([0.05, 0.3, 0.5, 0.9]), k=st.integers(1, 4))
+def test_searches_agree_with_the_exact_probabilities(data, threshold, k):
+    X, Y = data
+    clf = MultiLabelHierarchicalClassifier(LogisticRegression(), threshold=threshold, min_paths=0).fit(X, Y)
+    proba = clf.predict_proba(X)
+    assert proba.min() >= 0
+    assert proba.max() <= 1 + 1e-12
+    found = clf.predict(X).toarray().astype(bool)
+    np.testing.assert_array_equal(found, proba >= threshold * (1 - 1e-9))
+    top = clf.predict_top_k(X, k)
+    k = min(k, clf.n_paths_)
+    expected = -np.sort(-proba, axis=1)[:, :k]
+    np.testing.assert_allclose(top.proba, expected, rtol=1e-9)
+
+
+def test_text_pipeline_keeps_compact_node_weights_and_round_trips(tmp_path):
+    texts = ["wheeze asthma inhaler", "asthma attack night", "sugar insulin diabetes", "insulin glucose"] * 10
+    Y = [[("J", "J45")], [("J", "J45"), ("R", "R06")], [("E", "E11")], [("E", "E11"), ("R", "R73")]] * 10
+    model = make_pipeline(TfidfVectorizer(), MultiLabelHierarchicalClassifier(random_state=0)).fit(texts, Y)
+    clf = model[-1]
+    binary_models = [
+        m for node in clf.estimators_ if node is not None for m in node.models if not isinstance(m, float)
+    ]
+    assert binary_models
+    assert all(isinstance(m, SparseLinearModel) for m in binary_models)
+    found = clf.predict_paths(model[0].transform(["night asthma", "insulin"]))
+    assert found.paths[0][0] == ("J", "J45")
+    assert found.paths[1][0] == ("E", "E11")
+    # "night" comes only with the second path R06 ("asthma attack night").
+    expected = [[int(p in {("J", "J45"), ("R", "R06")}) for p in clf.classes_]]
+    assert model.predict(["night asthma"]).toarray().tolist() == expected
+    joblib.dump(model, tmp_path / "model.joblib")
+    again = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(again.predict_proba(texts), model.predict_proba(texts))
+
+
+def test_fits_are_reproducible_whatever_n_jobs():
+    X = np.random.default_rng(2).normal(size=(60, 4))
+    Y = [[("a", "a1"), ("b",)], [("a", "a2")], [("b",)]] * 20
+    one = MultiLabelHierarchicalClassifier(n_jobs=1, random_state=3).fit(X, Y).predict_proba(X)
+    two = MultiLabelHierarchicalClassifier(n_jobs=2, random_state=3).fit(X, Y).predict_proba(X)
+    np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize(
+    ("Y", "kwargs", "message"),
+    [
+        (["J45", "E11"] * 20, {}, r"Row 0 of Y is 'J45', not a list of paths"),
+        ([[("a",)], [()]] * 20, {}, r"Row 1 of Y holds an empty path"),
+        ([[{"a": 1}]] * 40, {}, r"is not a label path"),
+        (sparse.csr_matrix(np.ones((40, 2))), {}, r"pass the path of each of its columns"),
+        (sparse.csr_matrix(np.ones((40, 2))), {"paths": [("a",)]}, r"2 columns but 1 paths"),
+        (sparse.csr_matrix(np.full((40, 1), 2)), {"paths": [("a",)]}, r"0/1 indicator"),
+        ([[]] * 40, {}, r"holds no path in any row"),
+        ([[("a",)]] * 39, {}, r"X has 40 rows but Y has 39"),
+        ("abc", {}, r"must be a list with, per row, a list of label paths"),
+    ],
+)
+def test_bad_targets_are_refused_with_what_is_allowed(Y, kwargs, message):
+    X = np.zeros((40, 2))
+    with pytest.raises(ValueError, match=message):
+        MultiLabelHierarchicalClassifier().fit(X, Y, **kwargs)
+
+
+def test_a_class_weight_dict_is_refused():
+    with pytest.raises(ValueError, match=r"class_weight='balanced' or None"):
+        MultiLabelHierarchicalClassifier(LogisticRegression(class_weight={0: 2})).fit(X_GRID, Y_GRID)
+
+
+def test_read_path_sets_counts_a_repeated_path_once():
+    n_samples, rows, paths = read_path_sets([[("a", 1), ("a", 1), "b"]])
+    assert (n_samples, rows.tolist(), paths) == (1, [0, 0], [("a", 1), ("b",)])
