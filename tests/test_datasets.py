@@ -595,6 +595,19 @@ def test_load_wordnet_nouns_paths_follow_first_hypernym(wordnet_dir, tmp_path):
     _assert_one_parent_per_label(target.to_numpy(dtype=object))
 
 
+def test_load_wordnet_nouns_all_paths_follow_every_hypernym(wordnet_dir, tmp_path):
+    bunch = load_wordnet_nouns(max_depth=10, all_paths=True, source=wordnet_dir, cache_dir=tmp_path / "c")
+    sets = dict(zip(bunch.target.index, bunch.target_sets, strict=True))
+    pe, obj, dog, abstraction = "physical_entity.n.01", "object.n.02", "dog.n.01", "abstraction.n.01"
+    assert sets[dog] == [(abstraction, dog), (pe, obj, dog)]  # both hypernyms, sorted
+    assert sets["laika.n.01"] == [(abstraction, dog, "laika.n.01"), (pe, obj, dog, "laika.n.01")]
+    assert sets[abstraction] == [(abstraction,)]
+    # dog and the 3 synsets below it have two paths each; 7 + 4 pairs.
+    assert "target_sets: 4 rows with several distinct paths (at most 2), 11 (row, path)" in bunch.DESCR
+    cut = load_wordnet_nouns(max_depth=2, all_paths=True, source=wordnet_dir, cache_dir=tmp_path / "c")
+    assert dict(zip(cut.target.index, cut.target_sets, strict=True))[dog] == [(abstraction, dog), (pe, obj)]
+
+
 def test_load_wordnet_nouns_cuts_at_max_depth(wordnet_dir):
     bunch = load_wordnet_nouns(max_depth=2, source=wordnet_dir)
     assert bunch.level_names == ["depth1", "depth2"]
