@@ -26,6 +26,7 @@ from .categorical import categorical_node_settings, find_categorical_columns
 from .estimator import BaseHierarchicalClassifier, TopKPaths
 from .hierarchy import ROOT, Hierarchy, as_python, read_label_paths
 from .node_models import is_text_like, outcome_proba
+from .sparse_linear import ColumnLookup, SparseLinearModel, positive_proba, stack_binary_models
 from .traversal import NodeScorer, Routes, paths_above, top_k_paths
 
 __all__ = ["MultiLabelHierarchicalClassifier", "PathSets", "read_path_sets"]
@@ -124,6 +125,9 @@ def read_path_sets(
 class IndependentOutcomes:
     """A node's model in a label tree: one binary model per outcome, probabilities not summed to 1.
 
+    Compact linear binary models (see :mod:`hiercls.sparse_linear`) of one link are
+    kept and scored together, as one model with an output each.
+
     Parameters
     ----------
     outcomes : ndarray of int
@@ -131,21 +135,37 @@ class IndependentOutcomes:
     models : list
         Per outcome, a fitted binary model (classes 0 and 1), or a float for an outcome
         whose training rows were all positive (1.0) or all negative (0.0).
+
+    Attributes
+    ----------
+    classes_ : ndarray of int
+        ``outcomes``.
+    stacked : SparseLinearModel or None
+        The compact linear models as one, with their outcome positions in ``stacked_at``.
+    models : dict of int -> model or float
+        The other outcomes' models (or constant probabilities), by position.
     """
 
     def __init__(self, outcomes: NDArray[np.intp], models: list[Any]) -> None:
         self.classes_ = outcomes
-        self.models = models
+        links = [m.link for m in models if isinstance(m, SparseLinearModel)]
+        link = max(set(links), key=links.count) if links else None
+        compact = [j for j, m in enumerate(models) if isinstance(m, SparseLinearModel) and m.link == link]
+        self.stacked = stack_binary_models([models[j] for j in compact]) if compact else None
+        self.stacked_at = np.asarray(compact, dtype=np.intp)
+        self.models = {j: m for j, m in enumerate(models) if j not in set(compact)}
 
-    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+    def predict_proba(self, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:
         """Probability of each outcome, given that the node is active; shape (n, n_outcomes)."""
-        out = np.empty((X.shape[0], len(self.models)))
-        for j, model in enumerate(self.models):
+        out = np.empty((X.shape[0], len(self.classes_)))
+        if self.stacked is not None:
+            scores = self.stacked.decision_function(X, lookup)
+            out[:, self.stacked_at] = positive_proba(scores, self.stacked.link)
+        for j, model in self.models.items():
             if isinstance(model, float):
                 out[:, j] = model
             else:
-                proba = outcome_proba(model, X)
-                out[:, j] = proba[:, list(model.classes_).index(1)]
+                out[:, j] = outcome_proba(model, X, lookup)[:, list(model.classes_).index(1)]
         return out
 
 

@@ -311,6 +311,12 @@ NODE_MODEL_ADAPTERS: tuple[NodeModelAdapter, ...] = (
         proba=_compact_proba,
     ),
     NodeModelAdapter(
+        "label tree node",
+        _subclass_of("hiercls.multilabel", "IndependentOutcomes"),
+        scores=_compact_proba,
+        proba=_compact_proba,
+    ),
+    NodeModelAdapter(
         "logistic regression",
         _kind_of(LogisticRegression),
         scores=_linear_scores,

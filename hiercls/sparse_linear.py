@@ -10,6 +10,7 @@ sparse-input node keeps only the used columns and their weights, and scores
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,14 @@ from sklearn.utils.extmath import softmax
 
 from .linear import PROBA_LINKS
 
-__all__ = ["ColumnLookup", "SparseLinearModel", "compact_linear_model", "select_columns"]
+__all__ = [
+    "ColumnLookup",
+    "SparseLinearModel",
+    "compact_linear_model",
+    "positive_proba",
+    "select_columns",
+    "stack_binary_models",
+]
 
 # Kept as a dense block when at least this share of (used columns × outputs) is
 # non-zero: the block then takes at most 2.2 times the memory of CSR (8 bytes a cell
@@ -422,3 +430,49 @@ def compact_linear_model(
         origin=type(model).__name__,
         weight_threshold=float(getattr(model, "weight_threshold_", 0.0)),
     )
+
+
+def stack_binary_models(models: Sequence[SparseLinearModel]) -> SparseLinearModel:
+    """Several compact binary models of one link as one model with an output each.
+
+    A label tree's node has one binary model per child; scoring them as one
+    model is one sparse product instead of one per child. Use
+    :func:`positive_proba` on its scores: its outputs are not classes of one choice.
+
+    Parameters
+    ----------
+    models : sequence of SparseLinearModel
+        Binary models (one output each) fitted on the same ``X`` width, with one link.
+
+    Returns
+    -------
+    model : SparseLinearModel
+        Classes ``0 .. len(models) - 1``, one output per model.
+    """
+    columns = np.unique(np.concatenate([m.columns_ for m in models])).astype(np.int32)
+    rows, outputs, values = [], [], []
+    for output, model in enumerate(models):
+        block = sparse.coo_matrix(model.weights_)
+        keep = block.row > 0  # row 0 is the zero row of unused columns
+        rows.append(1 + np.searchsorted(columns, model.columns_[block.row[keep] - 1]))
+        outputs.append(np.full(int(keep.sum()), output))
+        values.append(block.data[keep])
+    weights = sparse.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(outputs))),
+        shape=(len(columns) + 1, len(models)),
+    )
+    return SparseLinearModel(
+        classes=np.arange(len(models)),
+        columns=columns,
+        weights=_in_memory_form(weights),
+        intercept=np.concatenate([m.intercept_ for m in models]),
+        n_features=models[0].n_features_in_,
+        link=models[0].link,
+        origin=models[0].origin,
+        weight_threshold=models[0].weight_threshold,
+    )
+
+
+def positive_proba(scores: NDArray[np.float64], link: str) -> NDArray[np.float64]:
+    """Probability of the positive class of binary models, from one score column each."""
+    return _LINKS[link](scores.reshape(-1, 1))[:, 1].reshape(scores.shape)

@@ -120,11 +120,10 @@ def test_text_pipeline_keeps_compact_node_weights_and_round_trips(tmp_path):
     Y = [[("J", "J45")], [("J", "J45"), ("R", "R06")], [("E", "E11")], [("E", "E11"), ("R", "R73")]] * 10
     model = make_pipeline(TfidfVectorizer(), MultiLabelHierarchicalClassifier(random_state=0)).fit(texts, Y)
     clf = model[-1]
-    binary_models = [
-        m for node in clf.estimators_ if node is not None for m in node.models if not isinstance(m, float)
-    ]
-    assert binary_models
-    assert all(isinstance(m, SparseLinearModel) for m in binary_models)
+    nodes = [node for node in clf.estimators_ if node is not None]
+    # Every fitted binary model is compact, and a node's are kept as one.
+    assert all(isinstance(m, float) for node in nodes for m in node.models.values())
+    assert all(isinstance(node.stacked, SparseLinearModel) for node in nodes if len(node.stacked_at))
     found = clf.predict_paths(model[0].transform(["night asthma", "insulin"]))
     assert found.paths[0][0] == ("J", "J45")
     assert found.paths[1][0] == ("E", "E11")
