@@ -232,14 +232,16 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self,
         X: Any,
         hierarchy: Hierarchy,
-        tasks: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]],
+        tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]],
         sample_weight: NDArray[np.float64] | None,
         n_constant: int = 0,
+        fit: Any = None,
     ) -> list[Any]:
         """Fit one model per task ``(node, rows, targets)``, in parallel; in task order.
 
         The node picks the template (see :meth:`_template_for`); ``n_constant`` only
-        counts the constant models for the log.
+        counts the constant models for the log. ``fit`` replaces
+        :func:`~hiercls.node_models.fit_node` (same arguments).
         """
         order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][1]))
         tasks = [tasks[i] for i in order]  # largest first: workers finish together
@@ -281,7 +283,7 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 estimator = clone(estimator.estimator) if estimator.estimator is not None else estimator
                 uncalibrated.append(node)
             return delayed(fit_node_collecting_convergence)(
-                estimator.set_params(**params), X, rows, targets, sample_weight, fit_params
+                estimator.set_params(**params), X, rows, targets, sample_weight, fit_params, fit=fit
             )
 
         uncalibrated: list[int] = []
@@ -1001,4 +1003,7 @@ def _calibration_folds(estimator: Any) -> int | None:
 
 
 def _smallest_child(targets: NDArray[np.intp]) -> int:
+    if targets.ndim == 2:  # one binary problem per column
+        positives = targets.sum(axis=0)
+        return int(min(positives.min(), (len(targets) - positives).min()))
     return int(np.unique(targets, return_counts=True)[1].min())

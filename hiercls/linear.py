@@ -9,6 +9,7 @@ calibrated, against scikit-learn's multinomial L-BFGS ``LogisticRegression`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
     "OneVsRestLinearSVC",
     "OneVsRestLogisticRegression",
     "PROBA_LINKS",
+    "fit_binary_columns",
     "ovr_scores",
     "ovr_proba",
 ]
@@ -342,6 +344,58 @@ _WEIGHT_THRESHOLD_DOC = """weight_threshold : float, default=0.1
 for _model in (OneVsRestLogisticRegression, OneVsRestLinearSVC):
     _model.__doc__ = (_model.__doc__ or "").replace("{weight_threshold}", _WEIGHT_THRESHOLD_DOC)
 del _model
+
+
+def fit_binary_columns(
+    model: _OneVsRestLinear, X: Any, Y: NDArray[Any], sample_weight: NDArray[np.float64] | None = None
+) -> _OneVsRestLinear:
+    """Fit ``model``'s binary loss on each column of a 0/1 matrix ``Y``: a multi-label fit.
+
+    Each column's model is the one ``clone(model).fit(X, Y[:, j])`` gives, but ``X`` is
+    validated once and each column costs only its solver call: a label tree's node
+    fits one binary model per child on the same rows.
+
+    Parameters
+    ----------
+    model : OneVsRestLinearSVC or OneVsRestLogisticRegression
+        Unfitted; its parameters are used (``class_weight`` None, "balanced" or "sqrt").
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_columns)
+        0/1 targets; every column holds both values.
+    sample_weight : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    model : the fitted model, with ``classes_ = arange(n_columns)``, one row of ``coef_``
+        per column; score it with :func:`hiercls.sparse_linear.positive_proba`.
+    """
+    if isinstance(model.class_weight, Mapping):
+        raise ValueError("fit_binary_columns takes class_weight None, 'balanced' or 'sqrt'.")
+    X = validate_data(model, X, accept_sparse="csr", dtype=np.float64, order="C")
+    Y = np.asarray(Y)
+    coef = np.empty((Y.shape[1], X.shape[1]))
+    intercept = np.empty(Y.shape[1])
+    n_iter = np.empty(Y.shape[1], dtype=np.int32)
+    for j in range(Y.shape[1]):
+        y = Y[:, j].astype(np.intp)
+        class_weight = None
+        if model.class_weight is not None:
+            counts = np.bincount(y, minlength=2)
+            weights = len(y) / (2.0 * counts)  # scikit-learn's "balanced"
+            if model.class_weight == "sqrt":
+                weights = np.sqrt(weights)
+            class_weight = {0: float(weights[0]), 1: float(weights[1])}
+        column_coef, column_intercept, column_iter = _fit_liblinear(
+            X, y, model.C, True, 1.0, class_weight, "l2", True, 0, model.max_iter, model.tol,
+            model.random_state, multi_class="ovr", loss=model._loss, sample_weight=sample_weight,
+        )
+        coef[j], intercept[j] = column_coef[0], np.atleast_1d(column_intercept)[0]
+        n_iter[j] = np.max(column_iter)
+    model.classes_ = np.arange(Y.shape[1])
+    # Pruned per column, as each column's own fit would be.
+    model.weight_threshold_ = max((model._prune(coef[j : j + 1]) for j in range(len(coef))), default=0.0)
+    model.coef_, model.intercept_, model.n_iter_ = np.asfortranarray(coef), intercept, n_iter
+    return model
 
 
 def ovr_scores(model: Any, X: Any) -> NDArray[np.float64]:

@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
+from sklearn.base import clone
 
 from ._compat import HasMethods, Interval, _check_sample_weight, _fit_context, validate_data
 from .categorical import categorical_node_settings, find_categorical_columns
 from .estimator import BaseHierarchicalClassifier, TopKPaths
 from .hierarchy import ROOT, Hierarchy, as_python, read_label_paths
-from .node_models import is_text_like, outcome_proba
+from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, fit_binary_columns
+from .node_models import adapter_for, is_text_like, node_rows, outcome_proba
 from .sparse_linear import ColumnLookup, SparseLinearModel, positive_proba, stack_binary_models
 from .traversal import NodeScorer, Routes, paths_above, top_k_paths
 
@@ -125,35 +127,32 @@ def read_path_sets(
 class IndependentOutcomes:
     """A node's model in a label tree: one binary model per outcome, probabilities not summed to 1.
 
-    Compact linear binary models (see :mod:`hiercls.sparse_linear`) of one link are
-    kept and scored together, as one model with an output each.
-
     Parameters
     ----------
     outcomes : ndarray of int
         The node id of each outcome: children, and the node itself for "a path ends here".
-    models : list
-        Per outcome, a fitted binary model (classes 0 and 1), or a float for an outcome
-        whose training rows were all positive (1.0) or all negative (0.0).
-
-    Attributes
-    ----------
-    classes_ : ndarray of int
-        ``outcomes``.
     stacked : SparseLinearModel or None
-        The compact linear models as one, with their outcome positions in ``stacked_at``.
+        Compact linear binary models of some outcomes kept as one model with an output
+        each (see :func:`~hiercls.sparse_linear.stack_binary_models`), scored in one
+        sparse product.
+    stacked_at : ndarray of int
+        The outcome position of each output of ``stacked``.
     models : dict of int -> model or float
-        The other outcomes' models (or constant probabilities), by position.
+        The other outcomes' fitted binary models, or the constant probability of an
+        outcome whose training rows were all positive (1.0) or all negative (0.0).
     """
 
-    def __init__(self, outcomes: NDArray[np.intp], models: list[Any]) -> None:
+    def __init__(
+        self,
+        outcomes: NDArray[np.intp],
+        stacked: SparseLinearModel | None,
+        stacked_at: NDArray[np.intp],
+        models: dict[int, Any],
+    ) -> None:
         self.classes_ = outcomes
-        links = [m.link for m in models if isinstance(m, SparseLinearModel)]
-        link = max(set(links), key=links.count) if links else None
-        compact = [j for j, m in enumerate(models) if isinstance(m, SparseLinearModel) and m.link == link]
-        self.stacked = stack_binary_models([models[j] for j in compact]) if compact else None
-        self.stacked_at = np.asarray(compact, dtype=np.intp)
-        self.models = {j: m for j, m in enumerate(models) if j not in set(compact)}
+        self.stacked = stacked
+        self.stacked_at = stacked_at
+        self.models = models
 
     def predict_proba(self, X: Any, lookup: ColumnLookup | None = None) -> NDArray[np.float64]:
         """Probability of each outcome, given that the node is active; shape (n, n_outcomes)."""
@@ -167,6 +166,51 @@ class IndependentOutcomes:
             else:
                 out[:, j] = outcome_proba(model, X, lookup)[:, list(model.classes_).index(1)]
         return out
+
+
+def fit_label_node(
+    estimator: Any,
+    X: Any,
+    rows: NDArray[np.intp],
+    targets: NDArray[np.int8],
+    sample_weight: NDArray[np.float64] | None,
+    fit_params: dict[str, Any] | None = None,
+) -> IndependentOutcomes:
+    """Fit one node's binary models, one per column of ``targets``, on the node's rows.
+
+    The rows (and, for linear models on sparse ``X``, their used columns) are taken
+    once for all columns; hiercls's one-vs-rest linear models solve every column on
+    one validated copy (:func:`~hiercls.linear.fit_binary_columns`). A column whose
+    rows are all 1 (or all 0) gets that probability, without a fit.
+
+    Returns
+    -------
+    model : IndependentOutcomes
+        Its ``classes_`` are the column positions; the caller names the outcomes.
+    """
+    fit_params = dict(fit_params or {})
+    if sample_weight is not None:
+        fit_params["sample_weight"] = sample_weight[rows]
+    X_node, columns = node_rows(estimator, X, rows)
+    positives = targets.sum(axis=0)
+    varying = np.flatnonzero((positives > 0) & (positives < len(rows)))
+    others: dict[int, Any] = {j: float(positives[j] > 0) for j in range(targets.shape[1])}
+    outcomes = np.arange(targets.shape[1])
+    if not len(varying):
+        return IndependentOutcomes(outcomes, None, np.empty(0, dtype=np.intp), others)
+    adapter = adapter_for(estimator)
+    if columns is not None and isinstance(estimator, (OneVsRestLinearSVC, OneVsRestLogisticRegression)):
+        fitted = fit_binary_columns(estimator, X_node, targets[:, varying], fit_params.get("sample_weight"))
+        for j in varying.tolist():
+            del others[j]
+        return IndependentOutcomes(outcomes, adapter.compact(fitted, columns, X.shape[1]), varying, others)
+    fitted_models = {j: clone(estimator).fit(X_node, targets[:, j], **fit_params) for j in varying.tolist()}
+    if columns is None:
+        return IndependentOutcomes(outcomes, None, np.empty(0, dtype=np.intp), {**others, **fitted_models})
+    compact = [adapter.compact(model, columns, X.shape[1]) for model in fitted_models.values()]
+    for j in varying.tolist():
+        del others[j]
+    return IndependentOutcomes(outcomes, stack_binary_models(compact), varying, others)
 
 
 # ----------------------------------------------------------------------- results
@@ -404,38 +448,31 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         ends: sparse.csc_matrix,
         sample_weight: NDArray[np.float64] | None,
     ) -> list[Any]:
-        outcomes: dict[int, NDArray[np.intp]] = {}
-        constants: dict[tuple[int, int], float] = {}
-        tasks: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]] = []
-        task_keys: list[tuple[int, int]] = []
+        """One task per node with children: its rows, and one 0/1 column per outcome."""
+        tasks = []
+        outcomes = {}
         ending = np.diff(ends.indptr) > 0
+        all_rows = np.arange(active.shape[0])
         for node in range(hierarchy.n_nodes):
             children = hierarchy.children(node)
             if len(children) == 0:
                 continue
-            rows = (
-                np.arange(active.shape[0])
-                if node == ROOT
-                else active.indices[active.indptr[node] : active.indptr[node + 1]]
-            )
+            rows = all_rows if node == ROOT else active.indices[active.indptr[node] : active.indptr[node + 1]]
             node_outcomes = np.r_[children, [node]] if ending[node] else np.asarray(children)
-            outcomes[node] = node_outcomes.astype(np.intp)
+            targets = np.empty((len(rows), len(node_outcomes)), dtype=np.int8)
             for position, outcome in enumerate(node_outcomes.tolist()):
                 source = ends if outcome == node else active
-                positives = source.indices[source.indptr[outcome] : source.indptr[outcome + 1]]
-                targets = np.isin(rows, positives).astype(np.intp)
-                if targets.min() == targets.max():
-                    constants[(node, position)] = float(targets[0])
-                else:
-                    tasks.append((node, rows, targets))
-                    task_keys.append((node, position))
-        fitted = self._fit_node_tasks(X, hierarchy, tasks, sample_weight, n_constant=len(constants))
-        per_node: dict[tuple[int, int], Any] = {**constants, **dict(zip(task_keys, fitted, strict=True))}
+                targets[:, position] = np.isin(
+                    rows, source.indices[source.indptr[outcome] : source.indptr[outcome + 1]]
+                )
+            outcomes[node] = node_outcomes.astype(np.intp)
+            tasks.append((node, rows, targets))
         models: list[Any] = [None] * hierarchy.n_nodes
-        for node, node_outcomes in outcomes.items():
-            models[node] = IndependentOutcomes(
-                node_outcomes, [per_node[(node, j)] for j in range(len(node_outcomes))]
-            )
+        for (node, _, _), model in zip(
+            tasks, self._fit_node_tasks(X, hierarchy, tasks, sample_weight, fit=fit_label_node), strict=True
+        ):
+            model.classes_ = outcomes[node]
+            models[node] = model
         return models
 
     # ---------------------------------------------------------------- predict

@@ -45,6 +45,7 @@ __all__ = [
     "size_aware_params",
     "fit_node",
     "fit_node_collecting_convergence",
+    "node_rows",
     "outcome_proba",
     "outcome_scores",
     "take_rows",
@@ -558,23 +559,35 @@ def fit_node(
     thresholds (see ``hiercls._allocator``), so that node-sized arrays are reused
     instead of being page-faulted in afresh at every allocation.
     """
-    settle_worker_allocator()
     fit_params = dict(fit_params or {})
     if sample_weight is not None:
         fit_params["sample_weight"] = sample_weight[rows]
-    X_node = take_rows(X, rows)
+    X_node, columns = node_rows(estimator, X, rows)
     with warnings.catch_warnings():
         # Node targets are child ids, always classes; a small node with many children
         # would otherwise warn that its target "could represent a regression problem".
         warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
-        adapter = adapter_for(estimator)
-        if sparse.issparse(X_node) and adapter.fits_on_used_columns:
-            # Rows without any stored value still need one (all-zero) column for the
-            # solver; its weight is zero, so the compact model keeps no columns.
-            columns = np.unique(X_node.indices) if X_node.nnz else np.zeros(1, dtype=np.intp)
-            estimator.fit(_keep_columns(X_node, columns), y, **fit_params)
-            return adapter.compact(estimator, columns, X.shape[1])
-        return estimator.fit(X_node, y, **fit_params)
+        estimator.fit(X_node, y, **fit_params)
+    if columns is not None:
+        return adapter_for(estimator).compact(estimator, columns, X.shape[1])
+    return estimator
+
+
+def node_rows(estimator: Any, X: Any, rows: NDArray[np.intp]) -> tuple[Any, NDArray[np.intp] | None]:
+    """A node's rows of ``X`` as its model is fitted on them, and the columns kept.
+
+    On sparse ``X``, a model whose adapter ``fits_on_used_columns`` gets only the
+    columns the rows use (see :func:`fit_node`); ``columns`` is None otherwise. In a
+    worker process, the first call also settles the allocator.
+    """
+    settle_worker_allocator()
+    X_node = take_rows(X, rows)
+    if not (sparse.issparse(X_node) and adapter_for(estimator).fits_on_used_columns):
+        return X_node, None
+    # Rows without any stored value still need one (all-zero) column for the solver;
+    # its weight is zero, so the compact model keeps no columns.
+    columns = np.unique(X_node.indices) if X_node.nnz else np.zeros(1, dtype=np.intp)
+    return _keep_columns(X_node, columns), columns
 
 
 def compact_dense_linear_model(model: Any) -> Any:
@@ -589,8 +602,10 @@ def compact_dense_linear_model(model: Any) -> Any:
     return adapter.compact(model, np.arange(n_features), n_features)
 
 
-def fit_node_collecting_convergence(*args: Any, **kwargs: Any) -> tuple[Any, str | None]:
-    """:func:`fit_node`, returning its ``ConvergenceWarning`` instead of emitting it.
+def fit_node_collecting_convergence(
+    *args: Any, fit: Callable[..., Any] | None = None, **kwargs: Any
+) -> tuple[Any, str | None]:
+    """:func:`fit_node` (or ``fit``), returning its ``ConvergenceWarning`` instead of emitting it.
 
     A tree of hundreds of nodes would print hundreds of these multi-line warnings;
     the estimator reports them once, with a count and the nodes' paths. Other
@@ -605,7 +620,7 @@ def fit_node_collecting_convergence(*args: Any, **kwargs: Any) -> tuple[Any, str
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        model = fit_node(*args, **kwargs)
+        model = (fit or fit_node)(*args, **kwargs)
     message = None
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):

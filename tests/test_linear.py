@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.utils.class_weight import compute_class_weight
 
 from hiercls import HierarchicalClassifier
@@ -80,3 +81,24 @@ def test_default_text_model_gives_rare_children_a_share():
     clf.fit(vectorizer.transform(texts), Y)
     predicted = clf.predict(vectorizer.transform(["quince fruit", "apple", "pear green"]))
     np.testing.assert_array_equal(predicted[:, 1], ["quince", "apple", "pear"])
+
+
+@pytest.mark.parametrize(
+    "model",
+    [OneVsRestLinearSVC(random_state=0), OneVsRestLogisticRegression(class_weight=None, random_state=0)],
+)
+def test_fit_binary_columns_equals_one_fit_per_column(model):
+    from sklearn.base import clone
+
+    from hiercls.linear import fit_binary_columns
+
+    rng = np.random.default_rng(0)
+    X = sparse.random(120, 30, density=0.2, random_state=0, format="csr")
+    Y = (rng.random((120, 3)) < [0.1, 0.5, 0.8]).astype(np.int8)
+    weights = rng.uniform(0.5, 2.0, size=120)
+    together = fit_binary_columns(clone(model), X, Y, weights)
+    assert together.classes_.tolist() == [0, 1, 2]
+    for j in range(3):
+        alone = clone(model).fit(X, Y[:, j], sample_weight=weights)
+        np.testing.assert_allclose(together.coef_[j], alone.coef_[0], atol=1e-12)
+        np.testing.assert_allclose(together.intercept_[j], alone.intercept_[0], atol=1e-12)
