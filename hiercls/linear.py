@@ -34,6 +34,7 @@ _SMOOTHING = 10.0
 __all__ = [
     "OneVsRestLinearSVC",
     "OneVsRestLogisticRegression",
+    "POSITIVE_LINKS",
     "PROBA_LINKS",
     "fit_binary_columns",
     "ovr_scores",
@@ -410,3 +411,14 @@ def ovr_proba(model: _OneVsRestLinear, X: Any) -> NDArray[np.float64]:
 
 #: Score-to-probability link of each one-vs-rest loss, by the name models store.
 PROBA_LINKS = {"sigmoid": _sigmoid_proba, "squared_hinge": _squared_hinge_proba}
+
+
+def _squared_hinge_positive(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    # _squared_hinge_proba's positive column for one-column scores, elementwise.
+    positive = np.square(np.logaddexp(0.0, _SMOOTHING * (scores + 1.0)))
+    negative = np.square(np.logaddexp(0.0, _SMOOTHING * (1.0 - scores)))
+    return positive / (positive + negative)  # type: ignore[no-any-return]
+
+
+#: Probability of the positive class from a binary model's score, elementwise, per link.
+POSITIVE_LINKS = {"sigmoid": expit, "softmax": expit, "squared_hinge": _squared_hinge_positive}

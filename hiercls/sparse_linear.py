@@ -19,7 +19,7 @@ from scipy import sparse
 from scipy.special import expit
 from sklearn.utils.extmath import softmax
 
-from .linear import PROBA_LINKS
+from .linear import POSITIVE_LINKS, PROBA_LINKS
 
 __all__ = [
     "ColumnLookup",
@@ -475,4 +475,6 @@ def stack_binary_models(models: Sequence[SparseLinearModel]) -> SparseLinearMode
 
 def positive_proba(scores: NDArray[np.float64], link: str) -> NDArray[np.float64]:
     """Probability of the positive class of binary models, from one score column each."""
+    if link in POSITIVE_LINKS:
+        return np.asarray(POSITIVE_LINKS[link](scores), dtype=np.float64)
     return _LINKS[link](scores.reshape(-1, 1))[:, 1].reshape(scores.shape)

@@ -210,3 +210,19 @@ def test_a_node_whose_rows_hold_no_values_scores_by_its_intercepts():
     assert len(node_a) == 1  # 'a' saw only empty rows
     assert clf.predict(X[:1]).shape == (1, 2)
     assert clf.predict(X).shape == (8, 2)
+
+
+@pytest.mark.parametrize("link", ["sigmoid", "softmax", "squared_hinge", "argmax"])
+def test_positive_proba_is_the_positive_column_of_each_binary_link(link):
+    from hiercls.sparse_linear import positive_proba
+
+    scores = np.random.default_rng(0).normal(scale=3.0, size=(40, 5))
+    # A model without weights scores every row by its intercept alone.
+    no_weights = np.zeros(0, np.int32), np.zeros((1, 1))
+    expected = [
+        SparseLinearModel(np.array([0, 1]), *no_weights, np.array([s]), 3, link, "x").predict_proba(
+            np.zeros((1, 3))
+        )[0, 1]
+        for s in scores.ravel()
+    ]
+    np.testing.assert_allclose(positive_proba(scores, link), np.reshape(expected, scores.shape), atol=1e-15)
