@@ -16,10 +16,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import sparse
 
 from .exceptions import HierarchyError
 
-__all__ = ["Hierarchy", "LabelPaths", "as_python", "is_missing_label", "label_texts", "read_label_paths"]
+__all__ = [
+    "Hierarchy",
+    "LabelPaths",
+    "PathSetCodes",
+    "as_python",
+    "encode_path_sets",
+    "is_missing_label",
+    "is_path_sets",
+    "label_texts",
+    "read_label_paths",
+    "read_path_sets",
+]
 
 ROOT = 0
 
@@ -723,3 +735,191 @@ def _narrow_dtype(labels: NDArray[Any]) -> NDArray[Any]:
     if values and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
         return np.asarray(values, dtype=np.int64)
     return labels
+
+
+# ------------------------------------------------------------------ multi-label targets
+def _as_path(item: Any, row: int, input_name: str) -> tuple[Any, ...]:
+    if isinstance(item, (str, bytes)) or np.isscalar(item):
+        return (item,)  # a single-level path
+    if isinstance(item, (tuple, list, np.ndarray)):
+        path = tuple(as_python(label) for label in item)
+        if not path:
+            raise ValueError(f"Row {row} of {input_name} holds an empty path; a path has at least one label.")
+        return path
+    raise ValueError(
+        f"Row {row} of {input_name} holds {item!r}, which is not a label path; give each row "
+        f"as a list of paths, each a tuple of labels from coarse to fine, e.g. [('J', 'J45')]."
+    )
+
+
+def read_path_sets(
+    Y: Any, *, paths: Sequence[Any] | None = None, input_name: str = "Y"
+) -> tuple[int, NDArray[np.intp], list[tuple[Any, ...]]]:
+    """Read a multi-label target into (row, path) pairs.
+
+    Parameters
+    ----------
+    Y : list of lists of paths, or {ndarray, sparse matrix} of shape (n_samples, n_paths)
+        Per row, the label paths it belongs to (each a tuple of labels, coarse to
+        fine; a single label is a one-level path; a row may hold none). With
+        ``paths``, a 0/1 indicator matrix whose columns are those paths.
+    paths : sequence of paths, default=None
+        The path of each column of an indicator ``Y``.
+    input_name : str, default="Y"
+        Name used in error messages.
+
+    Returns
+    -------
+    n_samples : int
+    pair_rows : ndarray of int
+        The row of each (row, path) pair; a path given twice in a row counts once.
+    pair_paths : list of tuple
+        The path of each pair.
+
+    Examples
+    --------
+    >>> from hiercls.hierarchy import read_path_sets
+    >>> read_path_sets([[("J", "J45"), ("E",)], [("I", "I10")]])
+    (2, array([0, 0, 1]), [('J', 'J45'), ('E',), ('I', 'I10')])
+    """
+    if paths is not None:
+        indicator = sparse.csr_matrix(Y) if not sparse.issparse(Y) else sparse.csr_matrix(Y)
+        if indicator.shape[1] != len(paths):
+            raise ValueError(
+                f"{input_name} has {indicator.shape[1]} columns but {len(paths)} paths were given; "
+                f"give one path per column of the indicator matrix."
+            )
+        indicator.eliminate_zeros()
+        if indicator.nnz and not np.isin(indicator.data, (0, 1)).all():
+            raise ValueError(f"{input_name} must be a 0/1 indicator matrix when paths are given.")
+        column_paths = [_as_path(p, column, "paths") for column, p in enumerate(paths)]
+        coo = indicator.tocoo()
+        order = np.lexsort((coo.col, coo.row))
+        return indicator.shape[0], coo.row[order].astype(np.intp), [column_paths[c] for c in coo.col[order]]
+    if sparse.issparse(Y) or (isinstance(Y, np.ndarray) and Y.ndim == 2 and Y.dtype != object):
+        raise ValueError(
+            f"{input_name} is an indicator matrix; pass the path of each of its columns too "
+            f"(paths=[...]), or give each row as a list of paths."
+        )
+    if isinstance(Y, (str, bytes)) or not isinstance(Y, (Sequence, np.ndarray, pd.Series)):
+        raise ValueError(
+            f"{input_name} must be a list with, per row, a list of label paths, e.g. "
+            f"[[('J', 'J45'), ('E',)], [('I', 'I10')]]; got {type(Y).__name__}."
+        )
+    rows: list[int] = []
+    pair_paths: list[tuple[Any, ...]] = []
+    for row, items in enumerate(Y):
+        if isinstance(items, (str, bytes)) or not isinstance(items, (Sequence, np.ndarray, set, frozenset)):
+            raise ValueError(
+                f"Row {row} of {input_name} is {items!r}, not a list of paths; give e.g. "
+                f"[('J', 'J45')] for one path, [] for none."
+            )
+        seen = set()
+        for item in items:
+            path = _as_path(item, row, input_name)
+            if path not in seen:
+                seen.add(path)
+                rows.append(row)
+                pair_paths.append(path)
+    if len(Y) == 0:
+        raise ValueError(f"{input_name} is empty: it has 0 rows; pass at least one labelled row.")
+    return len(Y), np.asarray(rows, dtype=np.intp), pair_paths
+
+
+def is_path_sets(Y: Any) -> bool:
+    """Whether ``Y`` is a multi-label target: per row, a list of paths given as tuples.
+
+    A single-label ``Y`` holds labels in its rows (``["J", "J45"]``); a multi-label one
+    holds paths (``[("J", "J45"), ("E",)]``). The first non-empty row decides.
+    """
+    if isinstance(Y, (pd.DataFrame, np.ndarray, str, bytes)) or not isinstance(Y, (Sequence, pd.Series)):
+        return False
+    for row in Y:
+        if isinstance(row, (list, tuple, set, frozenset)) and len(row):
+            return isinstance(next(iter(row)), (tuple, list))
+        if not isinstance(row, (list, tuple, set, frozenset)):
+            return False
+    return False
+
+
+@dataclass(frozen=True)
+class PathSetCodes:
+    """A multi-label target encoded on a hierarchy: one entry per (row, path) pair.
+
+    Attributes
+    ----------
+    hierarchy : Hierarchy
+    n_samples : int
+    pair_rows : ndarray of int
+        The row of each pair.
+    node_codes : ndarray of int, shape (n_pairs, n_levels)
+        The node of each pair's path at each level, -1 after it ends.
+    """
+
+    hierarchy: Hierarchy
+    n_samples: int
+    pair_rows: NDArray[np.intp]
+    node_codes: NDArray[np.intp]
+
+    def _indicator(self, rows: NDArray[np.intp], nodes: NDArray[np.intp]) -> Any:
+        shape = (self.n_samples, self.hierarchy.n_nodes)
+        matrix = sparse.csc_matrix((np.ones(len(rows), dtype=np.int8), (rows, nodes)), shape=shape)
+        matrix.sum_duplicates()
+        matrix.data[:] = 1
+        matrix.sort_indices()
+        return matrix
+
+    def active(self) -> Any:
+        """(n_samples, n_nodes) 0/1 CSC matrix: the nodes on some path of each row."""
+        pair, level = np.nonzero(self.node_codes >= 0)
+        return self._indicator(self.pair_rows[pair], self.node_codes[pair, level])
+
+    def ends(self) -> Any:
+        """(n_samples, n_nodes) 0/1 CSC matrix: the last node of each path of each row."""
+        depth = (self.node_codes >= 0).sum(axis=1)
+        return self._indicator(self.pair_rows, self.node_codes[np.arange(len(depth)), depth - 1])
+
+    def support(self) -> NDArray[np.intp]:
+        """Rows in which each node is active (the root: every row)."""
+        support = np.diff(self.active().indptr)
+        support[ROOT] = self.n_samples
+        return support
+
+    def end_paths(self) -> tuple[NDArray[np.intp], list[tuple[Any, ...]]]:
+        """The nodes where some path ends and their paths, sorted by path (labels by type, then value)."""
+        nodes = np.flatnonzero(np.diff(self.ends().indptr))
+        paths = [tuple(as_python(x) for x in self.hierarchy.node_path(int(n))) for n in nodes]
+        order = sorted(range(len(nodes)), key=lambda i: [_sort_key(x) for x in paths[i]])
+        return nodes[order], [paths[i] for i in order]
+
+    def with_codes(self, hierarchy: Hierarchy, node_codes: NDArray[np.intp]) -> PathSetCodes:
+        """The same pairs on another (pruned) hierarchy."""
+        return replace(self, hierarchy=hierarchy, node_codes=node_codes)
+
+
+def encode_path_sets(
+    Y: Any, *, paths: Sequence[Any] | None = None, hierarchy: Any = None, input_name: str = "Y"
+) -> PathSetCodes:
+    """Read a multi-label target (see :func:`read_path_sets`) and encode it on a tree.
+
+    Parameters
+    ----------
+    Y, paths, input_name
+        As :func:`read_path_sets`.
+    hierarchy : Hierarchy, list of (parent, child) pairs or dict, optional
+        The tree, if known; None infers it from the paths.
+
+    Returns
+    -------
+    codes : PathSetCodes
+    """
+    n_samples, pair_rows, pair_paths = read_path_sets(Y, paths=paths, input_name=input_name)
+    if not pair_paths:
+        raise ValueError(f"{input_name} holds no path in any row; give at least one labelled row.")
+    label_paths = read_label_paths(list(pair_paths), input_name=f"the paths of {input_name}")
+    if hierarchy is None:
+        tree, node_codes = Hierarchy.from_label_paths(label_paths)
+    else:
+        tree = hierarchy if isinstance(hierarchy, Hierarchy) else Hierarchy.from_edges(hierarchy)
+        node_codes = tree.encode(label_paths, input_name=input_name)
+    return PathSetCodes(tree, n_samples, pair_rows, node_codes)

@@ -22,105 +22,17 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from sklearn.base import clone
 
-from ._compat import HasMethods, Interval, _check_sample_weight, _fit_context, validate_data
+from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context, validate_data
 from .categorical import categorical_node_settings, find_categorical_columns
 from .estimator import BaseHierarchicalClassifier, TopKPaths
-from .hierarchy import ROOT, Hierarchy, as_python, read_label_paths
+from .hierarchy import ROOT, Hierarchy, encode_path_sets, read_path_sets
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, fit_binary_columns
 from .node_models import adapter_for, is_text_like, node_rows, outcome_proba
 from .sparse_linear import ColumnLookup, SparseLinearModel, positive_proba, stack_binary_models
+from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, sufficiency_report
 from .traversal import NodeScorer, Routes, paths_above, top_k_paths
 
-__all__ = ["MultiLabelHierarchicalClassifier", "PathSets", "read_path_sets"]
-
-
-# ------------------------------------------------------------------------ targets
-def _as_path(item: Any, row: int, input_name: str) -> tuple[Any, ...]:
-    if isinstance(item, (str, bytes)) or np.isscalar(item):
-        return (item,)  # a single-level path
-    if isinstance(item, (tuple, list, np.ndarray)):
-        path = tuple(as_python(label) for label in item)
-        if not path:
-            raise ValueError(f"Row {row} of {input_name} holds an empty path; a path has at least one label.")
-        return path
-    raise ValueError(
-        f"Row {row} of {input_name} holds {item!r}, which is not a label path; give each row "
-        f"as a list of paths, each a tuple of labels from coarse to fine, e.g. [('J', 'J45')]."
-    )
-
-
-def read_path_sets(
-    Y: Any, *, paths: Sequence[Any] | None = None, input_name: str = "Y"
-) -> tuple[int, NDArray[np.intp], list[tuple[Any, ...]]]:
-    """Read a multi-label target into (row, path) pairs.
-
-    Parameters
-    ----------
-    Y : list of lists of paths, or {ndarray, sparse matrix} of shape (n_samples, n_paths)
-        Per row, the label paths it belongs to (each a tuple of labels, coarse to
-        fine; a single label is a one-level path; a row may hold none). With
-        ``paths``, a 0/1 indicator matrix whose columns are those paths.
-    paths : sequence of paths, default=None
-        The path of each column of an indicator ``Y``.
-    input_name : str, default="Y"
-        Name used in error messages.
-
-    Returns
-    -------
-    n_samples : int
-    pair_rows : ndarray of int
-        The row of each (row, path) pair; a path given twice in a row counts once.
-    pair_paths : list of tuple
-        The path of each pair.
-
-    Examples
-    --------
-    >>> from hiercls.multilabel import read_path_sets
-    >>> read_path_sets([[("J", "J45"), ("E",)], [("I", "I10")]])
-    (2, array([0, 0, 1]), [('J', 'J45'), ('E',), ('I', 'I10')])
-    """
-    if paths is not None:
-        indicator = sparse.csr_matrix(Y) if not sparse.issparse(Y) else sparse.csr_matrix(Y)
-        if indicator.shape[1] != len(paths):
-            raise ValueError(
-                f"{input_name} has {indicator.shape[1]} columns but {len(paths)} paths were given; "
-                f"give one path per column of the indicator matrix."
-            )
-        indicator.eliminate_zeros()
-        if indicator.nnz and not np.isin(indicator.data, (0, 1)).all():
-            raise ValueError(f"{input_name} must be a 0/1 indicator matrix when paths are given.")
-        column_paths = [_as_path(p, column, "paths") for column, p in enumerate(paths)]
-        coo = indicator.tocoo()
-        order = np.lexsort((coo.col, coo.row))
-        return indicator.shape[0], coo.row[order].astype(np.intp), [column_paths[c] for c in coo.col[order]]
-    if sparse.issparse(Y) or (isinstance(Y, np.ndarray) and Y.ndim == 2 and Y.dtype != object):
-        raise ValueError(
-            f"{input_name} is an indicator matrix; pass the path of each of its columns too "
-            f"(paths=[...]), or give each row as a list of paths."
-        )
-    if isinstance(Y, (str, bytes)) or not isinstance(Y, (Sequence, np.ndarray, pd.Series)):
-        raise ValueError(
-            f"{input_name} must be a list with, per row, a list of label paths, e.g. "
-            f"[[('J', 'J45'), ('E',)], [('I', 'I10')]]; got {type(Y).__name__}."
-        )
-    rows: list[int] = []
-    pair_paths: list[tuple[Any, ...]] = []
-    for row, items in enumerate(Y):
-        if isinstance(items, (str, bytes)) or not isinstance(items, (Sequence, np.ndarray, set, frozenset)):
-            raise ValueError(
-                f"Row {row} of {input_name} is {items!r}, not a list of paths; give e.g. "
-                f"[('J', 'J45')] for one path, [] for none."
-            )
-        seen = set()
-        for item in items:
-            path = _as_path(item, row, input_name)
-            if path not in seen:
-                seen.add(path)
-                rows.append(row)
-                pair_paths.append(path)
-    if len(Y) == 0:
-        raise ValueError(f"{input_name} is empty: it has 0 rows; pass at least one labelled row.")
-    return len(Y), np.asarray(rows, dtype=np.intp), pair_paths
+__all__ = ["IndependentOutcomes", "MultiLabelHierarchicalClassifier", "PathSets", "fit_label_node"]
 
 
 # --------------------------------------------------------------------- node models
@@ -288,6 +200,13 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
     min_paths : int, default=1
         Rows with fewer paths above ``threshold`` get their most probable paths up to
         this many; 0 lets a row have none.
+    min_samples : int, default=100
+        Training rows a class needs to be learned: the rows in which it is on some path
+        (see ``sufficiency_report_``).
+    sufficiency_policy : {"warn", "raise", "merge", "ignore"}, default="warn"
+        What to do about classes below ``min_samples``, as in
+        :class:`~hiercls.HierarchicalClassifier`; ``"merge"`` ends their paths at the
+        parent.
     n_jobs : int, default=None
         Node models fitted in parallel (joblib).
     random_state : int, RandomState instance or None, default=None
@@ -307,6 +226,8 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         Per node id, an :class:`IndependentOutcomes` (None for leaves).
     n_paths_ : int
         Number of paths the model can predict (``len(classes_)``).
+    sufficiency_report_ : SufficiencyReport
+        Rows per class (rows in which it is active) before training, and what was merged.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         When ``X`` had string column names.
@@ -327,6 +248,8 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         "node_estimators": [dict, None],
         "threshold": [Interval(Real, 0, 1, closed="right")],
         "min_paths": [Interval(Integral, 0, None, closed="left")],
+        "min_samples": [Interval(Integral, 1, None, closed="left")],
+        "sufficiency_policy": [StrOptions(set(SUFFICIENCY_POLICIES))],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -340,6 +263,8 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         node_estimators: dict[tuple[Any, ...], Any] | None = None,
         threshold: float = 0.5,
         min_paths: int = 1,
+        min_samples: int = 100,
+        sufficiency_policy: str = "warn",
         n_jobs: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
@@ -349,6 +274,8 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         self.node_estimators = node_estimators
         self.threshold = threshold
         self.min_paths = min_paths
+        self.min_samples = min_samples
+        self.sufficiency_policy = sufficiency_policy
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -409,34 +336,35 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             X_checked = X_checked.copy()
             X_checked.sum_duplicates()
         self._text_like_input = is_text_like(X_checked)
-        n_samples, pair_rows, pair_paths = read_path_sets(Y, paths=paths)
-        if n_samples != X_checked.shape[0]:
+        codes = encode_path_sets(Y, paths=paths)
+        if codes.n_samples != X_checked.shape[0]:
             raise ValueError(
-                f"X has {X_checked.shape[0]} rows but Y has {n_samples}; give one list of paths per row of X."
+                f"X has {X_checked.shape[0]} rows but Y has {codes.n_samples}; give one list of paths "
+                f"per row of X."
             )
-        if not pair_paths:
-            raise ValueError("Y holds no path in any row; give at least one labelled row.")
-        hierarchy, node_codes = Hierarchy.from_label_paths(
-            read_label_paths(list(pair_paths), input_name="the paths of Y")
+        self._check_estimator_keys(codes.hierarchy)
+        self.sufficiency_report_ = sufficiency_report(
+            codes.hierarchy,
+            codes.node_codes,
+            min_samples=self.min_samples,
+            estimator=self.estimator,
+            policy=self.sufficiency_policy,
+            support=codes.support(),
         )
-        self._check_estimator_keys(hierarchy)
-        self.hierarchy_ = hierarchy
+        codes = codes.with_codes(
+            *apply_sufficiency_policy(self.sufficiency_report_, codes.hierarchy, codes.node_codes)
+        )
+        hierarchy = self.hierarchy_ = codes.hierarchy
         self.levels_ = list(hierarchy.level_names)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X_checked)
         if weights is not None:
             self._check_accepts_sample_weight()
-        active, ends = _active_nodes(hierarchy, n_samples, pair_rows, node_codes)
+        active, ends = codes.active(), codes.ends()
         self.estimators_ = self._fit_label_tree(X_checked, hierarchy, active, ends, weights)
         self._routes = Routes.from_models(self.estimators_)
-        end_nodes = np.flatnonzero(np.asarray(ends.sum(axis=0)).ravel())
+        self._class_nodes, self.classes_ = codes.end_paths()
         self._class_of_node = np.full(hierarchy.n_nodes, -1, dtype=np.intp)
-        self.classes_ = [tuple(as_python(x) for x in hierarchy.node_path(int(n))) for n in end_nodes]
-        order = sorted(
-            range(len(end_nodes)), key=lambda i: [repr(type(x)) + repr(x) for x in self.classes_[i]]
-        )
-        self.classes_ = [self.classes_[i] for i in order]
-        self._class_nodes = end_nodes[order]
-        self._class_of_node[self._class_nodes] = np.arange(len(order))
+        self._class_of_node[self._class_nodes] = np.arange(len(self._class_nodes))
         self.n_paths_ = len(self.classes_)
         return self
 
@@ -612,28 +540,3 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         return float(
             np.average(f1, weights=None if sample_weight is None else np.asarray(sample_weight, dtype=float))
         )
-
-
-def _active_nodes(
-    hierarchy: Hierarchy, n_samples: int, pair_rows: NDArray[np.intp], node_codes: NDArray[np.intp]
-) -> tuple[sparse.csc_matrix, sparse.csc_matrix]:
-    """Which nodes are active in each row (on some path of it), and where its paths end.
-
-    Returns two (n_samples, n_nodes) 0/1 matrices in CSC form with sorted rows per
-    column: ``active`` (every node on a row's paths) and ``ends`` (each path's last node).
-    """
-    present = node_codes >= 0
-    depth_of_pair = present.sum(axis=1)
-    last = node_codes[np.arange(len(node_codes)), depth_of_pair - 1]
-    shape = (n_samples, hierarchy.n_nodes)
-
-    def indicator(rows: NDArray[np.intp], nodes: NDArray[np.intp]) -> sparse.csc_matrix:
-        matrix = sparse.csc_matrix((np.ones(len(rows), dtype=np.int8), (rows, nodes)), shape=shape)
-        matrix.sum_duplicates()
-        matrix.data[:] = 1
-        matrix.sort_indices()
-        return matrix
-
-    pair_of_entry, level = np.nonzero(present)
-    active = indicator(pair_rows[pair_of_entry], node_codes[pair_of_entry, level])
-    return active, indicator(pair_rows, last)

@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._atomic import write_text
 from ._formatting import markdown_table
 from .exceptions import InsufficientSupportError, InsufficientSupportWarning
-from .hierarchy import Hierarchy, as_python, read_label_paths
+from .hierarchy import Hierarchy, as_python, encode_path_sets, is_path_sets, read_label_paths
 
 __all__ = [
     "SufficiencyReport",
@@ -199,6 +199,7 @@ def sufficiency_report(
     estimator: Any = None,
     n_splits: int | None = None,
     policy: str = "ignore",
+    support: NDArray[np.intp] | None = None,
 ) -> SufficiencyReport:
     """Build the report from encoded paths (the estimator's entry point).
 
@@ -215,12 +216,16 @@ def sufficiency_report(
     policy : str, default="ignore"
         Recorded in the report; ``"merge"`` marks insufficient classes below level 0
         as merged into their parent.
+    support : ndarray of int, shape (n_nodes,), optional
+        Training rows of each node, when a row is not one path (multi-label: the rows
+        in which the node is active). None counts the rows of ``node_codes``.
 
     Returns
     -------
     report : SufficiencyReport
     """
-    support = np.bincount(node_codes[node_codes >= 0], minlength=hierarchy.n_nodes)
+    if support is None:
+        support = np.bincount(node_codes[node_codes >= 0], minlength=hierarchy.n_nodes)
     nodes = np.arange(1, hierarchy.n_nodes)
     parent = hierarchy.parent[nodes]
     below = support[nodes] < min_samples
@@ -332,8 +337,10 @@ def check_sufficiency(
 
     Parameters
     ----------
-    Y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_levels)
-        Training label paths, coarse to fine.
+    Y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_levels), or list of lists of paths
+        Training label paths, coarse to fine. A multi-label target (per row, a list of
+        paths given as tuples, as :class:`~hiercls.MultiLabelHierarchicalClassifier`
+        takes it) counts, per class, the rows in which it is on some path.
     min_samples : int, default=100
         Rows a class needs; must be at least 1.
     hierarchy : Hierarchy, list of (parent, child) pairs or dict, optional
@@ -363,6 +370,16 @@ def check_sufficiency(
     _check_min_samples(min_samples)
     if n_splits is not None and (not isinstance(n_splits, (int, np.integer)) or n_splits < 2):
         raise ValueError(f"n_splits must be an integer >= 2 or None; got {n_splits!r}.")
+    if is_path_sets(Y):
+        sets = encode_path_sets(Y, hierarchy=hierarchy)
+        return sufficiency_report(
+            sets.hierarchy,
+            sets.node_codes,
+            min_samples=min_samples,
+            estimator=estimator,
+            n_splits=n_splits,
+            support=sets.support(),
+        )
     paths = read_label_paths(Y)
     if hierarchy is None:
         tree, codes = Hierarchy.from_label_paths(paths)

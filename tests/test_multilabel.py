@@ -15,8 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.tree import DecisionTreeClassifier
 from strategies import hierarchical_data
 
-from hiercls import MultiLabelHierarchicalClassifier
-from hiercls.multilabel import read_path_sets
+from hiercls import InsufficientSupportError, MultiLabelHierarchicalClassifier, check_sufficiency
+from hiercls.exceptions import InsufficientSupportWarning
+from hiercls.hierarchy import read_path_sets
 from hiercls.sparse_linear import SparseLinearModel
 
 # Two binary features decide two independent things: feature 0 which of a1/a2 (under
@@ -171,3 +172,31 @@ def test_a_class_weight_dict_is_refused():
 def test_read_path_sets_counts_a_repeated_path_once():
     n_samples, rows, paths = read_path_sets([[("a", 1), ("a", 1), "b"]])
     assert (n_samples, rows.tolist(), paths) == (1, [0, 0], [("a", 1), ("b",)])
+
+
+def test_sufficiency_counts_rows_in_which_a_class_is_active():
+    # "a" is on both paths of row 0 but counts once; ("b",) has 2 rows, below min_samples=3.
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    Y = [[("a", "a1"), ("a", "a2")], [("a", "a1")], [("a", "a2")], [("a", "a1")], [("b",)], [("b",)]]
+    with pytest.warns(InsufficientSupportWarning, match=r"'b'"):
+        clf = MultiLabelHierarchicalClassifier(LogisticRegression(), min_samples=3).fit(X, Y)
+    table = clf.sufficiency_report_.table
+    support = dict(zip(table["path"], table["support"], strict=True))
+    assert support == {"a": 4, "b": 2, "a / a1": 3, "a / a2": 2}
+    assert check_sufficiency(Y, min_samples=3).table["support"].tolist() == [4, 2, 3, 2]
+    with pytest.raises(InsufficientSupportError):
+        MultiLabelHierarchicalClassifier(min_samples=3, sufficiency_policy="raise").fit(X, Y)
+
+
+def test_merge_ends_rare_paths_at_their_parent():
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    Y = [[("a", "a1"), ("b",)], [("a", "a1")], [("a", "a1")], [("a", "a2")], [("b",)], [("b",)]]
+    clf = MultiLabelHierarchicalClassifier(LogisticRegression(), min_samples=2, sufficiency_policy="merge")
+    clf.fit(X, Y)
+    assert clf.classes_ == [("a",), ("a", "a1"), ("b",)]  # a2 (1 row) now ends at "a"
+
+
+def test_classes_sort_labels_by_value_not_text():
+    X = np.zeros((3, 1))
+    clf = MultiLabelHierarchicalClassifier(tree(), sufficiency_policy="ignore")
+    assert clf.fit(X, [[(10,)], [(9,)], [(9, 2)]]).classes_ == [(9,), (9, 2), (10,)]
