@@ -200,3 +200,18 @@ def test_classes_sort_labels_by_value_not_text():
     X = np.zeros((3, 1))
     clf = MultiLabelHierarchicalClassifier(tree(), sufficiency_policy="ignore")
     assert clf.fit(X, [[(10,)], [(9,)], [(9, 2)]]).classes_ == [(9,), (9, 2), (10,)]
+
+
+def test_grid_search_and_cross_validation_work_on_lists_of_paths():
+    from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+
+    # scikit-learn cannot stratify lists of lists (its "legacy multi-label" error): KFold.
+    search = GridSearchCV(
+        MultiLabelHierarchicalClassifier(tree(), sufficiency_policy="ignore"),
+        {"threshold": [0.3, 0.7], "estimator__max_depth": [1, None]},
+        cv=KFold(2),
+    ).fit(X_GRID, Y_GRID)
+    assert search.best_score_ == 1.0
+    assert len(search.cv_results_["params"]) == 4  # each binary model needs one split only
+    scores = cross_validate(MultiLabelHierarchicalClassifier(tree()), X_GRID, Y_GRID, cv=KFold(4))
+    assert scores["test_score"].tolist() == [1.0] * 4
