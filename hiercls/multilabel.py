@@ -363,7 +363,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             self._check_accepts_sample_weight()
         active, ends = codes.active(), codes.ends()
         self.estimators_ = self._fit_label_tree(X_checked, hierarchy, active, ends, weights)
-        self._routes = Routes.from_models(self.estimators_)
+        self._routes = Routes.from_models(self.estimators_, shares_parent=False)
         self._class_nodes, self.classes_ = codes.end_paths()
         self._class_of_node = np.full(hierarchy.n_nodes, -1, dtype=np.intp)
         self._class_of_node[self._class_nodes] = np.arange(len(self._class_nodes))

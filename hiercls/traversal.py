@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -22,17 +23,8 @@ from .hierarchy import ROOT, Hierarchy
 from .node_models import ConstantNodeModel, outcome_proba, outcome_scores, take_rows
 from .sparse_linear import ColumnLookup
 
-__all__ = [
-    "Routes",
-    "NodeScorer",
-    "GreedyPaths",
-    "greedy_paths",
-    "best_paths",
-    "level_marginals",
-    "top_k_paths",
-    "TopPaths",
-    "paths_above",
-]
+__all__ = ["Routes", "NodeScorer", "GreedyPaths", "greedy_paths", "best_paths", "level_marginals"]
+__all__ += ["top_k_paths", "TopPaths", "paths_above"]
 
 #: Most values a remembering :class:`NodeScorer` keeps (128 MiB of float64).
 REMEMBER_BUDGET = 1 << 24
@@ -52,33 +44,42 @@ class Routes:
         the node itself for "the path stops here"; None for a node without a model.
     has_model : ndarray of bool
         Per node id, whether it has a model (a path can go on below it).
+    shares_parent : bool
+        Whether a node's outcome probabilities add up to 1 (one path per row), so that
+        the paths under a node share its probability; False for a label tree's
+        independent outcomes.
     """
 
     outcomes: list[NDArray[np.intp] | None]
     has_model: NDArray[np.bool_]
+    shares_parent: bool = True
 
     @classmethod
-    def from_models(cls, models: Sequence[Any]) -> Routes:
+    def from_models(cls, models: Sequence[Any], *, shares_parent: bool = True) -> Routes:
         """Routes of fitted node models, whose ``classes_`` are node ids."""
-        return cls.from_outcomes(
-            [None if model is None else np.asarray(model.classes_, dtype=np.intp) for model in models]
-        )
+        outcomes = [None if model is None else np.asarray(model.classes_, dtype=np.intp) for model in models]
+        return cls.from_outcomes(outcomes, shares_parent=shares_parent)
 
     @classmethod
-    def from_outcomes(cls, outcomes: Sequence[NDArray[np.intp] | None]) -> Routes:
+    def from_outcomes(
+        cls, outcomes: Sequence[NDArray[np.intp] | None], *, shares_parent: bool = True
+    ) -> Routes:
         """Routes from per-node outcome arrays."""
-        return cls(list(outcomes), np.array([o is not None for o in outcomes], dtype=bool))
+        return cls(list(outcomes), np.array([o is not None for o in outcomes], dtype=bool), shares_parent)
+
+    @cached_property
+    def n_ends(self) -> NDArray[np.float64]:
+        """Per node id, the number of complete paths through it (1 for a node without a model)."""
+        n_ends = np.ones(len(self.outcomes))
+        for node in range(len(self.outcomes) - 1, -1, -1):  # children have larger ids than parents
+            node_outcomes = self.outcomes[node]
+            if node_outcomes is not None:
+                n_ends[node] = sum(1.0 if o == node else n_ends[o] for o in node_outcomes.tolist())
+        return n_ends
 
     def n_paths(self) -> int:
         """Number of complete paths: outcomes that end a path (a leaf, or a stop)."""
-        ends = {
-            int(outcome)
-            for node, node_outcomes in enumerate(self.outcomes)
-            if node_outcomes is not None
-            for outcome in node_outcomes.tolist()
-            if outcome == node or not self.has_model[outcome]
-        }
-        return max(1, len(ends))
+        return int(self.n_ends[ROOT])
 
 
 class NodeScorer:
@@ -238,228 +239,6 @@ class GreedyPaths:
     path_proba: NDArray[np.float64] | None
 
 
-def _top_k_per_row(row: NDArray[np.intp], proba: NDArray[np.float64], k: int) -> NDArray[np.intp]:
-    """Positions of the ``k`` most probable entries of each row.
-
-    Ties keep the input order, which for any one row depends only on that row's own
-    candidates, so the choice does not depend on the other rows of the batch.
-    """
-    if row.size == 0:
-        return row
-    order = np.lexsort((-proba, row))
-    sorted_rows = row[order]
-    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    counts = np.diff(np.r_[starts, len(order)])
-    rank = np.arange(len(order)) - np.repeat(starts, counts)
-    return order[rank < k]
-
-
-def _select(
-    proba: NDArray[np.float64],
-    columns: NDArray[np.intp],
-    k: int,
-    bound: NDArray[np.float64] | None,
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-    """Flatten one node's (rows x outcomes) block, keeping only entries that can matter.
-
-    Without a bound: each row's ``k`` best (no other entry of this block can enter the
-    row's top ``k``). With a bound (one per row of the block): the entries at or
-    above the row's bound.
-
-    Returns
-    -------
-    at, outcome, proba : ndarray
-        Position in the block of each kept entry's row, its outcome and probability.
-    """
-    if bound is None:
-        if proba.shape[1] > k:
-            top = np.argpartition(-proba, k - 1, axis=1)[:, :k]
-            return (
-                np.repeat(np.arange(len(proba)), k),
-                columns[top].ravel(),
-                np.take_along_axis(proba, top, axis=1).ravel(),
-            )
-        keep_r, keep_c = np.nonzero(proba > 0)
-    else:
-        keep_r, keep_c = np.nonzero((proba > 0) & (proba >= bound[:, None]))
-    return keep_r, columns[keep_c], proba[keep_r, keep_c]
-
-
-@dataclass
-class _Paths:
-    """Partial or complete paths of a search, one entry per (row, path).
-
-    ``levels`` holds, per entry, the probability of the path's node at each level
-    (NaN below its end), or is None when the caller does not need them.
-    """
-
-    row: NDArray[np.intp]
-    node: NDArray[np.intp]
-    proba: NDArray[np.float64]
-    levels: NDArray[np.float64] | None
-
-    @classmethod
-    def roots(cls, n_samples: int, n_levels: int | None) -> _Paths:
-        levels = None if n_levels is None else np.full((n_samples, n_levels), np.nan)
-        return cls(np.arange(n_samples), np.zeros(n_samples, dtype=np.intp), np.ones(n_samples), levels)
-
-    @classmethod
-    def join(cls, parts: Sequence[_Paths]) -> _Paths:
-        return cls(
-            np.concatenate([p.row for p in parts]),
-            np.concatenate([p.node for p in parts]),
-            np.concatenate([p.proba for p in parts]),
-            None if parts[0].levels is None else np.concatenate([p.levels for p in parts]),  # type: ignore[misc]
-        )
-
-    def take(self, keep: NDArray[np.intp]) -> _Paths:
-        levels = None if self.levels is None else self.levels[keep]
-        return _Paths(self.row[keep], self.node[keep], self.proba[keep], levels)
-
-
-class _Greedy:
-    """Each row's most probable outcome at every node: one path per row.
-
-    A row stops where the model's most probable outcome is "stop", and, below
-    level 0, where the best child's path probability is under ``stop_threshold``.
-    Without ``with_proba`` the scores only need the right row-wise argmax.
-    """
-
-    k = None
-    trims_frontier = False
-    gathers = True
-
-    def __init__(self, stop_threshold: float | None, with_proba: bool) -> None:
-        self.stop_threshold = stop_threshold
-        self.with_proba = with_proba
-
-    def select(
-        self,
-        node: int,
-        rows: NDArray[np.intp],
-        base: NDArray[np.float64],
-        scores: NDArray[np.float64],
-        node_outcomes: NDArray[np.intp],
-        has_model: NDArray[np.bool_],
-    ) -> list[tuple[NDArray[np.intp] | None, NDArray[np.intp], NDArray[np.float64]]]:
-        best = np.argmax(scores, axis=1)
-        outcome = node_outcomes[best]
-        if not self.with_proba:
-            return [(None, outcome, base)]
-        proba = base * np.take_along_axis(scores, best[:, None], axis=1)[:, 0]
-        if self.stop_threshold is not None and node != ROOT:
-            unsure = (outcome != node) & (proba < self.stop_threshold)
-            if unsure.any():  # stays at the node, with the node's own probability
-                outcome = np.where(unsure, node, outcome)
-                proba = np.where(unsure, base, proba)
-        return [(None, outcome, proba)]
-
-
-class _Beam:
-    """Each row's ``k`` most probable partial paths at every level, and complete ones."""
-
-    trims_frontier = True
-    # A row has up to k paths at a level, often one row per node: a level-wide row
-    # gather would build a matrix per node for a single row.
-    gathers = False
-
-    def __init__(self, k: int) -> None:
-        self.k = k
-
-    def _bound(self, rows: NDArray[np.intp]) -> NDArray[np.float64] | None:
-        return None
-
-    def select(
-        self,
-        node: int,
-        rows: NDArray[np.intp],
-        base: NDArray[np.float64],
-        scores: NDArray[np.float64],
-        node_outcomes: NDArray[np.intp],
-        has_model: NDArray[np.bool_],
-    ) -> list[tuple[NDArray[np.intp] | None, NDArray[np.intp], NDArray[np.float64]]]:
-        proba = base[:, None] * scores
-        expandable = (node_outcomes != node) & has_model[node_outcomes]
-        bound = self._bound(rows)
-        # Partial and complete paths compete for a row's k places separately: a
-        # complete path cannot push out a partial one whose children may beat it.
-        return [
-            _select(proba[:, mask], node_outcomes[mask], self.k, bound)
-            for mask in (expandable, ~expandable)
-            if mask.any()
-        ]
-
-
-class _Bounded(_Beam):
-    """Every path whose probability reaches its row's bound; the ``k`` best complete ones."""
-
-    trims_frontier = False
-
-    def __init__(self, k: int, bound: NDArray[np.float64]) -> None:
-        super().__init__(k)
-        self.bound = bound
-
-    def _bound(self, rows: NDArray[np.intp]) -> NDArray[np.float64] | None:
-        return self.bound[rows]
-
-
-def _search(
-    routes: Routes, scorer: Scorer, n_samples: int, policy: _Greedy | _Beam, n_levels: int | None
-) -> _Paths:
-    """Walk paths down the tree level by level; return the complete paths that ``policy`` keeps.
-
-    At each level, the rows at each node are scored in one call; ``policy`` picks
-    which outcomes become partial paths of the next level or complete paths. With
-    ``n_levels``, every path carries the probability of its node at each level.
-    """
-    frontier = _Paths.roots(n_samples, n_levels)
-    done = frontier.take(np.empty(0, dtype=np.intp))
-    gather = getattr(scorer, "gather", None)
-    depth = 0
-    while frontier.row.size:
-        new: list[_Paths] = []
-        finished: list[_Paths] = []
-        nodes, groups = group_by_node(frontier.node)
-        blocks = [frontier.row[group] for group in groups]
-        if gather is not None and policy.gathers:
-            gather(nodes.tolist(), blocks)
-        for node, group, rows in zip(nodes.tolist(), groups, blocks, strict=True):
-            node_outcomes = routes.outcomes[node]
-            if node_outcomes is None:
-                finished.append(frontier.take(group))
-                continue
-            base = frontier.proba[group]
-            picks = policy.select(node, rows, base, scorer(node, rows), node_outcomes, routes.has_model)
-            for at, outcome, proba in picks:
-                parents = group if at is None else group[at]
-                levels = None
-                if frontier.levels is not None:
-                    levels = frontier.levels[parents]
-                    goes_down = outcome != node  # a stop adds no level
-                    levels[goes_down, depth] = proba[goes_down]
-                paths = _Paths(rows if at is None else rows[at], outcome, proba, levels)
-                going = (outcome != node) & routes.has_model[outcome]
-                if going.all():
-                    new.append(paths)
-                elif not going.any():
-                    finished.append(paths)
-                else:
-                    new.append(paths.take(np.flatnonzero(going)))
-                    finished.append(paths.take(np.flatnonzero(~going)))
-        if finished:
-            done = _Paths.join([done, *finished])
-            if policy.k is not None:
-                done = done.take(_top_k_per_row(done.row, done.proba, policy.k))
-        if not new:
-            break
-        frontier = _Paths.join(new) if len(new) > 1 else new[0]
-        if policy.trims_frontier:
-            assert policy.k is not None
-            frontier = frontier.take(_top_k_per_row(frontier.row, frontier.proba, policy.k))
-        depth += 1
-    return done
-
-
 def greedy_paths(
     hierarchy: Hierarchy,
     routes: Routes,
@@ -474,7 +253,8 @@ def greedy_paths(
     A row stops at node ``v`` when the model's most probable outcome is "stop"
     (``v`` itself, learned from paths that end at ``v``), when ``v`` has no model,
     or, below level 0, when the best child's path probability is under
-    ``stop_threshold``.
+    ``stop_threshold``. Each level's rows are grouped by node, and each visited
+    node's model is called once.
 
     Parameters
     ----------
@@ -495,64 +275,168 @@ def greedy_paths(
         ``node_proba`` and ``path_proba`` are None without ``with_proba``.
     """
     with_proba = with_proba or stop_threshold is not None
-    n_levels = hierarchy.n_levels
-    done = _search(
-        routes, scorer, n_samples, _Greedy(stop_threshold, with_proba), n_levels if with_proba else None
-    )
-    final = np.empty(n_samples, dtype=np.intp)
-    final[done.row] = done.node
+    final = np.zeros(n_samples, dtype=np.intp)
+    path_proba = np.ones(n_samples)
+    node_proba = np.full((n_samples, hierarchy.n_levels), np.nan)
+    rows = np.arange(n_samples) if routes.has_model[ROOT] else np.empty(0, dtype=np.intp)
+    for depth in range(hierarchy.n_levels):
+        if rows.size == 0:
+            break
+        going = []
+        for node, _, block in _visit(scorer, final[rows], rows):
+            scores = scorer(node, block)
+            best = np.argmax(scores, axis=1)
+            outcome = routes.outcomes[node][best]  # type: ignore[index]
+            if with_proba:
+                base = path_proba[block]
+                proba = base * scores[np.arange(len(block)), best]
+                if stop_threshold is not None and node != ROOT:
+                    # An unsure row stays at the node, with the node's own probability.
+                    unsure = (outcome != node) & (proba < stop_threshold)
+                    outcome = np.where(unsure, node, outcome)
+                    proba = np.where(unsure, base, proba)
+                down = outcome != node
+                node_proba[block[down], depth] = proba[down]
+                path_proba[block] = proba
+            final[block] = outcome
+            going.append(block[(outcome != node) & routes.has_model[outcome]])
+        rows = np.concatenate(going)
     node_codes = hierarchy.ancestors(final)
     if not with_proba:
         return GreedyPaths(node_codes, None, None)
-    assert done.levels is not None
-    node_proba = np.empty((n_samples, n_levels))
-    node_proba[done.row] = done.levels
-    path_proba = np.empty(n_samples)
-    path_proba[done.row] = done.proba
     return GreedyPaths(node_codes, node_proba, path_proba)
 
 
-def best_paths(
-    hierarchy: Hierarchy,
+def _rank_per_row(
+    row: NDArray[np.intp], value: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Entries ordered by row, then by descending value, and each one's rank within its row.
+
+    Ties keep the input order, which for any one row depends only on that row's own
+    entries, so the order does not depend on the other rows of the batch.
+    """
+    order = np.lexsort((-value, row))
+    sorted_rows = row[order]
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    return order, np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+
+
+@dataclass
+class _Paths:
+    """Paths of a search, one entry per (row, path): the node where each ends, and its probability.
+
+    ``levels`` holds, per entry, the probability of the path's node at each level
+    (NaN below its end), or is None when the caller does not need them.
+    """
+
+    row: NDArray[np.intp]
+    node: NDArray[np.intp]
+    proba: NDArray[np.float64]
+    levels: NDArray[np.float64] | None
+
+    @classmethod
+    def join(cls, parts: Sequence[_Paths]) -> _Paths:
+        levels = [p.levels for p in parts]
+        return cls(
+            np.concatenate([p.row for p in parts]),
+            np.concatenate([p.node for p in parts]),
+            np.concatenate([p.proba for p in parts]),
+            None if levels[0] is None else np.concatenate(levels),  # type: ignore[arg-type]
+        )
+
+    def take(self, keep: NDArray[np.intp]) -> _Paths:
+        levels = None if self.levels is None else self.levels[keep]
+        return _Paths(self.row[keep], self.node[keep], self.proba[keep], levels)
+
+
+def _visit(
+    scorer: Scorer, at: NDArray[np.intp], rows: NDArray[np.intp]
+) -> zip[tuple[int, NDArray[np.intp], NDArray[np.intp]]]:
+    """(node, positions, rows) for each node some position is at, rows gathered once per level."""
+    nodes, groups = group_by_node(at)
+    blocks = [rows[group] for group in groups]
+    gather = getattr(scorer, "gather", None)
+    if gather is not None:
+        gather(nodes.tolist(), blocks)
+    return zip(nodes.tolist(), groups, blocks, strict=True)
+
+
+def _search(
     routes: Routes,
     scorer: Scorer,
     n_samples: int,
+    k: int,
     *,
-    stop_threshold: float | None = None,
-) -> GreedyPaths:
-    """The most probable complete path of each row, found exactly (top-1 search).
+    beam: bool = False,
+    lower_bound: NDArray[np.float64] | None = None,
+    n_levels: int | None = None,
+) -> _Paths:
+    """Each row's ``k`` best complete paths, expanding paths level by level (one call per visited node).
 
-    Unlike :func:`greedy_paths`, a row may leave a likely parent for a less likely
-    one whose best leaf is more probable than any leaf under the first. The greedy
-    path's probability bounds the search from below; with a scorer that remembers
-    its blocks, the search scores no (node, row) the greedy pass already scored.
-    With ``stop_threshold``, the path is cut above the first node below level 0
-    whose probability is under it.
-
-    Returns
-    -------
-    paths : GreedyPaths
-        As from :func:`greedy_paths`, with probabilities.
+    Exact (the default): the paths under a node ``v`` share its probability, so the
+    best of them has at least ``P(v) / (number of complete paths under v)``. The
+    ``k``-th largest of these guarantees over a row's partial and complete paths (a
+    complete path guarantees its own probability), or ``lower_bound`` if higher, is a
+    lower bound on the row's ``k``-th best path; since a path's probability never
+    grows going down, a partial path under it cannot enter the top ``k`` and is
+    dropped before its node is scored. With ``beam``, each row keeps only its ``k``
+    most probable partial paths: not exact, but a tight ``lower_bound`` for an exact
+    search. With ``n_levels``, every path carries the probability of its node at each level.
     """
-    greedy = greedy_paths(hierarchy, routes, scorer, n_samples)
-    assert greedy.path_proba is not None
-    best = top_k_paths(
-        routes, scorer, n_samples, 1, n_levels=hierarchy.n_levels, lower_bound=greedy.path_proba
-    )
-    assert best.level_proba is not None
-    node_codes = hierarchy.ancestors(best.nodes[:, 0])
-    node_proba = best.level_proba[:, 0]
-    path_proba = best.proba[:, 0].copy()
-    if stop_threshold is not None:
-        unsure = node_proba[:, 1:] < stop_threshold  # NaN below a path's end compares False
-        cut = np.flatnonzero(unsure.any(axis=1))
-        if cut.size:
-            first = 1 + np.argmax(unsure[cut], axis=1)
-            path_proba[cut] = node_proba[cut, first - 1]
-            below = np.arange(hierarchy.n_levels) >= first[:, None]
-            node_codes[cut] = np.where(below, -1, node_codes[cut])
-            node_proba[cut] = np.where(below, np.nan, node_proba[cut])
-    return GreedyPaths(node_codes, node_proba, path_proba)
+    levels = None if n_levels is None else np.full((n_samples, n_levels), np.nan)
+    frontier = _Paths(np.arange(n_samples), np.zeros(n_samples, dtype=np.intp), np.ones(n_samples), levels)
+    done = frontier.take(np.empty(0, dtype=np.intp))
+    if not routes.has_model[ROOT]:  # every path ends at the root
+        done, frontier = frontier, done
+    depth = 0
+    while frontier.row.size:
+        blocks, candidates = [], [(done.row, done.proba)]
+        for node, group, rows in _visit(scorer, frontier.node, frontier.row):
+            outcomes: NDArray[np.intp] = routes.outcomes[node]  # type: ignore[assignment]
+            proba = frontier.proba[group, None] * scorer(node, rows)
+            ends = (outcomes == node) | ~routes.has_model[outcomes]
+            floor: Any = np.inf  # a beam keeps the block's k best complete paths of each row
+            if beam and proba.shape[1] > k:
+                floor = np.partition(np.where(ends, proba, 0.0), -k, axis=1)[:, -k, None]
+            blocks.append((node, group, rows, proba, outcomes, ends, floor))
+            if beam:
+                guaranteed = np.where(ends, 0.0, proba)
+            elif (
+                lower_bound is None and routes.shares_parent
+            ):  # the margin: probabilities may add up to a hair under 1
+                guaranteed = proba / np.where(ends, 1.0, routes.n_ends[outcomes] * (1 + 1e-9))
+            elif lower_bound is None:  # independent outcomes guarantee nothing below a node
+                guaranteed = np.where(ends, proba, 0.0)
+            else:
+                continue
+            if guaranteed.shape[1] > k:
+                guaranteed = np.partition(guaranteed, -k, axis=1)[:, -k:]
+            candidates.append((np.repeat(rows, guaranteed.shape[1]), guaranteed.ravel()))
+        bound = np.zeros(n_samples) if lower_bound is None else lower_bound
+        if len(candidates) > 1:
+            row, value = (np.concatenate(c) for c in zip(*candidates[beam:], strict=True))
+            if k == 1:
+                np.maximum.at(bound, row, value)
+            else:
+                order, rank = _rank_per_row(row, value)
+                bound[row[order[rank == k - 1]]] = value[order[rank == k - 1]]
+        parts, ended = [done], [np.ones(len(done.row), dtype=bool)]
+        for node, group, rows, proba, outcomes, ends, floor in blocks:
+            keep = (proba > 0) & ((proba >= bound[rows, None]) | (beam & ends & (proba >= floor)))
+            at, column = np.nonzero(keep)
+            kept = _Paths(rows[at], outcomes[column], proba[at, column], None)
+            if frontier.levels is not None:
+                kept.levels = frontier.levels[group[at]]
+                down = kept.node != node  # a stop adds no level
+                kept.levels[down, depth] = kept.proba[down]
+            parts.append(kept)
+            ended.append(ends[column])
+        paths, complete = _Paths.join(parts), np.concatenate(ended)
+        order, rank = _rank_per_row(paths.row[complete], paths.proba[complete])
+        done = paths.take(np.flatnonzero(complete)[order[rank < k]])
+        frontier = paths.take(np.flatnonzero(~complete))
+        depth += 1
+    return done
 
 
 @dataclass(frozen=True)
@@ -583,16 +467,15 @@ def top_k_paths(
     k: int,
     *,
     n_levels: int | None = None,
-    lower_bound: NDArray[np.float64] | None = None,
 ) -> TopPaths:
     """The ``k`` most probable complete outcomes of each row, exactly.
 
-    A beam of width ``k`` first finds ``k`` complete paths; the k-th best probability
-    is a lower bound on the true k-th best. Since a path's probability never grows
-    going down, every partial path below that bound can be dropped, and a second
-    expansion of all partial paths above it finds the exact top ``k``. A scorer that
-    remembers its blocks (``NodeScorer(remember=True)``) scores no (node, row) twice
-    across the two passes.
+    For ``k=1``, one exact search: each visited node's model is called once. For
+    larger ``k`` (or outcomes that do not share their parent's probability, which
+    guarantee nothing), the ``k``-th largest guarantee bounds too loosely on wide trees, so
+    a beam of width ``k`` first finds ``k`` complete paths per row, whose ``k``-th best
+    probability bounds the exact search; a scorer that remembers its blocks
+    (``NodeScorer(remember=True)``) scores no (node, row) twice across the two passes.
 
     Parameters
     ----------
@@ -602,38 +485,67 @@ def top_k_paths(
     n_samples, k : int
     n_levels : int, optional
         Also return the probability of each path's node at every level.
-    lower_bound : ndarray of float, shape (n_samples,), optional
-        A probability that each row's k-th best path is known to reach (for ``k=1``,
-        any complete path's probability, such as the greedy path's). Replaces the
-        beam pass.
 
     Returns
     -------
     paths : TopPaths
     """
-    if lower_bound is None:
-        beam = _search(routes, scorer, n_samples, _Beam(k), None)
+    lower_bound = None
+    if (
+        k > 1 or not routes.shares_parent
+    ):  # the beam's done paths come sorted by row, then by descending probability
+        beam = _search(routes, scorer, n_samples, k, beam=True)
+        kth = np.arange(len(beam.row)) - np.searchsorted(beam.row, beam.row) == k - 1
         lower_bound = np.zeros(n_samples)
-        full = np.bincount(beam.row, minlength=n_samples) >= k
-        if full.any():
-            kth = np.full(n_samples, np.inf)
-            np.minimum.at(kth, beam.row, beam.proba)  # the beam's done set holds at most k per row
-            lower_bound[full] = kth[full]
-    bound = lower_bound * (1 - 1e-9)  # tolerance for rounding between the passes
-    found = _search(routes, scorer, n_samples, _Bounded(k, bound), n_levels)
-    found = found.take(_top_k_per_row(found.row, found.proba, k))
-    found = found.take(np.lexsort((-found.proba, found.row)))
-    starts = np.searchsorted(found.row, np.arange(n_samples))
-    rank = np.arange(len(found.row)) - starts[found.row]
+        lower_bound[beam.row[kth]] = beam.proba[kth] * (1 - 1e-9)  # rounding between the passes
+    done = _search(routes, scorer, n_samples, k, lower_bound=lower_bound, n_levels=n_levels)
+    rank = np.arange(len(done.row)) - np.searchsorted(done.row, done.row)
     out_nodes = np.full((n_samples, k), -1, dtype=np.intp)
     out_proba = np.full((n_samples, k), np.nan)
-    out_nodes[found.row, rank] = found.node
-    out_proba[found.row, rank] = found.proba
+    out_nodes[done.row, rank] = done.node
+    out_proba[done.row, rank] = done.proba
     out_levels = None
-    if found.levels is not None:
-        out_levels = np.full((n_samples, k, found.levels.shape[1]), np.nan)
-        out_levels[found.row, rank] = found.levels
+    if done.levels is not None:
+        out_levels = np.full((n_samples, k, done.levels.shape[1]), np.nan)
+        out_levels[done.row, rank] = done.levels
     return TopPaths(out_nodes, out_proba, out_levels)
+
+
+def best_paths(
+    hierarchy: Hierarchy,
+    routes: Routes,
+    scorer: Scorer,
+    n_samples: int,
+    *,
+    stop_threshold: float | None = None,
+) -> GreedyPaths:
+    """The most probable complete path of each row, found exactly (:func:`top_k_paths`, k=1).
+
+    Unlike :func:`greedy_paths`, a row may leave a likely parent for a less likely
+    one whose best leaf is more probable than any leaf under the first. With
+    ``stop_threshold``, the path is cut above the first node below level 0 whose
+    probability is under it.
+
+    Returns
+    -------
+    paths : GreedyPaths
+        As from :func:`greedy_paths`, with probabilities.
+    """
+    best = top_k_paths(routes, scorer, n_samples, 1, n_levels=hierarchy.n_levels)
+    assert best.level_proba is not None
+    node_codes = hierarchy.ancestors(best.nodes[:, 0])
+    node_proba = best.level_proba[:, 0]
+    path_proba = best.proba[:, 0].copy()
+    if stop_threshold is not None:
+        unsure = node_proba[:, 1:] < stop_threshold  # NaN below a path's end compares False
+        cut = np.flatnonzero(unsure.any(axis=1))
+        if cut.size:
+            first = 1 + np.argmax(unsure[cut], axis=1)
+            path_proba[cut] = node_proba[cut, first - 1]
+            below = np.arange(hierarchy.n_levels) >= first[:, None]
+            node_codes[cut] = np.where(below, -1, node_codes[cut])
+            node_proba[cut] = np.where(below, np.nan, node_proba[cut])
+    return GreedyPaths(node_codes, node_proba, path_proba)
 
 
 def paths_above(
@@ -643,15 +555,15 @@ def paths_above(
 
     A partial path below ``threshold`` is never expanded: its completions cannot
     reach it, as probabilities never grow going down. Works for conditional
-    probabilities that need not sum to 1 at a node (a label tree's).
+    probabilities that need not add up to 1 at a node (a label tree's).
 
     Returns
     -------
     row, node, proba : ndarray
-        One entry per path found: its row, final node and probability.
+        One entry per path found, sorted by row, then by descending probability.
     """
     bound = np.full(n_samples, threshold * (1 - 1e-12))
-    found = _search(routes, scorer, n_samples, _Bounded(routes.n_paths(), bound), None)
+    found = _search(routes, scorer, n_samples, routes.n_paths(), lower_bound=bound)
     return found.row, found.node, found.proba
 
 

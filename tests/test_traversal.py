@@ -68,16 +68,16 @@ def _scored(clf):
 
 
 # A node model is called once per pass over the tree that reaches it, and only for
-# rows that no earlier pass scored: best path = greedy pass + exact pass; top-k =
-# beam + exact pass; paths with top-k = the decoding's passes + beam + exact pass.
+# rows that no earlier pass scored: best path = one exact pass; top-k = beam + exact
+# pass; paths with top-k = the decoding's pass + beam + exact pass.
 @pytest.mark.parametrize(
     ("method", "params", "passes"),
     [
-        (lambda clf, X: clf.predict(X), {"decoding": "best_path"}, 2),
-        (lambda clf, X: clf.predict_paths(X), {"decoding": "best_path", "stop_threshold": 0.3}, 2),
+        (lambda clf, X: clf.predict(X), {"decoding": "best_path"}, 1),
+        (lambda clf, X: clf.predict_paths(X), {"decoding": "best_path", "stop_threshold": 0.3}, 1),
         (lambda clf, X: clf.predict_top_k(X, 4), {}, 2),
         (lambda clf, X: clf.predict_paths(X, top_k=4), {}, 3),
-        (lambda clf, X: clf.predict_paths(X, top_k=4), {"decoding": "best_path"}, 4),
+        (lambda clf, X: clf.predict_paths(X, top_k=4), {"decoding": "best_path"}, 3),
     ],
 )
 def test_no_node_model_scores_a_row_twice(recorded_problem, method, params, passes):
@@ -87,6 +87,40 @@ def test_no_node_model_scores_a_row_twice(recorded_problem, method, params, pass
     calls, repeats = _scored(clf)
     assert max(repeats) == 1
     assert max(calls) <= passes
+
+
+class CountingLogisticRegression(LogisticRegression):
+    """Logistic regression that counts its ``predict_proba`` calls."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.n_calls_ = 0
+        return super().fit(X, y, sample_weight=sample_weight)
+
+    def predict_proba(self, X):
+        self.n_calls_ += 1
+        return super().predict_proba(X)
+
+
+def test_best_path_calls_each_visited_node_once_where_greedy_goes_astray():
+    # x0 chooses between A and B, x1 between A's children, x2 between B's children.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    top = np.where(X[:, 0] < 0, "A", "B")
+    below = np.where(top == "A", np.where(X[:, 1] < 0, "a1", "a2"), np.where(X[:, 2] < 0, "b1", "b2"))
+    Y = np.column_stack([top, below])
+    params = {"min_samples": 1, "random_state": 0}
+    best = HierarchicalClassifier(CountingLogisticRegression(), decoding="best_path", **params).fit(X, Y)
+    greedy = HierarchicalClassifier(CountingLogisticRegression(), **params).fit(X, Y)
+    # Row 1 leans to A, where the children are a toss-up, while B's best child is sure:
+    # its best path goes through B although greedy descent takes A.
+    X_test = np.array([[-3.0, -3.0, 0.0], [0.05, -0.2, -6.0], [3.0, 0.0, 3.0]])
+    assert_array_equal(greedy.predict(X_test)[:2, 0], ["A", "A"])
+    for model in best.estimators_:
+        if model is not None:
+            model.n_calls_ = 0
+    assert_array_equal(best.predict(X_test), [["A", "a1"], ["B", "b1"], ["B", "b2"]])
+    calls = [model.n_calls_ for model in best.estimators_ if isinstance(model, CountingLogisticRegression)]
+    assert calls == [1, 1, 1]  # the root, A and B: every node with a model is visited, once
 
 
 def test_greedy_calls_each_visited_node_once(recorded_problem):
