@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..batch import predict_file
 from .config import CONF_DIR, ConfigError, build_engine, check_required
-from .errors import error_boundary
+from .errors import error_boundary, hydra_boundary
 
 __all__ = ["main", "predict"]
 
@@ -90,14 +90,24 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="predict", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry point; an expected failure ends with one line on stderr (see ``errors``)."""
+def _run(cfg: DictConfig) -> None:
+    """Hydra's task: :func:`predict` behind the error boundary."""
     resume = (
         f"the finished parts in '{cfg.get('output')}' are kept: run the same command again "
         f"to score only the rest"
     )
     with error_boundary("hiercls-predict", on_interrupt=resume):
         predict(cfg)
+
+
+def main() -> None:
+    """``hiercls-predict``: compose the config from the command line and run :func:`predict`.
+
+    An expected failure, including a command line Hydra cannot compose, ends with one
+    line on stderr (see ``errors``).
+    """
+    with hydra_boundary("hiercls-predict"):
+        _run()
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from ..metrics import evaluate
 from ..parallel import fit_backend
 from ..reports import rare_class_report
 from .config import CONF_DIR, ConfigError, build_engine, check_required, check_targets
-from .errors import error_boundary
+from .errors import error_boundary, hydra_boundary
 
 __all__ = ["train", "main", "build_model", "load_dataset"]
 
@@ -343,15 +343,21 @@ def _write_predictions(path: Path, Y_true: pd.DataFrame, Y_pred: Any) -> None:
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
-def main(cfg: DictConfig) -> float:
-    """Hydra entry point: returns the validation metric named by ``optimized_metric``.
-
-    An expected failure ends with one line on stderr (see ``errors``) and leaves
-    ``FAILED.txt`` in the run folder.
-    """
+def _run(cfg: DictConfig) -> float:
+    """Hydra's task: returns the validation metric named by ``optimized_metric``."""
     with error_boundary("hiercls-train", run_dir=Path(HydraConfig.get().runtime.output_dir)):
         metrics = train(cfg)
     return float(metrics["validation"].get(cfg.optimized_metric, float("nan")))
+
+
+def main() -> None:
+    """``hiercls-train``: compose the config from the command line and run :func:`train`.
+
+    An expected failure, including a command line Hydra cannot compose, ends with one
+    line on stderr (see ``errors``); a failed run's folder holds ``FAILED.txt``.
+    """
+    with hydra_boundary("hiercls-train"):
+        _run()
 
 
 if __name__ == "__main__":
