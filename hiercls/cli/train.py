@@ -37,7 +37,14 @@ from ..exceptions import InsufficientSupportWarning
 from ..metrics import evaluate
 from ..parallel import fit_backend
 from ..reports import rare_class_report
-from .config import CONF_DIR, ConfigError, build_engine, check_required, check_targets
+from .config import (
+    CONF_DIR,
+    ConfigError,
+    build_engine,
+    check_booleans,
+    check_required,
+    check_targets,
+)
 from .errors import error_boundary, hydra_boundary
 
 __all__ = ["train", "main", "build_model", "load_dataset"]
@@ -51,6 +58,8 @@ def load_dataset(data_cfg: DictConfig) -> Any:
     """Call the configured loader; returns a Bunch with ``data``, ``target``, ``text_column``."""
     loader_cfg = {k: v for k, v in data_cfg.items() if k not in _NOT_LOADER_ARGS}
     path = loader_cfg.get("path")
+    if path is not None and not str(path).strip():
+        raise ConfigError("data.path is empty; give the path of a data file, e.g. data.path=train.csv.")
     if path is not None and Path(path).is_dir():
         raise ConfigError(f"data.path={path!r} is a directory; give the path of a data file.")
     if path is not None and not Path(path).is_file():
@@ -259,6 +268,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             f"optimized_metric={cfg.get('optimized_metric')!r} is no metric of the validation "
             f"split; choose one of {', '.join(OPTIMIZABLE_METRICS)}."
         )
+    check_booleans(cfg, "report.figures")
     check_targets(cfg, "model")
     check_targets(cfg, "data")
     output_dir = (
