@@ -359,6 +359,11 @@ def _artifact_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
         )
     if path.name == METADATA_FILE:
         return path.parent, path.parent / MODEL_FILE
+    if path.name != MODEL_FILE:
+        raise ArtifactError(
+            f"'{path}' is a file, not a hiercls model artifact; give the directory that "
+            f"save_model wrote (holding {MODEL_FILE} and {METADATA_FILE}), or a hiercls-train run folder."
+        )
     return path.parent, path
 
 

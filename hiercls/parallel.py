@@ -15,13 +15,54 @@ once per fit, not once per node.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 from ._compat import import_optional
 
 __all__ = ["dask_client", "fit_backend"]
+
+
+def _unreachable(address: str, timeout: float, why: str) -> ConnectionError:
+    return ConnectionError(
+        f"cannot reach the Dask scheduler at engine.address={address} ({why}); check the "
+        f"address and that the scheduler runs, or raise engine.connect_timeout (now {timeout:g} s)"
+    )
+
+
+def _check_scheduler(distributed: Any, address: str, timeout: float) -> None:
+    """Fail within ``timeout`` unless a Dask scheduler answers at a ``tcp://`` address.
+
+    distributed retries a refused connection until its timeout, and waits without
+    end for the greeting of a server that accepts the connection and stays silent.
+    """
+    scheme, location = distributed.comm.parse_address(address)
+    if scheme != "tcp":
+        return
+    host, port = distributed.comm.parse_host_port(location)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        why = f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else exc.strerror
+        raise _unreachable(address, timeout, why or str(exc)) from None
+
+    async def greet() -> None:
+        comm = await asyncio.wait_for(distributed.comm.connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    # In a thread of its own: the caller may be running an event loop (Jupyter).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        try:
+            pool.submit(asyncio.run, greet()).result()
+        except (TimeoutError, asyncio.TimeoutError):
+            raise _unreachable(address, timeout, f"no greeting within {timeout:g} s") from None
+        except Exception as exc:  # noqa: BLE001 - e.g. an HTTP server (the dashboard port) answered
+            why = f"no Dask scheduler answered: {type(exc).__name__}"
+            raise _unreachable(address, timeout, why) from None
 
 
 @contextlib.contextmanager
@@ -43,7 +84,8 @@ def dask_client(engine: Any) -> Iterator[Any]:
         yield engine.client
         return
     if engine.address:
-        with distributed.Client(engine.address) as client:
+        _check_scheduler(distributed, engine.address, engine.connect_timeout)
+        with distributed.Client(engine.address, timeout=engine.connect_timeout) as client:
             yield client
         return
     with (

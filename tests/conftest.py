@@ -86,3 +86,74 @@ def single_child_chain():
 def int_labels():
     X, Y, centres = clustered(INT_LABELS)
     return X, Y.astype(np.int64), centres
+
+
+# ----------------------------------------------------------------- the commands in this process
+@pytest.fixture
+def run_command():
+    """Run ``hiercls-<command> args`` through its console entry point in this process.
+
+    The same path as the installed command (Hydra's command line, composition, the
+    error boundary), without a new interpreter's 4 s of imports; returns the exit code
+    and stderr. Hydra's logging handlers and its run config are undone afterwards.
+    """
+    import contextlib
+    import importlib
+    import io
+    import logging
+    import os
+    import sys
+    import traceback
+
+    from hydra.core.hydra_config import HydraConfig
+
+    def run(command, args, cwd):
+        main = importlib.import_module(f"hiercls.cli.{command}").main
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+        argv, here = sys.argv, os.getcwd()
+        err = io.StringIO()
+        code = 0
+        try:
+            os.chdir(cwd)
+            sys.argv = [f"hiercls-{command}", *map(str, args)]
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                try:
+                    main()
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 1
+                except Exception:  # a bug: what the command would print
+                    traceback.print_exc()
+                    code = 1
+        finally:
+            os.chdir(here)
+            sys.argv = argv
+            for handler in root.handlers:
+                if handler not in handlers:
+                    handler.close()
+            root.handlers[:] = handlers
+            root.setLevel(level)
+            HydraConfig.instance().cfg = None
+        return code, err.getvalue()
+
+    return run
+
+
+def file_digests(folder, skip=()):
+    """SHA-256 of every file under ``folder`` (but not under the ``skip`` subfolders)."""
+    import hashlib
+
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not any(part in skip for part in path.relative_to(folder).parts)
+    }
+
+
+def unused_port():
+    """A local TCP port that refuses connections (nothing listens on it)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

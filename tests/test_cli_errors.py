@@ -108,88 +108,289 @@ def _train(args, cwd):
 
 def _write_csvs(tmp_path):
     rows = pd.DataFrame({"a": ["x", "y"] * 30, "b": ["p", "q", "r"] * 20, "f": range(60)})
-    paths = {"csv": tmp_path / "rows.csv", "tiny": tmp_path / "tiny.csv", "header": tmp_path / "header.csv"}
+    paths = {name: tmp_path / f"{name}.csv" for name in ("csv", "tiny", "header", "empty", "binary")}
+    paths.update({name: tmp_path / f"{name}.csv" for name in ("ragged", "latin1", "no_b", "dup")})
+    paths.update({name: tmp_path / f"{name}.csv" for name in ("one_class", "codes")})
+    paths["parquet"] = tmp_path / "rows.parquet"
     rows.to_csv(paths["csv"], index=False)
+    rows.to_parquet(paths["parquet"])
     rows.head(4).to_csv(paths["tiny"], index=False)
     rows.head(0).to_csv(paths["header"], index=False)
+    paths["empty"].write_bytes(b"")
+    paths["binary"].write_bytes(bytes(range(256)) * 8)
+    paths["ragged"].write_text("a,b,f\nx,p,1\nx,p,1,2,3\n")
+    paths["latin1"].write_bytes(b"a,b,f\n" + "x,caf\xe9,1\n".encode("latin-1") * 60)
+    rows.assign(b=None).to_csv(paths["no_b"], index=False)
+    rows.rename(columns={"f": "a"}).to_csv(paths["dup"], index=False)
+    rows.assign(a="x").to_csv(paths["one_class"], index=False)
+    rows.assign(f=["7", "x9", "12"] * 20).to_csv(paths["codes"], index=False)
     return paths
+
+
+CSV = ["data=csv", "data.path={csv}", "data.label_columns=[a,b]"]
+# After a run: "failed" is one run folder with FAILED.txt and neither model nor metrics;
+# "none" is no run folder at all (the command line was refused before the run);
+# "done" is a complete run (an input that looks odd but is fine).
+TRAIN_ROWS = [
+    # data files
+    (
+        ["data=csv", "data.path=missing.csv", "data.label_columns=[a]"],
+        2,
+        r"data\.path='missing\.csv' does not exist",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path=.", "data.label_columns=[a]"],
+        2,
+        r"data\.path='\.' is a directory; give the path",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path=", "data.label_columns=[a]"],
+        2,
+        r"data\.path is empty; give the path of a data file",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={empty}", "data.label_columns=[a]"],
+        2,
+        r"'.*empty\.csv' is empty; give a file with a header",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={header}", "data.label_columns=[a,b]"],
+        2,
+        r"0 rows",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={tiny}", "data.label_columns=[a,b]"],
+        2,
+        r"The data have 4 rows: too few for a validation and a test split",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={binary}", "data.label_columns=[a]"],
+        2,
+        r"'.*binary\.csv' cannot be read as CSV \(.*saw 2\); give comma-separated",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={ragged}", "data.label_columns=[a]"],
+        2,
+        r"'.*ragged\.csv' cannot be read as CSV \(.*line 3, saw 5\)",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={latin1}", "data.label_columns=[a,b]"],
+        2,
+        r"'.*latin1\.csv' is not UTF-8 text .*iconv -f latin1",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={parquet}", "data.label_columns=[a,b]"],
+        2,
+        r"'.*rows\.parquet' is a Parquet file, not CSV; use format=parquet",
+        "failed",
+    ),
+    (
+        ["data=parquet", "data.path={csv}", "data.label_columns=[a,b]"],
+        2,
+        r"'.*csv\.csv' is not a Parquet file .*; if it is CSV text, use format=csv",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={dup}", "data.label_columns=[a,b]"],
+        2,
+        r"more than one column named 'a'; column names must be unique",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.path={no_b}", "data.label_columns=[a,b]"],
+        2,
+        r"Label level\(s\) \['b'\] are empty in every row",
+        "failed",
+    ),
+    (["data=csv", "data.path={one_class}", "data.label_columns=[a,b]"], 0, None, "done"),
+    (
+        ["data=csv", "data.path={codes}", "data.label_columns=[a,b]"],
+        0,
+        None,
+        "done",
+    ),  # text codes: categories
+    (
+        [*CSV[:2], "data.label_columns=[a,zz]"],
+        2,
+        r"has no column\(s\) \['zz'\]; its columns are \['a', 'b', 'f'\]",
+        "failed",
+    ),
+    ([*CSV, "data.text_column=note"], 2, r"has no column\(s\) \['note'\]", "failed"),
+    ([*CSV, "data.feature_columns=[g]"], 2, r"has no column\(s\) \['g'\]", "failed"),
+    (
+        [*CSV[:2], "data.label_columns=[]"],
+        2,
+        r"'label_columns' parameter of load_table must be a non-empty list",
+        "failed",
+    ),
+    (
+        ["data=csv", "data.label_columns=[a]"],
+        2,
+        r"Missing required config value 'data\.path'; set it",
+        "failed",
+    ),
+    ([*CSV, "data.split.test_size=-0.1"], 2, r"'test_size' parameter .* Got -0\.1 instead", "failed"),
+    (["data.split.test_size=2.0"], 2, r"'test_size' parameter of train_test_split_hierarchical", "failed"),
+    (
+        [*CSV, "data.split.validation_size=0.95"],
+        2,
+        r"'validation_size' parameter .* Got 0\.95 instead",
+        "failed",
+    ),
+    (["data.split.grouped=true"], 2, r"defines no groups; data=oews does \(its areas\)", "failed"),
+    (["data.n_samples=abc"], 2, r"'n_samples' parameter of make_hierarchical_classification", "failed"),
+    (["data.branching=[1]"], 2, r"'branching' parameter .* Got \[1\] instead", "failed"),
+    (
+        ["seed=${{nope}}"],
+        2,
+        r"Interpolation key 'nope' not found \(config key 'data\.random_state'\)$",
+        "failed",
+    ),
+    # model and sufficiency values
+    (["model.decoding=fast"], 2, r"The 'decoding' parameter of HierarchicalClassifier must be", "failed"),
+    (["model.stop_threshold=2"], 2, r"'stop_threshold' parameter .* Got 2 instead", "failed"),
+    (
+        ["model=logreg", "model.estimator.C=-1"],
+        2,
+        r"The 'C' parameter of LogisticRegression .* Got -1 instead",
+        "failed",
+    ),
+    (
+        ["model=logreg", "model.estimator._target_=sklearn.nope.X"],
+        2,
+        r"model\.estimator\._target_='sklearn\.nope\.X' cannot be imported",
+        "failed",
+    ),
+    (
+        ["+model.foo=1"],
+        2,
+        r"cannot build 'hiercls\.estimator\.HierarchicalClassifier': .*unexpected keyword argument 'foo'",
+        "failed",
+    ),
+    (
+        ["+model.level_estimators.species.C=2"],
+        2,
+        r"keys \['species'\] that are not levels of the data",
+        "failed",
+    ),
+    (["sufficiency.min_samples=-1"], 2, r"'min_samples' parameter .* Got -1 instead", "failed"),
+    (["sufficiency.policy=nope"], 2, r"'sufficiency_policy' parameter .* Got 'nope' instead", "failed"),
+    (["sufficiency=raise", "sufficiency.min_samples=100000"], 2, r"min_samples=100000", "failed"),
+    (["optimized_metric=nope"], 2, r"optimized_metric='nope' is no metric of the validation split", "failed"),
+    (
+        ["report.figures=maybe"],
+        2,
+        r"report\.figures='maybe' is not a boolean; write report\.figures=true",
+        "failed",
+    ),
+    # command lines Hydra cannot compose: nothing is created
+    (
+        ["model=nope"],
+        2,
+        r"unknown model 'nope'; choose one of: default, lgbm, logreg, mixed \(see hiercls-train --help\)$",
+        "none",
+    ),
+    (
+        ["sufficiency=nope"],
+        2,
+        r"unknown sufficiency 'nope'; choose one of: ignore, merge, raise, warn",
+        "none",
+    ),
+    (["engine=spark"], 2, r"unknown engine 'spark'; choose one of: dask, local", "none"),
+    (
+        ["foo=1"],
+        2,
+        r"unknown config key 'foo'; check its spelling \(see hiercls-train --help\), or add .* with \+foo=1$",
+        "none",
+    ),
+    (["model.nope=3"], 2, r"unknown config key 'model\.nope'", "none"),
+    (["a==b"], 2, r"cannot read the override 'a==b' \(extraneous input '='\); write key=value", "none"),
+    (
+        ["data.label_columns=[a"],
+        2,
+        r"cannot read the override 'data\.label_columns=\[a' \(no viable alternative",
+        "none",
+    ),
+    (["foo=1,2"], 2, r"Ambiguous value for argument 'foo=1,2' .* --multirun", "none"),
+    # the machine
+    (
+        ["engine=dask", "engine.address=tcp://127.0.0.1:{port}"],
+        3,
+        r"cannot reach the Dask scheduler at engine\.address=tcp://127\.0\.0\.1:\d+ \(Connection refused\)",
+        "failed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "message", "after"), TRAIN_ROWS)
+def test_train_rows(run_command, tmp_path, args, code, message, after):
+    from conftest import file_digests, unused_port
+
+    if "engine=dask" in args:
+        pytest.importorskip("distributed")
+    paths = _write_csvs(tmp_path)
+    inputs = file_digests(tmp_path)
+    args = [a.format(port=unused_port(), **paths) for a in args]
+    small = SMALL[1:] if any(a.startswith("data=") for a in args) else SMALL  # n_samples: synthetic only
+    returncode, err = run_command("train", [f"paths.output_dir={tmp_path}", *small, *args], tmp_path)
+    assert returncode == code, err[-3000:]
+    assert "Traceback" not in err
+    assert file_digests(tmp_path, skip={"runs"}) == inputs  # the user's files are untouched
+    runs = list((tmp_path / "runs").glob("*"))
+    if after == "none":
+        assert not runs
+    else:
+        assert len(runs) == 1
+        assert (runs[0] / FAILED_RUN_FILE).is_file() == (after == "failed")
+        assert (runs[0] / "metrics.json").is_file() == (after == "done")
+    if message is None:
+        return
+    lines = [line for line in err.splitlines() if line.startswith("hiercls-train: error:")]
+    assert len(lines) == 1, err[-3000:]
+    assert re.search(message, lines[0]), lines[0]
+    if after == "failed":
+        assert not (runs[0] / "model").exists()
+        assert lines[0].split("error: ", 1)[1] in (runs[0] / FAILED_RUN_FILE).read_text()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("args", "code", "message", "run_folder"),
+    ("args", "code", "message"),
     [
-        (
-            ["data=csv", "data.path=missing.csv", "data.label_columns=[a]"],
-            EXIT_BAD_INPUT,
-            r"data\.path='missing\.csv' does not exist",
-            True,
-        ),
-        (
-            ["data=csv", "data.path=.", "data.label_columns=[a]"],
-            EXIT_BAD_INPUT,
-            r"data\.path='\.' is a directory; give the path of a data file",
-            True,
-        ),
-        (["data=csv", "data.path={csv}", "data.label_columns=[a,zz]"], EXIT_BAD_INPUT, r"zz", True),
-        (
-            ["data=csv", "data.path={tiny}", "data.label_columns=[a,b]"],
-            EXIT_BAD_INPUT,
-            r"The data have 4 rows: too few for a validation and a test split",
-            True,
-        ),
-        (["data=csv", "data.path={header}", "data.label_columns=[a,b]"], EXIT_BAD_INPUT, r"0 rows", True),
-        (
-            ["data=parquet", "data.path={csv}", "data.label_columns=[a,b]"],
-            EXIT_BAD_INPUT,
-            r"Could not open Parquet input source .*rows\.csv",
-            True,
-        ),
-        (
-            ["model.decoding=fast"],
-            EXIT_BAD_INPUT,
-            r"The 'decoding' parameter of HierarchicalClassifier must be",
-            True,
-        ),
-        (["sufficiency.min_samples=-1"], EXIT_BAD_INPUT, r"'min_samples' parameter .* Got -1 instead", True),
-        (
-            ["data.split.test_size=2.0"],
-            EXIT_BAD_INPUT,
-            r"'test_size' parameter of train_test_split_hierarchical",
-            True,
-        ),
-        (
-            ["data.n_samples=abc"],
-            EXIT_BAD_INPUT,
-            r"'n_samples' parameter of make_hierarchical_classification",
-            True,
-        ),
-        (
-            ["optimized_metric=nope"],
-            EXIT_BAD_INPUT,
-            r"optimized_metric='nope' is no metric of the validation split",
-            True,
-        ),
-        (
-            ["sufficiency.policy=raise", "sufficiency.min_samples=100000", "data.n_samples=600"],
-            EXIT_BAD_INPUT,
-            r"min_samples=100000",
-            True,
-        ),
+        (["model=nope"], EXIT_BAD_INPUT, r"unknown model 'nope'; choose one of"),
+        (["data=csv", "data.path=missing.csv", "data.label_columns=[a]"], EXIT_BAD_INPUT, r"does not exist"),
     ],
 )
-def test_train_failures_print_one_line_and_mark_the_run(tmp_path, args, code, message, run_folder):
-    paths = _write_csvs(tmp_path)
-    done = _train([a.format(**paths) for a in args] + SMALL[2:], tmp_path)
+def test_the_installed_command_prints_the_same_line(tmp_path, args, code, message):
+    done = _train([*args, *SMALL[2:]], tmp_path)
     assert done.returncode == code, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.startswith("hiercls-train: error:")]
-    assert len(lines) == 1, done.stderr[-3000:]
-    assert re.search(message, lines[0]), lines[0]
-    runs = list((tmp_path / "runs").iterdir())
-    assert len(runs) == 1
-    assert (runs[0] / FAILED_RUN_FILE).is_file()
-    assert not (runs[0] / "metrics.json").exists()
+    assert re.search(rf"^hiercls-train: error: .*{message}", done.stderr, re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_hydra_full_error_shows_hydras_own_report(tmp_path):
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hiercls.cli.train", "model=nope"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr
+    assert "MissingConfigException" in done.stderr
 
 
 @pytest.mark.slow

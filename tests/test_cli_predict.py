@@ -259,49 +259,380 @@ def test_real_subprocess(setup, tmp_path):
     assert not (tmp_path / "out2").exists()
 
 
-# Each row: what changes from a good command, the exit code and the message. The
-# command must fail with one line and no traceback, and write no output part.
-FAULTS = [
-    ({"model_path": "{d}/nope"}, EXIT_BAD_INPUT, r"model_path='.*nope' does not exist"),
-    ({"model_path": "{d}"}, EXIT_BAD_INPUT, r"has no metadata\.json"),
-    ({"input": "{d}/missing.csv"}, EXIT_BAD_INPUT, r"input='.*missing\.csv' is not a file"),
-    ({"input": "{d}"}, EXIT_BAD_INPUT, r"is not a file; give the CSV or Parquet file to score"),
-    ({"input": "{d}/notes.json"}, EXIT_BAD_INPUT, r"Cannot tell the format of .*notes\.json.*'\.json'"),
-    ({"input": "{d}/dup.csv"}, EXIT_BAD_INPUT, r"more than one column named 'x0'"),
-    ({"input": "{d}/no_x1.parquet"}, EXIT_BAD_INPUT, r"lacks 1 of the model's 4 feature columns: \['x1'\]"),
-    ({"extra": ["format=json"]}, EXIT_BAD_INPUT, r"format='json' is not supported; choose parquet or csv"),
-    ({"extra": ["id_columns=[nokey]"]}, EXIT_BAD_INPUT, r"nokey"),
-    ({"extra": ["top_k=-1"]}, EXIT_BAD_INPUT, r"top_k"),
-    ({"extra": ["chunk_rows=0"]}, EXIT_BAD_INPUT, r"chunk_rows"),
-    ({"extra": ["confidence=2"]}, EXIT_BAD_INPUT, r"confidence"),
+# Each row: what changes from a good command (``{d}`` is the row's folder, ``{m}`` the
+# model's), the exit code, the message, and what is in the output folder afterwards:
+# "nothing" (no part), "scored" (a finished job), "kept" (an earlier job's parts, unchanged).
+# A row with "before" first runs that good command into the same output.
+PREDICT_ROWS = [
+    # the model
+    (
+        {"model_path": "{d}/nope"},
+        2,
+        r"model_path='.*nope' does not exist",
+        "nothing",
+    ),
+    (
+        {"model_path": ""},
+        2,
+        r"model_path is empty; give a path",
+        "nothing",
+    ),
+    (
+        {"model_path": "{d}"},
+        2,
+        r"has no metadata\.json",
+        "nothing",
+    ),
+    (
+        {"model_path": "{d}/notes.json"},
+        2,
+        r"notes\.json' is a file, not a hiercls model artifact",
+        "nothing",
+    ),
+    (
+        {"model_path": "{d}/failed_run"},
+        2,
+        r"failed_run' is a hiercls-train run that failed before saving",
+        "nothing",
+    ),
+    (
+        {"model_path": "{d}/truncated"},
+        2,
+        r"model\.joblib' does not match its metadata.*truncated",
+        "nothing",
+    ),
+    (
+        {"model_path": "{d}/future"},
+        2,
+        r"has artifact format version 99; this hiercls reads up to version 1\. Upgrade hiercls",
+        "nothing",
+    ),
+    (
+        {"model_path": "{m}/.."},
+        0,
+        None,
+        "scored",
+    ),  # a hiercls-train run folder
+    # the input
+    (
+        {"input": "{d}/missing.csv"},
+        2,
+        r"input='.*missing\.csv' is not a file",
+        "nothing",
+    ),
+    (
+        {"input": ""},
+        2,
+        r"input is empty; give a path",
+        "nothing",
+    ),
+    (
+        {"input": "{d}"},
+        2,
+        r"is not a file; give the CSV or Parquet file to score",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/notes.json"},
+        2,
+        r"Cannot tell the format of .*notes\.json.*'\.json'",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/empty.csv"},
+        2,
+        r"empty\.csv' is empty; give a file with a header line",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/binary.csv"},
+        2,
+        r"binary\.csv' cannot be read as CSV \(CSV parse error: .*got \d+\); give",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/dup.csv"},
+        2,
+        r"more than one column named 'x0'",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/no_x1.parquet"},
+        2,
+        r"lacks 1 of the model's 4 feature columns: \['x1'\]",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/text_x1.csv"},
+        2,
+        r"Feature column 'x1' of .* must hold numbers, but row 3 .* has 'abc'",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/latin1.csv", "extra": ["passthrough=all"]},
+        2,
+        r"latin1\.csv' is not UTF-8 text",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/rows.csv", "extra": ["input_format=parquet"]},
+        2,
+        r"is not a Parquet file .*use input_format=csv",
+        "nothing",
+    ),
+    (
+        {"extra": ["input_format=csv"]},
+        2,
+        r"new\.parquet' is a Parquet file, not CSV; use input_format=parquet\.$",
+        "nothing",
+    ),
+    (
+        {"input": "{d}/header.csv"},
+        0,
+        None,
+        "nothing",
+    ),  # 0 rows: nothing to score, said in the summary
+    (
+        {"input": "{d}/extra.parquet"},
+        0,
+        None,
+        "scored",
+    ),  # columns the model does not need are ignored
+    (
+        {"input": "{d}/level0.parquet", "extra": ["passthrough=all"]},
+        2,
+        r"Output columns \['level0'\] would appear twice",
+        "nothing",
+    ),
+    # the output
+    (
+        {"output": ""},
+        2,
+        r"output is empty; give a path",
+        "nothing",
+    ),
+    (
+        {"output": "{d}/notes.json"},
+        2,
+        r"output='.*notes\.json' is a file; give a directory",
+        "nothing",
+    ),
+    (
+        {"output": "{input}"},
+        2,
+        r"output='.*new\.parquet' is the input file; give a directory",
+        "nothing",
+    ),
+    (
+        {"output": "{d}"},
+        2,
+        r"is not empty .* and has no _manifest\.json; choose an empty or new output",
+        "nothing",
+    ),
+    (
+        {"before": True, "extra": ["top_k=1"]},
+        2,
+        r"top_k: 0 -> 1",
+        "kept",
+    ),
+    (
+        {"before": True, "model_path": "{d}/other_model"},
+        2,
+        r"another model|model",
+        "kept",
+    ),
+    (
+        {"before": True, "input": "{d}/rows.parquet"},
+        2,
+        r"input",
+        "kept",
+    ),
+    (
+        {"before": True},
+        0,
+        None,
+        "kept",
+    ),  # the same job again: nothing left to score
+    # option values
+    (
+        {"extra": ["format=json"]},
+        2,
+        r"format='json' is not supported; choose parquet or csv",
+        "nothing",
+    ),
+    (
+        {"extra": ["id_columns=[nokey]"]},
+        2,
+        r"nokey",
+        "nothing",
+    ),
+    (
+        {"extra": ["id_columns=key"]},
+        2,
+        r"'id_columns' parameter of predict_file must be a list of column names",
+        "nothing",
+    ),
+    (
+        {"extra": ["passthrough=everything"]},
+        2,
+        r"'passthrough' parameter .* Got 'everything' instead",
+        "nothing",
+    ),
+    (
+        {"extra": ["feature_columns=[x0]"]},
+        2,
+        r"feature_columns \['x0'\] differ from the features the model was fitted on",
+        "nothing",
+    ),
+    (
+        {"extra": ["top_k=-1"]},
+        2,
+        r"top_k",
+        "nothing",
+    ),
+    (
+        {"extra": ["top_k=0.5"]},
+        2,
+        r"'top_k' parameter .* Got 0\.5 instead",
+        "nothing",
+    ),
+    (
+        {"extra": ["chunk_rows=0"]},
+        2,
+        r"chunk_rows",
+        "nothing",
+    ),
+    (
+        {"extra": ["confidence=2"]},
+        2,
+        r"confidence",
+        "nothing",
+    ),
+    (
+        {"extra": ["overwrite=maybe"]},
+        2,
+        r"overwrite='maybe' is not a boolean; write overwrite=true",
+        "nothing",
+    ),
+    # command lines Hydra cannot compose
+    (
+        {"extra": ["engine=spark"]},
+        2,
+        r"unknown engine 'spark'; choose one of: dask, local \(see hiercls-predict --help\)$",
+        "nothing",
+    ),
+    (
+        {"extra": ["topk=3"]},
+        2,
+        r"unknown config key 'topk'; check its spelling",
+        "nothing",
+    ),
+    (
+        {"extra": ["top_k=[1"]},
+        2,
+        r"cannot read the override 'top_k=\[1'",
+        "nothing",
+    ),
+    # the machine
+    (
+        {"extra": ["engine=dask", "engine.address=tcp://127.0.0.1:{port}"]},
+        3,
+        r"cannot reach the Dask scheduler at engine\.address=tcp://127\.0\.0\.1:\d+ \(Connection refused\)",
+        "nothing",
+    ),
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("change", "code", "message"), FAULTS)
-def test_predict_faults_end_in_one_line_and_write_nothing(setup, tmp_path, change, code, message):
+def _write_inputs(directory, new, model_dir):
+    import shutil
+
+    from hiercls.artifacts import FAILED_RUN_FILE
+
+    (directory / "notes.json").write_text("{}\n")
+    (directory / "empty.csv").write_bytes(b"")
+    (directory / "binary.csv").write_bytes(bytes(range(256)) * 8)
+    new.head(0).to_csv(directory / "header.csv", index=False)
+    new.rename(columns={"x1": "x0"}).to_csv(directory / "dup.csv", index=False)
+    new.drop(columns=["x1"]).to_parquet(directory / "no_x1.parquet")
+    new.astype({"x1": object}).assign(x1=lambda f: f.x1.where(f.index != 3, "abc")).to_csv(
+        directory / "text_x1.csv", index=False
+    )
+    new.head(20).to_csv(directory / "latin1.csv", index=False)
+    with open(directory / "latin1.csv", "ab") as file:
+        file.write("0.1,0.2,0.3,0.4,caf\xe9\n".encode("latin-1"))
+    new.head(50).to_csv(directory / "rows.csv", index=False)
+    new.head(50).to_parquet(directory / "rows.parquet")
+    new.assign(note="extra").to_parquet(directory / "extra.parquet")
+    new.assign(level0="mine").to_parquet(directory / "level0.parquet")
+    (directory / "failed_run").mkdir()
+    (directory / "failed_run" / FAILED_RUN_FILE).write_text("This run failed.\nno space left\n")
+    shutil.copytree(model_dir, directory / "truncated")
+    pickle = directory / "truncated" / "model.joblib"
+    pickle.write_bytes(pickle.read_bytes()[:1000])
+    shutil.copytree(model_dir, directory / "future")
+    metadata = json.loads((directory / "future" / "metadata.json").read_text())
+    (directory / "future" / "metadata.json").write_text(json.dumps({**metadata, "format_version": 99}))
+
+
+@pytest.fixture(scope="module")
+def other_model(setup):
     directory, _, new = setup
-    (tmp_path / "notes.json").write_text("{}\n")
-    new.rename(columns={"x1": "x0"}).to_csv(tmp_path / "dup.csv", index=False)
-    new.drop(columns=["x1"]).to_parquet(tmp_path / "no_x1.parquet")
-    args = {
+    X, Y = make_hierarchical_classification(
+        300, n_levels=2, branching=(3, 4), n_features=4, as_frame=True, random_state=1
+    )
+    save_model(
+        HierarchicalClassifier(min_samples=1).fit(X, Y), directory / "other_model", training_data=(X, Y)
+    )
+    return directory / "other_model"
+
+
+@pytest.mark.parametrize(("change", "code", "message", "after"), PREDICT_ROWS)
+def test_predict_rows(run_command, setup, other_model, tmp_path, change, code, message, after):
+    import shutil
+
+    from conftest import file_digests, unused_port
+
+    if any("engine=dask" in a for a in change.get("extra", [])):
+        pytest.importorskip("distributed")
+    directory, _, new = setup
+    _write_inputs(tmp_path, new, directory / "model")
+    shutil.copytree(other_model, tmp_path / "other_model")
+    good = {
         "model_path": str(directory / "model"),
         "input": str(directory / "new.parquet"),
         "output": str(tmp_path / "out"),
     }
-    args.update({k: v.format(d=tmp_path) for k, v in change.items() if k != "extra"})
-    done = run_cli(
-        [
-            *(f"{k}={v}" for k, v in args.items()),
-            "quiet=true",
-            f"hydra.run.dir={tmp_path / 'run'}",
-            *change.get("extra", []),
-        ],
-        cwd=tmp_path,
+    fill = {"d": tmp_path, "m": directory / "model", "input": good["input"], "port": unused_port()}
+    common = ["quiet=true", "chunk_rows=200", f"hydra.run.dir={tmp_path / 'run'}"]
+    if change.get("before"):
+        done, err = run_command("predict", [*(f"{k}={v}" for k, v in good.items()), *common], tmp_path)
+        assert done == 0, err
+    outputs = file_digests(tmp_path / "out") if (tmp_path / "out").is_dir() else {}
+    inputs = {**file_digests(tmp_path, skip={"out", "run"}), **file_digests(directory, skip={"other_model"})}
+    args = {**good, **{k: v.format(**fill) for k, v in change.items() if k in good}}
+    extra = [a.format(**fill) for a in change.get("extra", [])]
+    returncode, err = run_command(
+        "predict", [*(f"{k}={v}" for k, v in args.items()), *common, *extra], tmp_path
     )
-    assert done.returncode == code, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("hiercls-predict: error:")]
-    assert len(errors) == 1, done.stderr[-2000:]
+    assert returncode == code, err[-3000:]
+    assert "Traceback" not in err
+    inputs_after = {
+        **file_digests(tmp_path, skip={"out", "run"}),
+        **file_digests(directory, skip={"other_model"}),
+    }
+    assert inputs_after == inputs  # nothing of the user's is changed or lost
+    parts = sorted((tmp_path / "out").glob("part-*"))
+    if after == "nothing":
+        assert not parts
+    elif after == "scored":
+        assert parts
+        assert json.loads((tmp_path / "out" / SUMMARY_FILE).read_text())["rows"] > 0
+    else:  # kept
+        assert {k: v for k, v in file_digests(tmp_path / "out").items() if k.startswith("part-")} == {
+            k: v for k, v in outputs.items() if k.startswith("part-")
+        }
+    if message is None:
+        return
+    errors = [line for line in err.splitlines() if line.startswith("hiercls-predict: error:")]
+    assert len(errors) == 1, err[-3000:]
     assert re.search(message, errors[0]), errors[0]
-    assert not list((tmp_path / "out").glob("part-*"))  # no output part (nor folder, mostly)

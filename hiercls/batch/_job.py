@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from .._compat import get_tags
 from ..artifacts import find_classifier
+from ..datasets.tables import unreadable_table
 from ..exceptions import SchemaError
 from ..hierarchy import label_texts
 from .files import DataFile, csv_column_of_error, find_unparsable_value
@@ -347,4 +348,4 @@ def csv_error(data_file: DataFile, job: Job, error: Exception, start_row: int) -
                 f"{row:,} (0-based, header excluded) has {value!r}. Parts written so far are "
                 f"kept; fix the file and run again with overwrite=True."
             )
-    return SchemaError(f"Cannot read '{data_file.path}': {error}")
+    return unreadable_table(data_file.path, "csv", error, "input_format=")

@@ -132,7 +132,9 @@ def locked(directory: Path) -> Iterator[None]:
     except ImportError:  # not POSIX: no lock
         yield
         return
-    with open(directory / _LOCK_FILE, "a+") as handle:
+    lock = directory / _LOCK_FILE
+    created = not lock.exists()
+    with open(lock, "a+") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -142,6 +144,11 @@ def locked(directory: Path) -> Iterator[None]:
             ) from None
         try:
             yield
+        except BaseException:
+            # A refused folder (another program's files) keeps nothing of this job.
+            if created and not (directory / MANIFEST_FILE).exists():
+                lock.unlink(missing_ok=True)
+            raise
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 

@@ -44,6 +44,8 @@ class DaskEngine:
         Bytes of CSV per partition (one output part each).
     dashboard_address : str or None, default=None
         LocalCluster dashboard, e.g. ``":8787"``; None runs without one.
+    connect_timeout : float, default=10
+        Seconds to wait for the scheduler at ``address`` to answer before giving up.
     client : distributed.Client or None, default=None
         An existing client to use instead (Python only); it is left open.
     """
@@ -54,5 +56,6 @@ class DaskEngine:
     processes: bool = True
     blocksize: str | int = "64MiB"
     dashboard_address: str | None = None
+    connect_timeout: float = 10
     client: Any = field(default=None, repr=False, compare=False)
     name = "dask"

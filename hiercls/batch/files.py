@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .._atomic import HASH_BLOCK_BYTES
+from ..datasets.tables import unreadable_table
 from ..exceptions import SchemaError
 from ..hierarchy import as_python
 
@@ -133,7 +134,7 @@ def inspect_data_file(path: str | os.PathLike[str], file_format: str | None = No
             data_file = DataFile(path, "csv", reader.schema, None)
             reader.close()
     except (pa.ArrowInvalid, OSError) as exc:
-        raise SchemaError(f"Cannot read '{path}' as {file_format}: {exc}") from None
+        raise unreadable_table(path, file_format, exc, "input_format=") from None
     repeated = sorted({name for name in data_file.schema.names if data_file.schema.names.count(name) > 1})
     if repeated:
         raise SchemaError(

@@ -15,7 +15,7 @@ import hiercls
 
 from ..batch import DaskEngine, LocalEngine
 
-__all__ = ["CONF_DIR", "ConfigError", "build_engine", "check_required", "check_targets"]
+__all__ = ["CONF_DIR", "ConfigError", "build_engine", "check_booleans", "check_required", "check_targets"]
 
 
 def _find_conf_dir() -> Path:
@@ -62,6 +62,19 @@ def check_required(cfg: DictConfig, section: str | None = None) -> None:
         raise ConfigError(
             f"Missing required config value '{key}'; set it on the command line, e.g. {key}=<value>."
         ) from None
+
+
+def check_booleans(cfg: DictConfig, *keys: str) -> None:
+    """Refuse a value other than true or false for each dotted ``key`` (``quiet=maybe``).
+
+    Raises
+    ------
+    ConfigError
+    """
+    for key in keys:
+        value = OmegaConf.select(cfg, key)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}={value!r} is not a boolean; write {key}=true or {key}=false.")
 
 
 def _targets(node: Any, prefix: str) -> Iterator[tuple[str, str]]:

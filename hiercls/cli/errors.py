@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import (
+    ConfigCompositionException,
+    InstantiationException,
+    MissingConfigException,
+    OverrideParseException,
+)
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from .._atomic import write_text
 from ..artifacts import FAILED_RUN_FILE
@@ -29,6 +37,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "RunFolderCheck",
     "error_boundary",
+    "hydra_boundary",
 ]
 
 #: A config value, an input file or the data are not what the command can use.
@@ -40,6 +49,10 @@ EXIT_INTERRUPTED = 130
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _describe(exc: BaseException) -> tuple[int, str] | None:
@@ -61,8 +74,17 @@ def _describe(exc: BaseException) -> tuple[int, str] | None:
         return EXIT_BAD_INPUT, text
     if isinstance(exc, OSError):
         return EXIT_ENVIRONMENT, str(exc)
+    if isinstance(exc, OmegaConfBaseException) and exc.msg:
+        # OmegaConf's own text spans lines (full_key, object_type); the key is what matters.
+        where = f" (config key '{exc.full_key}')" if exc.full_key else ""
+        return EXIT_BAD_INPUT, f"{exc.msg.splitlines()[0]}{where}"
+    if isinstance(exc, InstantiationException) and isinstance(exc.__cause__, (TypeError, ValueError)):
+        # A config key the class does not take (+model.foo=1) or a value it refuses.
+        target = re.search(r"target '([^']+)'", str(exc))
+        what = f"'{target.group(1)}'" if target else "an object of the config"
+        return EXIT_BAD_INPUT, f"cannot build {what}: {exc.__cause__}; check the keys and values given for it"
     if isinstance(exc, (ValueError, ImportError)):
-        return EXIT_BAD_INPUT, str(exc)
+        return EXIT_BAD_INPUT, _one_line(str(exc))
     return None
 
 
@@ -97,10 +119,80 @@ def error_boundary(command: str, *, run_dir: Path | None = None, on_interrupt: s
         if described is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         code, message = described
+        message = _one_line(message)
         if code == EXIT_INTERRUPTED and on_interrupt:
             message = f"{message}; {on_interrupt}"
         print(f"{command}: error: {message}", file=sys.stderr)
         raise SystemExit(code) from None
+
+
+def _describe_composition(exc: Exception, command: str) -> str:
+    """One line for a command line Hydra could not turn into a config."""
+    see = f"(see {command} --help)"
+    if isinstance(exc, OverrideParseException):
+        lines = [line for line in exc.message.splitlines() if not line.startswith(("Error parsing", "See "))]
+        detail = (lines or [exc.message])[0].split(" expecting ")[0]  # the token list helps nobody
+        return (
+            f"cannot read the override '{exc.override}' ({detail}); write key=value, a list as "
+            f"key=[a,b], and quote a value with spaces or commas: key='a, b' {see}"
+        )
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options is not None:
+        group, _, name = exc.missing_cfg_file.rpartition("/")
+        choices = ", ".join(sorted(exc.options))
+        return f"unknown {group or 'config'} '{name}'; choose one of: {choices} {see}"
+    message = str(exc)
+    unknown = re.match(r"Could not override '([^']+)'", message)
+    if unknown and "not in struct" in str(exc.__cause__):
+        key = unknown.group(1)
+        added = re.search(r"use (\+\S+)", message)
+        hint = f", or add a new key with {added.group(1)}" if added else ""
+        return f"unknown config key '{key}'; check its spelling {see}{hint}"
+    if isinstance(exc, MissingConfigException):
+        message = message.splitlines()[0]  # the rest lists Hydra's search path
+    cause = exc.__cause__
+    if isinstance(cause, OmegaConfBaseException) and cause.msg:
+        message = f"{message}: {cause.msg.splitlines()[0]}"
+    return f"{_one_line(message)} {see}"
+
+
+@contextmanager
+def _composition_line(command: str) -> Iterator[None]:
+    try:
+        yield
+    except (OverrideParseException, ConfigCompositionException) as exc:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"{command}: error: {_describe_composition(exc, command)}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+@contextmanager
+def hydra_boundary(command: str) -> Iterator[None]:
+    """One line and ``EXIT_BAD_INPUT`` for a command line that Hydra cannot compose.
+
+    Hydra composes the config before the task function runs, inside its private
+    ``run_and_report``, which prints a multi-line report and exits with 1. That
+    function is the one place every composition runs through, so it is wrapped here
+    for the duration of the command; ``HYDRA_FULL_ERROR=1`` still shows Hydra's own
+    report.
+    """
+    from hydra._internal import utils as hydra_utils  # private: no public hook exists
+
+    report = hydra_utils.run_and_report
+
+    def run_and_report(func: Callable[[], Any]) -> Any:
+        def guarded() -> Any:
+            with _composition_line(command):
+                return func()
+
+        return report(guarded)
+
+    hydra_utils.run_and_report = run_and_report
+    try:
+        with _composition_line(command):  # --help composes outside run_and_report
+            yield
+    finally:
+        hydra_utils.run_and_report = report
 
 
 def _mark_failed(run_dir: Path, reason: str) -> None:

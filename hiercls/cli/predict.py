@@ -20,8 +20,8 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from ..batch import predict_file
-from .config import CONF_DIR, ConfigError, build_engine, check_required
-from .errors import error_boundary
+from .config import CONF_DIR, ConfigError, build_engine, check_booleans, check_required
+from .errors import error_boundary, hydra_boundary
 
 __all__ = ["main", "predict"]
 
@@ -32,6 +32,10 @@ _FORMATS = ("parquet", "csv")
 
 def _check(cfg: DictConfig) -> None:
     check_required(cfg)
+    for key in ("model_path", "input", "output"):
+        if not str(cfg[key]).strip():
+            raise ConfigError(f"{key} is empty; give a path, e.g. {key}=<path>.")
+    check_booleans(cfg, "overwrite", "quiet")
     if not Path(cfg.model_path).exists():
         raise ConfigError(
             f"model_path={cfg.model_path!r} does not exist; give the model directory that "
@@ -39,6 +43,13 @@ def _check(cfg: DictConfig) -> None:
         )
     if not Path(cfg.input).is_file():
         raise ConfigError(f"input={cfg.input!r} is not a file; give the CSV or Parquet file to score.")
+    output = Path(cfg.output)
+    if output.exists() and not output.is_dir():
+        same = output.resolve() == Path(cfg.input).resolve()
+        raise ConfigError(
+            f"output={cfg.output!r} is {'the input file' if same else 'a file'}; give a directory "
+            f"for the output parts (a new one, or one an earlier hiercls-predict run wrote)."
+        )
     if cfg.format not in _FORMATS:
         raise ConfigError(f"format={cfg.format!r} is not supported; choose parquet or csv.")
     if cfg.input_format not in (None, *_FORMATS):
@@ -90,14 +101,24 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="predict", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry point; an expected failure ends with one line on stderr (see ``errors``)."""
+def _run(cfg: DictConfig) -> None:
+    """Hydra's task: :func:`predict` behind the error boundary."""
     resume = (
         f"the finished parts in '{cfg.get('output')}' are kept: run the same command again "
         f"to score only the rest"
     )
     with error_boundary("hiercls-predict", on_interrupt=resume):
         predict(cfg)
+
+
+def main() -> None:
+    """``hiercls-predict``: compose the config from the command line and run :func:`predict`.
+
+    An expected failure, including a command line Hydra cannot compose, ends with one
+    line on stderr (see ``errors``).
+    """
+    with hydra_boundary("hiercls-predict"):
+        _run()
 
 
 if __name__ == "__main__":

@@ -37,8 +37,15 @@ from ..exceptions import InsufficientSupportWarning
 from ..metrics import evaluate
 from ..parallel import fit_backend
 from ..reports import rare_class_report
-from .config import CONF_DIR, ConfigError, build_engine, check_required, check_targets
-from .errors import error_boundary
+from .config import (
+    CONF_DIR,
+    ConfigError,
+    build_engine,
+    check_booleans,
+    check_required,
+    check_targets,
+)
+from .errors import error_boundary, hydra_boundary
 
 __all__ = ["train", "main", "build_model", "load_dataset"]
 
@@ -51,6 +58,8 @@ def load_dataset(data_cfg: DictConfig) -> Any:
     """Call the configured loader; returns a Bunch with ``data``, ``target``, ``text_column``."""
     loader_cfg = {k: v for k, v in data_cfg.items() if k not in _NOT_LOADER_ARGS}
     path = loader_cfg.get("path")
+    if path is not None and not str(path).strip():
+        raise ConfigError("data.path is empty; give the path of a data file, e.g. data.path=train.csv.")
     if path is not None and Path(path).is_dir():
         raise ConfigError(f"data.path={path!r} is a directory; give the path of a data file.")
     if path is not None and not Path(path).is_file():
@@ -259,6 +268,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             f"optimized_metric={cfg.get('optimized_metric')!r} is no metric of the validation "
             f"split; choose one of {', '.join(OPTIMIZABLE_METRICS)}."
         )
+    check_booleans(cfg, "report.figures")
     check_targets(cfg, "model")
     check_targets(cfg, "data")
     output_dir = (
@@ -343,15 +353,21 @@ def _write_predictions(path: Path, Y_true: pd.DataFrame, Y_pred: Any) -> None:
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
-def main(cfg: DictConfig) -> float:
-    """Hydra entry point: returns the validation metric named by ``optimized_metric``.
-
-    An expected failure ends with one line on stderr (see ``errors``) and leaves
-    ``FAILED.txt`` in the run folder.
-    """
+def _run(cfg: DictConfig) -> float:
+    """Hydra's task: returns the validation metric named by ``optimized_metric``."""
     with error_boundary("hiercls-train", run_dir=Path(HydraConfig.get().runtime.output_dir)):
         metrics = train(cfg)
     return float(metrics["validation"].get(cfg.optimized_metric, float("nan")))
+
+
+def main() -> None:
+    """``hiercls-train``: compose the config from the command line and run :func:`train`.
+
+    An expected failure, including a command line Hydra cannot compose, ends with one
+    line on stderr (see ``errors``); a failed run's folder holds ``FAILED.txt``.
+    """
+    with hydra_boundary("hiercls-train"):
+        _run()
 
 
 if __name__ == "__main__":

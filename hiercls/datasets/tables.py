@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -14,6 +15,60 @@ from ._bunch import label_frame, make_bunch, support_summary
 from ._checks import check_options, parameter_error
 
 __all__ = ["load_table"]
+
+
+_PARQUET_MAGIC = b"PAR1"
+
+
+def _read_table(path: str | os.PathLike[str], format: str, text_columns: list[str]) -> pd.DataFrame:
+    if format == "parquet":
+        return pd.read_parquet(path)
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist()
+    repeated = sorted({str(name) for name in header if header.count(name) > 1})
+    if repeated:  # pandas would rename the copies (a.1) and train on them silently
+        raise SchemaError(
+            f"{str(path)!r} has more than one column named {', '.join(map(repr, repeated))}; "
+            f"column names must be unique: rename or drop the copies."
+        )
+    frame = pd.read_csv(path)
+    # Labels and codes again as plain strings: "NA" (North America) or "007" are
+    # labels, not a missing value or the number 7; only an empty cell is missing.
+    present = [c for c in text_columns if c in frame.columns]
+    labels = pd.read_csv(path, usecols=present, dtype=str, keep_default_na=False, na_values=[""])
+    frame[present] = labels[present].astype(object)
+    return frame
+
+
+def unreadable_table(
+    path: str | os.PathLike[str], format: str, error: Exception, format_option: str
+) -> SchemaError:
+    """The error for a file that cannot be read as ``format``: which file, why, what to do.
+
+    ``format_option`` is how the caller's user names the format, e.g. ``"input_format="``.
+    """
+    if isinstance(error, SchemaError):
+        return error
+    with open(path, "rb") as file:
+        head = file.read(len(_PARQUET_MAGIC))
+    if not head:
+        return SchemaError(f"{str(path)!r} is empty; give a file with a header line of column names.")
+    if format == "csv" and head == _PARQUET_MAGIC:
+        return SchemaError(f"{str(path)!r} is a Parquet file, not CSV; use {format_option}parquet.")
+    if format == "parquet":
+        return SchemaError(
+            f"{str(path)!r} is not a Parquet file ({error}); if it is CSV text, use {format_option}csv."
+        )
+    if isinstance(error, UnicodeDecodeError) or "invalid UTF8" in str(error):
+        return SchemaError(
+            f"{str(path)!r} is not UTF-8 text ({str(error).splitlines()[0]}); save it as UTF-8, "
+            f"e.g. iconv -f latin1 -t utf-8."
+        )
+    # A parser's message may quote the offending line, which for a binary file is noise.
+    detail = re.sub(r"(got \d+|saw \d+):.*", r"\1", str(error).splitlines()[0])
+    return SchemaError(
+        f"{str(path)!r} cannot be read as CSV ({detail}); give comma-separated text with a header "
+        f"line of column names, every line with as many fields."
+    )
 
 
 def load_table(
@@ -72,17 +127,12 @@ def load_table(
             func, "categorical_columns", "a list of column names or None", categorical_columns
         )
     categorical_columns = list(categorical_columns)
-    if format == "csv":
-        frame = pd.read_csv(path)
-        # Labels and codes again as plain strings: "NA" (North America) or "007" are
-        # labels, not a missing value or the number 7; only an empty cell is missing.
-        present = [c for c in label_columns + categorical_columns if c in frame.columns]
-        labels = pd.read_csv(
-            path, usecols=present, dtype=str, keep_default_na=False, na_values=[""]
-        )
-        frame[present] = labels[present].astype(object)
-    else:
-        frame = pd.read_parquet(path)
+    try:
+        frame = _read_table(path, format, label_columns + categorical_columns)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError)):
+            raise
+        raise unreadable_table(path, format, exc, "format=") from None
     if feature_columns is None:
         feature_columns = [c for c in frame.columns if c not in label_columns]
     feature_columns = list(feature_columns)
