@@ -201,7 +201,7 @@ def _read_matrix(Y: tuple[Any, Any], name: str, vocabulary: dict[Path, int], *, 
         order = np.lexsort((matrix.indices, -data, row_of))
         return _Rows(matrix.indptr.astype(np.intp), column_ids[matrix.indices[order]])
     if not np.isin(data, (0.0, 1.0)).all():
-        bad = data[~np.isin(data, (0.0, 1.0))][0]
+        bad = float(data[~np.isin(data, (0.0, 1.0))][0])
         raise ValueError(
             f"The matrix of {name} must be a 0/1 indicator of each row's paths; it holds {bad!r}. "
             "Scores belong to a ranking (Y_ranked)."
@@ -325,12 +325,8 @@ def _node_counts(Y_true: Any, Y_pred: Any) -> tuple[NDArray, NDArray, NDArray]:
 
 
 def _zero_division_value(zero_division: Any) -> float:
-    """The number an undefined precision takes: 0 for ``"warn"``, NaN for ``"nan"`` or NaN."""
-    if zero_division == "warn":
-        return 0.0
-    if zero_division == "nan":
-        return np.nan
-    return float(zero_division)
+    """The number an undefined precision takes: 0 for ``"warn"``, else the value itself."""
+    return 0.0 if zero_division == "warn" else float(zero_division)
 
 
 _ZERO_DIVISION = [Options(Real, {0.0, 1.0}), "nan", StrOptions({"warn"})]
