@@ -9,10 +9,12 @@ Every ``Y`` argument takes one of two forms, which give the same numbers:
   1-D array of labels. Trailing missing labels (None, NaN, ``""``) end a path early; a
   path with no label at all is an empty slot and is skipped, as in the padded
   ``labels`` array of :class:`hiercls.TopKPaths`, which can be passed as it is;
-- a tuple ``(matrix, paths)``: a scipy sparse matrix of shape ``(n_rows, n_paths)`` and
-  the list of the paths of its columns. For a set of paths the matrix holds 0/1; for a
-  ranking it holds scores, and a row's stored entries are its ranked paths, highest
-  score first (ties: lower column first).
+- a tuple ``(matrix, paths)``: a scipy sparse matrix, or a 2-D numeric numpy array (as
+  :class:`~sklearn.preprocessing.MultiLabelBinarizer` returns), of shape
+  ``(n_rows, n_paths)``, and the list of the paths of its columns. For a set of paths
+  the matrix holds 0/1; for a ranking it holds scores, and a row's ranked paths are its
+  stored entries (every column of a dense array), highest score first (ties: lower
+  column first).
 
 Two kinds of item are scored:
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -60,6 +62,8 @@ __all__ = [
 ]
 
 Path = tuple[Any, ...]
+PathSets = Iterable[Iterable[Sequence[Hashable]]] | tuple[Any, Sequence[Sequence[Hashable]]]
+"""A multi-label target: rows of paths, or ``(matrix, paths)`` (a sparse or 2-D numeric matrix)."""
 
 
 # --------------------------------------------------------------------------- input
@@ -124,17 +128,27 @@ def _read_path(item: Any, where: str) -> Path | None:
 
 
 def _is_matrix_form(Y: Any) -> bool:
-    return isinstance(Y, tuple) and len(Y) == 2 and sp.issparse(Y[0])
+    if not (isinstance(Y, tuple) and len(Y) == 2):
+        return False
+    matrix = Y[0]
+    # a dense matrix must be numeric: a 2-D array of labels is a row of paths
+    return sp.issparse(matrix) or (
+        isinstance(matrix, np.ndarray) and matrix.ndim == 2 and matrix.dtype.kind in "biuf"
+    )
 
 
 def _read_rows(Y: Any, name: str, vocabulary: dict[Path, int], *, ranked: bool) -> _Rows:
     """Read one ``Y`` argument into path ids, adding its new paths to ``vocabulary``."""
     if _is_matrix_form(Y):
         return _read_matrix(Y, name, vocabulary, ranked=ranked)
-    if isinstance(Y, (str, bytes, Mapping)) or not isinstance(Y, Iterable) or sp.issparse(Y):
+    if (
+        isinstance(Y, (str, bytes, Mapping, pd.DataFrame))
+        or not isinstance(Y, Iterable)
+        or sp.issparse(Y)
+    ):
         raise ValueError(
             f"{name} must be a list of rows, each a list of paths, or a tuple (matrix, paths) of a "
-            f"scipy sparse matrix and the paths of its columns; got {type(Y).__name__}."
+            f"0/1 or score matrix and the paths of its columns; got {type(Y).__name__}."
         )
     ids: list[int] = []
     lengths: list[int] = []
@@ -168,8 +182,16 @@ def _read_rows(Y: Any, name: str, vocabulary: dict[Path, int], *, ranked: bool) 
 
 def _read_matrix(Y: tuple[Any, Any], name: str, vocabulary: dict[Path, int], *, ranked: bool) -> _Rows:
     matrix, column_paths = Y
-    # a copy: canonicalising (sum_duplicates) would otherwise change the caller's matrix
-    matrix = sp.csr_matrix(matrix, copy=True)
+    if isinstance(matrix, np.ndarray) and ranked:
+        # every column of a dense score matrix is ranked, zero scores too
+        n_rows, n_columns = matrix.shape
+        matrix = sp.csr_matrix(
+            (matrix.ravel(), np.tile(np.arange(n_columns), n_rows), np.arange(n_rows + 1) * n_columns),
+            shape=matrix.shape,
+        )
+    else:
+        # a copy: canonicalising (sum_duplicates) would otherwise change the caller's matrix
+        matrix = sp.csr_matrix(matrix, copy=True)
     if isinstance(column_paths, (str, bytes)) or not isinstance(column_paths, Iterable):
         raise ValueError(f"The paths of {name} must be a list of paths; got {column_paths!r}.")
     column_paths = list(column_paths)
@@ -265,20 +287,21 @@ def _check_true_rows(n_true: NDArray[np.int64], metric: str, allowed: str) -> No
 
 _DOC = {
     "Y_true": """
-    Y_true : list of lists of paths, or tuple (sparse matrix, paths)
+    Y_true : list of lists of paths, or tuple (matrix, paths)
         True paths of each row: a list (one per row) of paths, each a tuple of labels,
         coarse to fine, possibly ending early (trailing None, NaN or ``""``); or a 0/1
-        scipy sparse matrix of shape ``(n_rows, n_paths)`` with the list of its
-        columns' paths.""",
+        matrix (scipy sparse or numpy) of shape ``(n_rows, n_paths)`` with the list of
+        its columns' paths.""",
     "Y_pred": """
-    Y_pred : list of lists of paths, or tuple (sparse matrix, paths)
+    Y_pred : list of lists of paths, or tuple (matrix, paths)
         Predicted paths of each row, in the same forms as ``Y_true``.""",
     "Y_ranked": """
-    Y_ranked : list of lists of paths, or tuple (sparse matrix, paths)
+    Y_ranked : list of lists of paths, or tuple (matrix, paths)
         Ranked predictions: each row a list of distinct paths, most probable first (the
-        ``labels`` of ``predict_top_k``; all-missing slots are skipped); or a sparse
-        matrix of scores with the list of its columns' paths, where each row's stored
-        entries are ranked by decreasing score (ties: lower column first). A row with
+        ``labels`` of ``predict_top_k``; all-missing slots are skipped); or a matrix of
+        scores with the list of its columns' paths, where each row's stored entries
+        (every column of a numpy array) are ranked by decreasing score (ties: lower
+        column first). A row with
         fewer than ``k`` paths counts the missing ones as misses.""",
     "k": """
     k : int, default=5
@@ -309,7 +332,7 @@ def _node_matrix(paths: list[Path]) -> sp.csr_matrix:
     )
 
 
-def _node_counts(Y_true: Any, Y_pred: Any) -> tuple[NDArray, NDArray, NDArray]:
+def _node_counts(Y_true: PathSets, Y_pred: PathSets) -> tuple[NDArray, NDArray, NDArray]:
     """Per row: the number of true nodes, predicted nodes, and nodes in both."""
     rows, paths = _read_all({"Y_true": (Y_true, False), "Y_pred": (Y_pred, False)})
     nodes = _node_matrix(paths)
@@ -343,8 +366,8 @@ _ZERO_DIVISION = [Options(Real, {0.0, 1.0}), "nan", StrOptions({"warn"})]
 )
 @_docstring
 def multilabel_hierarchical_precision_recall_f1(
-    Y_true: Any,
-    Y_pred: Any,
+    Y_true: PathSets,
+    Y_pred: PathSets,
     *,
     average: str = "micro",
     zero_division: str | float = "warn",
@@ -456,8 +479,8 @@ def _warn_empty(zero_division: Any, what: str) -> None:
 )
 @_docstring
 def multilabel_hierarchical_f1(
-    Y_true: Any,
-    Y_pred: Any,
+    Y_true: PathSets,
+    Y_pred: PathSets,
     *,
     average: str = "micro",
     zero_division: str | float = "warn",
@@ -512,7 +535,9 @@ class _Ranked:
     paths: list[Path]
 
 
-def _rank(Y_true: Any, Y_ranked: Any, k: int, extra: dict[str, Any] | None = None) -> tuple[_Ranked, dict]:
+def _rank(
+    Y_true: PathSets, Y_ranked: PathSets, k: int, extra: dict[str, Any] | None = None
+) -> tuple[_Ranked, dict[str, _Rows]]:
     sources = {"Y_true": (Y_true, False), "Y_ranked": (Y_ranked, True)}
     sources.update({name: (Y, False) for name, Y in (extra or {}).items()})
     rows, paths = _read_all(sources)
@@ -555,7 +580,7 @@ _RANKING = {"Y_true": ["array-like"], "Y_ranked": ["array-like"], **_K}
 
 @validate_params(_RANKING, prefer_skip_nested_validation=True)
 @_docstring
-def precision_at_k(Y_true: Any, Y_ranked: Any, *, k: int = 5) -> float:
+def precision_at_k(Y_true: PathSets, Y_ranked: PathSets, *, k: int = 5) -> float:
     """Precision at ``k``: the share of the top-``k`` ranked paths that are true paths.
 
     ``P@k = (1 / k) * |top_k(ranked) & T|`` per row, averaged over rows, where ``T`` is
@@ -594,7 +619,7 @@ def precision_at_k(Y_true: Any, Y_ranked: Any, *, k: int = 5) -> float:
 
 @validate_params(_RANKING, prefer_skip_nested_validation=True)
 @_docstring
-def recall_at_k(Y_true: Any, Y_ranked: Any, *, k: int = 5) -> float:
+def recall_at_k(Y_true: PathSets, Y_ranked: PathSets, *, k: int = 5) -> float:
     """Recall at ``k``: the share of a row's true paths found in its top ``k``.
 
     ``R@k = |top_k(ranked) & T| / |T|`` per row, averaged over rows; items are full
@@ -641,7 +666,7 @@ def _discounts(k: int) -> NDArray[np.float64]:
 
 @validate_params(_RANKING, prefer_skip_nested_validation=True)
 @_docstring
-def ndcg_at_k(Y_true: Any, Y_ranked: Any, *, k: int = 5) -> float:
+def ndcg_at_k(Y_true: PathSets, Y_ranked: PathSets, *, k: int = 5) -> float:
     """Normalised discounted cumulative gain at ``k``, with binary relevance.
 
     Per row, ``DCG@k = sum_{r <= k, ranked[r] in T} 1 / log2(r + 1)`` over the ranks
@@ -768,7 +793,7 @@ class LabelPropensities:
     },
     prefer_skip_nested_validation=True,
 )
-def label_propensities(Y_train: Any, *, A: float = 0.55, B: float = 1.5) -> LabelPropensities:
+def label_propensities(Y_train: PathSets, *, A: float = 0.55, B: float = 1.5) -> LabelPropensities:
     """Estimate the propensity of each label path from its training support.
 
     Uses the model of Jain, Prabhu and Varma (KDD 2016):
@@ -780,7 +805,7 @@ def label_propensities(Y_train: Any, *, A: float = 0.55, B: float = 1.5) -> Labe
 
     Parameters
     ----------
-    Y_train : list of lists of paths, or tuple (sparse matrix, paths)
+    Y_train : list of lists of paths, or tuple (matrix, paths)
         True paths of each training row, in the forms of ``Y_true`` elsewhere in this
         module. At least 3 rows, so that ``log N > 1`` and every propensity is in (0, 1).
     A : float, default=0.55
@@ -850,8 +875,8 @@ def _inverse_propensities(propensities: Any, paths: list[Path], needed: NDArray[
 )
 @_docstring
 def propensity_scored_precision_at_k(
-    Y_true: Any,
-    Y_ranked: Any,
+    Y_true: PathSets,
+    Y_ranked: PathSets,
     *,
     propensities: LabelPropensities | Mapping[Path, float] | pd.Series,
     k: int = 5,
@@ -944,9 +969,9 @@ def _bucket_names(edges: NDArray[np.float64]) -> list[str]:
 )
 @_docstring
 def support_bucket_report(
-    Y_true: Any,
-    Y_ranked: Any,
-    Y_train: Any,
+    Y_true: PathSets,
+    Y_ranked: PathSets,
+    Y_train: PathSets,
     *,
     k: int = 5,
     edges: Sequence[float] = (0, 1, 10, 100, np.inf),
@@ -970,7 +995,7 @@ def support_bucket_report(
     ----------
     {Y_true}
     {Y_ranked}
-    Y_train : list of lists of paths, or tuple (sparse matrix, paths)
+    Y_train : list of lists of paths, or tuple (matrix, paths)
         True paths of the training rows, in the same forms as ``Y_true``; they give each
         label its support.
     {k}

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import ndcg_score
+from sklearn.preprocessing import MultiLabelBinarizer
 
 from hiercls.exceptions import HierarchyError
 from hiercls.multilabel_metrics import (
@@ -171,6 +172,34 @@ def test_ndcg_matches_scikit_learn_under_binary_relevance():
     Y_ranked = (sp.csr_matrix(scores), paths)
     for k in (1, 3, 5, len(paths)):
         assert ndcg_at_k(Y_true, Y_ranked, k=k) == pytest.approx(ndcg_score(relevance, scores, k=k))
+        # the dense forms rank every column, as scikit-learn does
+        assert ndcg_at_k((relevance, paths), (scores, paths), k=k) == pytest.approx(
+            ndcg_score(relevance, scores, k=k)
+        )
+    # where they part: a sparse row ranking fewer than k paths. hiercls counts the
+    # unranked true path (column 0) as missed at rank 2; scikit-learn ranks every
+    # column, and gives rank 2 the mean gain of the tied columns 0 and 2, 1/2.
+    relevance, scores = np.array([[1, 1, 0]]), np.array([[0.0, 0.9, 0.0]])
+    ideal = 1 + 1 / math.log2(3)
+    assert ndcg_at_k((relevance, paths[:3]), (sp.csr_matrix(scores), paths[:3]), k=2) == pytest.approx(
+        1 / ideal
+    )
+    assert ndcg_score(relevance, scores, k=2) == pytest.approx((1 + 0.5 / math.log2(3)) / ideal)
+
+
+def test_dense_matrices_and_multilabel_binarizer():
+    binarizer = MultiLabelBinarizer()
+    indicator = binarizer.fit_transform(RANK_TRUE)
+    paths = list(binarizer.classes_)
+    assert recall_at_k((indicator, paths), RANK_RANKED, k=3) == recall_at_k(RANK_TRUE, RANK_RANKED, k=3)
+    # a dense score matrix ranks every column, those scored 0 last
+    scores = np.zeros((2, len(paths)))
+    scores[0, paths.index(("b",))] = 2.0
+    scores[1, paths.index(("a", "y"))] = 1.0
+    # columns a/x, a/y, b, c/z/1. Row 0: b (hit), then the zeros by column: a/x (hit),
+    # a/y (miss). Row 1: a/y (hit), a/x, b (misses).
+    assert paths == [("a", "x"), ("a", "y"), ("b",), ("c", "z", "1")]
+    assert precision_at_k(RANK_TRUE, (scores, paths), k=3) == pytest.approx((2 / 3 + 1 / 3) / 2)
 
 
 # --------------------------------------------------------------------------- propensity
