@@ -137,7 +137,49 @@ def _is_matrix_form(Y: Any) -> bool:
     )
 
 
-def _read_rows(Y: Any, name: str, vocabulary: dict[Path, int], *, ranked: bool) -> _Rows:
+class _Vocabulary:
+    """Integer ids of distinct paths, shared by the arguments of one call.
+
+    ``raw`` remembers the id of each path as given (a tuple before its missing tail is
+    cut, -1 for an empty slot), so that a path repeated over many rows is read once.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[Path, int] = {}
+        self.raw: dict[tuple[Any, ...], int] = {}
+
+    def add(self, path: Path) -> int:
+        """The id of a path already read by :func:`_read_path`."""
+        return self.ids.setdefault(path, len(self.ids))
+
+    def id_of(self, item: Any, name: str, row: int, position: int) -> int:
+        """The id of item ``position`` of ``row`` of ``name``, -1 for an empty slot."""
+        if type(item) is not tuple:
+            if isinstance(item, np.ndarray) and item.ndim == 1:
+                item = tuple(item.tolist())
+            elif isinstance(item, list):
+                item = tuple(item)
+        try:
+            return self.raw[item]
+        except (KeyError, TypeError):
+            pass
+        where = f"{name} row {row} item {position}"
+        path = _read_path(item, where)
+        if path is None:
+            path_id = -1
+        else:
+            try:
+                path_id = self.add(path)
+            except TypeError:
+                raise ValueError(
+                    f"{where}, the path {path!r}, has a label that cannot be hashed; labels must "
+                    "be hashable values such as str or int."
+                ) from None
+        self.raw[item] = path_id
+        return path_id
+
+
+def _read_rows(Y: Any, name: str, vocabulary: _Vocabulary, *, ranked: bool) -> _Rows:
     """Read one ``Y`` argument into path ids, adding its new paths to ``vocabulary``."""
     if _is_matrix_form(Y):
         return _read_matrix(Y, name, vocabulary, ranked=ranked)
@@ -162,17 +204,10 @@ def _read_rows(Y: Any, name: str, vocabulary: dict[Path, int], *, ranked: bool) 
             )
         n_paths = 0
         for position, item in enumerate(row):
-            path = _read_path(item, f"{name} row {i} item {position}")
-            if path is None:
-                continue
-            try:
-                ids.append(vocabulary.setdefault(path, len(vocabulary)))
-            except TypeError:
-                raise ValueError(
-                    f"{name} row {i} item {position}, the path {path!r}, has a label that cannot "
-                    "be hashed; labels must be hashable values such as str or int."
-                ) from None
-            n_paths += 1
+            path_id = vocabulary.id_of(item, name, i, position)
+            if path_id >= 0:
+                ids.append(path_id)
+                n_paths += 1
         lengths.append(n_paths)
     if not lengths:
         raise ValueError(f"{name} is empty: it has 0 rows; pass at least one row.")
@@ -180,7 +215,7 @@ def _read_rows(Y: Any, name: str, vocabulary: dict[Path, int], *, ranked: bool) 
     return _Rows(indptr, np.asarray(ids, dtype=np.intp))
 
 
-def _read_matrix(Y: tuple[Any, Any], name: str, vocabulary: dict[Path, int], *, ranked: bool) -> _Rows:
+def _read_matrix(Y: tuple[Any, Any], name: str, vocabulary: _Vocabulary, *, ranked: bool) -> _Rows:
     matrix, column_paths = Y
     if isinstance(matrix, np.ndarray) and ranked:
         # every column of a dense score matrix is ranked, zero scores too
@@ -211,7 +246,7 @@ def _read_matrix(Y: tuple[Any, Any], name: str, vocabulary: dict[Path, int], *, 
         if path in seen:
             raise ValueError(f"{name} columns {seen[path]} and {j} both hold the path {path!r}.")
         seen[path] = j
-        column_ids[j] = vocabulary.setdefault(path, len(vocabulary))
+        column_ids[j] = vocabulary.add(path)
     matrix.sum_duplicates()
     if matrix.dtype.kind not in "biuf":
         raise ValueError(f"The matrix of {name} must hold numbers; got dtype {matrix.dtype}.")
@@ -220,7 +255,7 @@ def _read_matrix(Y: tuple[Any, Any], name: str, vocabulary: dict[Path, int], *, 
     if ranked:
         if np.isnan(data).any():
             raise ValueError(f"The matrix of {name} holds NaN scores; every stored entry needs a score.")
-        order = np.lexsort((matrix.indices, -data, row_of))
+        order = _order_within_rows(row_of, data)
         return _Rows(matrix.indptr.astype(np.intp), column_ids[matrix.indices[order]])
     if not np.isin(data, (0.0, 1.0)).all():
         bad = float(data[~np.isin(data, (0.0, 1.0))][0])
@@ -233,13 +268,25 @@ def _read_matrix(Y: tuple[Any, Any], name: str, vocabulary: dict[Path, int], *, 
     return _Rows(indptr.astype(np.intp), column_ids[matrix.indices[keep]])
 
 
+def _order_within_rows(row_of: NDArray[np.intp], score: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Order of entries by row, then by decreasing score; ties keep the given order.
+
+    ``row_of`` must be sorted. One stable sort of the scores and one sort of a composite
+    integer key: several times faster than ``np.lexsort`` at millions of entries.
+    """
+    n_entries = len(score)
+    rank = np.empty(n_entries, dtype=np.int64)
+    rank[np.argsort(-score, kind="stable")] = np.arange(n_entries)
+    return np.argsort(row_of.astype(np.int64) * n_entries + rank).astype(np.intp)
+
+
 def _read_all(sources: dict[str, tuple[Any, bool]]) -> tuple[dict[str, _Rows], list[Path]]:
     """Read several ``Y`` arguments into ids of one shared vocabulary of paths.
 
     ``sources`` maps each argument name to its value and whether it is a ranking. The
     first source sets the row count that the others, except ``Y_train``, must match.
     """
-    vocabulary: dict[Path, int] = {}
+    vocabulary = _Vocabulary()
     rows = {name: _read_rows(Y, name, vocabulary, ranked=ranked) for name, (Y, ranked) in sources.items()}
     first = next(iter(rows))
     for name, other in rows.items():
@@ -248,7 +295,7 @@ def _read_all(sources: dict[str, tuple[Any, bool]]) -> tuple[dict[str, _Rows], l
                 f"{first} has {rows[first].n_rows} rows but {name} has {other.n_rows}; pass one "
                 f"row of {name} per row of {first}."
             )
-    return rows, list(vocabulary)
+    return rows, list(vocabulary.ids)
 
 
 def _indicator(rows: _Rows, n_paths: int) -> sp.csr_matrix:
@@ -948,7 +995,7 @@ def propensity_scored_precision_at_k(
     true = ranked.true
     row_of = np.repeat(np.arange(true.shape[0], dtype=np.intp), np.diff(true.indptr))
     gains = inverse[true.indices]
-    order = np.lexsort((-gains, row_of))
+    order = _order_within_rows(row_of, gains)
     position = np.arange(len(order)) - true.indptr[:-1][row_of]
     best = np.bincount(row_of, weights=np.where(position < k, gains[order], 0.0), minlength=true.shape[0])
     return float(scored.sum() / (best.sum() / k))
