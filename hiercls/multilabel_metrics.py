@@ -511,7 +511,7 @@ def _warn_empty(zero_division: Any, what: str) -> None:
             f"{what}: their hierarchical precision is ill-defined and set to 0.0. Use the "
             "zero_division parameter to control this behaviour.",
             UndefinedMetricWarning,
-            stacklevel=3,
+            stacklevel=4,  # past this helper, the metric and validate_params' wrapper
         )
 
 

@@ -86,8 +86,9 @@ def test_example_based_set_scores_by_hand(zero_division, precision):
 
 
 def test_empty_prediction_warns_as_scikit_learn_does():
-    with pytest.warns(UndefinedMetricWarning, match=r"1 rows of Y_pred have no path"):
+    with pytest.warns(UndefinedMetricWarning, match=r"1 rows of Y_pred have no path") as record:
         precision, _, _ = multilabel_hierarchical_precision_recall_f1(HAND_TRUE, HAND_PRED, average="samples")
+    assert record[0].filename == __file__  # the warning points at the caller
     assert precision == pytest.approx((3 / 4 + 0 + 1 / 2) / 3)
     nothing = [[], [], []]
     with pytest.warns(UndefinedMetricWarning, match=r"Y_pred has no path in any row"):
