@@ -138,10 +138,10 @@ def quality(Y_train: list, Y_test: list, ranked: list, sets: list) -> dict[str, 
     out = {f"P@{k}": metrics.precision_at_k(Y_test, ranked, k=k) for k in (1, 3, 5)}
     out["nDCG@5"] = metrics.ndcg_at_k(Y_test, ranked, k=5)
     propensities = metrics.label_propensities(Y_train)
-    out["PSP@5"] = metrics.propensity_scored_precision_at_k(Y_test, ranked, propensities, k=5)
+    out["PSP@5"] = metrics.propensity_scored_precision_at_k(Y_test, ranked, propensities=propensities, k=5)
     out["hier_F1_micro"] = metrics.multilabel_hierarchical_f1(Y_test, sets)
-    buckets = metrics.support_bucket_report(Y_train, Y_test, ranked, edges=(1, RARE, np.inf), k=5)
-    out["rare_recall@5"] = float(buckets.iloc[0]["recall_at_k"])
+    buckets = metrics.support_bucket_report(Y_test, ranked, Y_train, k=5, edges=(0, RARE, np.inf))
+    out["rare_recall@5"] = float(buckets.iloc[0]["micro_recall_at_k"])
     out["n_rare_paths"] = int(buckets.iloc[0]["n_labels"])
     return out
 

@@ -29,7 +29,9 @@ __all__ = [
     "is_missing_label",
     "is_path_sets",
     "label_texts",
+    "PATH_HINT",
     "read_label_paths",
+    "read_path",
     "read_path_sets",
 ]
 
@@ -738,18 +740,60 @@ def _narrow_dtype(labels: NDArray[Any]) -> NDArray[Any]:
 
 
 # ------------------------------------------------------------------ multi-label targets
-def _as_path(item: Any, row: int, input_name: str) -> tuple[Any, ...]:
-    if isinstance(item, (str, bytes)) or np.isscalar(item):
-        return (item,)  # a single-level path
-    if isinstance(item, (tuple, list, np.ndarray)):
-        path = tuple(as_python(label) for label in item)
-        if not path:
-            raise ValueError(f"Row {row} of {input_name} holds an empty path; a path has at least one label.")
-        return path
-    raise ValueError(
-        f"Row {row} of {input_name} holds {item!r}, which is not a label path; give each row "
-        f"as a list of paths, each a tuple of labels from coarse to fine, e.g. [('J', 'J45')]."
+def _is_missing(label: Any) -> bool:
+    return (
+        label is None
+        or label is pd.NA
+        or (isinstance(label, float) and label != label)
+        or (isinstance(label, str) and label == "")
     )
+
+
+PATH_HINT = "give each row as a list of paths, each a tuple of labels coarse to fine, e.g. [('J', 'J45')]"
+
+
+def read_path(item: Any, where: str) -> tuple[Any, ...] | None:
+    """One path of a multi-label target as a tuple of Python labels; None for an empty slot.
+
+    Trailing missing labels (None, NaN, ``""``) end the path early, as in a padded
+    ``TopKPaths.labels`` row; a missing label with labels below it is a gap.
+
+    Parameters
+    ----------
+    item : tuple, list or 1-D ndarray of labels
+    where : str
+        Where the item is, for error messages (``"Row 3 item 0 of Y"``).
+
+    Raises
+    ------
+    ValueError
+        When ``item`` is not a sequence of labels, or holds a sequence as a label.
+    HierarchyError
+        When the path has a gap.
+    """
+    if isinstance(item, np.ndarray) and item.ndim == 1:
+        item = item.tolist()
+    if not isinstance(item, (tuple, list)):
+        raise ValueError(f"{where} is {item!r}, which is not a path; {PATH_HINT}.")
+    labels = [as_python(label) for label in item]
+    end = len(labels)
+    while end and _is_missing(labels[end - 1]):
+        end -= 1
+    if end == 0:
+        return None
+    for depth, label in enumerate(labels[:end]):
+        if _is_missing(label):
+            raise HierarchyError(
+                f"{where}, the path {tuple(item)!r}, has a gap: no label at level {depth} but "
+                f"labels below it. A path may end early (trailing None, NaN or ''), but may not "
+                "skip a level."
+            )
+        if isinstance(label, (tuple, list, set, frozenset, dict, np.ndarray)):
+            raise ValueError(
+                f"{where}, the path {tuple(item)!r}, holds {label!r} as a label; a label is a "
+                f"single value. Is the nesting one level too deep? {PATH_HINT}."
+            )
+    return tuple(labels[:end])
 
 
 def read_path_sets(
@@ -761,7 +805,7 @@ def read_path_sets(
     ----------
     Y : list of lists of paths, or {ndarray, sparse matrix} of shape (n_samples, n_paths)
         Per row, the label paths it belongs to (each a tuple of labels, coarse to
-        fine; a single label is a one-level path; a row may hold none). With
+        fine, that may end early with trailing None; a row may hold none). With
         ``paths``, a 0/1 indicator matrix whose columns are those paths.
     paths : sequence of paths, default=None
         The path of each column of an indicator ``Y``.
@@ -792,7 +836,9 @@ def read_path_sets(
         indicator.eliminate_zeros()
         if indicator.nnz and not np.isin(indicator.data, (0, 1)).all():
             raise ValueError(f"{input_name} must be a 0/1 indicator matrix when paths are given.")
-        column_paths = [_as_path(p, column, "paths") for column, p in enumerate(paths)]
+        column_paths = [read_path(p, f"paths[{column}]") for column, p in enumerate(paths)]
+        if None in column_paths:
+            raise ValueError(f"paths[{column_paths.index(None)}] holds no label; every column needs a path.")
         coo = indicator.tocoo()
         order = np.lexsort((coo.col, coo.row))
         return indicator.shape[0], coo.row[order].astype(np.intp), [column_paths[c] for c in coo.col[order]]
@@ -814,10 +860,10 @@ def read_path_sets(
                 f"Row {row} of {input_name} is {items!r}, not a list of paths; give e.g. "
                 f"[('J', 'J45')] for one path, [] for none."
             )
-        seen = set()
+        seen: set[tuple[Any, ...]] = set()
         for item in items:
-            path = _as_path(item, row, input_name)
-            if path not in seen:
+            path = read_path(item, f"{input_name} row {row} item {len(seen)}")
+            if path is not None and path not in seen:
                 seen.add(path)
                 rows.append(row)
                 pair_paths.append(path)

@@ -9,6 +9,10 @@ level 1, so a wrong parent with a same-named child earns no credit anywhere.
 
 Every function here is vectorised: each level is factorized once into integer node
 ids, and all counts are ``bincount`` calls over those ids.
+
+The metrics of multi-label targets (several paths per row: set-based hierarchical
+F1, precision/recall/nDCG@k, propensity-scored precision@k, the support-bucket
+report) live in :mod:`hiercls.multilabel_metrics` and are importable from here.
 """
 
 from __future__ import annotations
@@ -26,6 +30,17 @@ from hiercls._compat import validate_params
 from hiercls._validation import StrictInterval
 from hiercls.exceptions import HierarchyError
 from hiercls.hierarchy import Hierarchy, as_python, is_missing_label, read_label_paths
+from hiercls.multilabel_metrics import (
+    LabelPropensities,
+    label_propensities,
+    multilabel_hierarchical_f1,
+    multilabel_hierarchical_precision_recall_f1,
+    ndcg_at_k,
+    precision_at_k,
+    propensity_scored_precision_at_k,
+    recall_at_k,
+    support_bucket_report,
+)
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -41,6 +56,16 @@ __all__ = [
     "per_level_accuracy",
     "per_level_macro_f1",
     "reliability_table",
+    # multi-label targets (hiercls.multilabel_metrics)
+    "LabelPropensities",
+    "label_propensities",
+    "multilabel_hierarchical_f1",
+    "multilabel_hierarchical_precision_recall_f1",
+    "ndcg_at_k",
+    "precision_at_k",
+    "propensity_scored_precision_at_k",
+    "recall_at_k",
+    "support_bucket_report",
 ]
 
 PATH_SEPARATOR = " / "

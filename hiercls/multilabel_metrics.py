@@ -31,7 +31,6 @@ few numpy and scipy.sparse operations over all rows.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,8 +45,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 
 from hiercls._compat import Interval, Options, StrOptions, validate_params
 from hiercls._validation import StrictInterval
-from hiercls.exceptions import HierarchyError
-from hiercls.hierarchy import as_python
+from hiercls.hierarchy import PATH_HINT, read_path
 
 __all__ = [
     "LabelPropensities",
@@ -88,45 +86,6 @@ class _Rows:
         return np.repeat(np.arange(self.n_rows, dtype=np.intp), np.diff(self.indptr))
 
 
-def _is_missing(label: Any) -> bool:
-    return (
-        label is None
-        or label is pd.NA
-        or (isinstance(label, float) and math.isnan(label))
-        or (isinstance(label, str) and label == "")
-    )
-
-
-_PATH_HINT = "give each row as a list of paths, each a tuple of labels coarse to fine, e.g. [('J', 'J45')]"
-
-
-def _read_path(item: Any, where: str) -> Path | None:
-    """One path as a tuple of Python labels without its missing tail; None for an empty slot."""
-    if isinstance(item, np.ndarray) and item.ndim == 1:
-        item = item.tolist()
-    if not isinstance(item, (tuple, list)):
-        raise ValueError(f"{where} is {item!r}, which is not a path; {_PATH_HINT}.")
-    labels = [as_python(label) for label in item]
-    end = len(labels)
-    while end and _is_missing(labels[end - 1]):
-        end -= 1
-    if end == 0:
-        return None
-    for depth, label in enumerate(labels[:end]):
-        if _is_missing(label):
-            raise HierarchyError(
-                f"{where}, the path {tuple(item)!r}, has a gap: no label at level {depth} but "
-                f"labels below it. A path may end early (trailing None, NaN or ''), but may not "
-                "skip a level."
-            )
-        if isinstance(label, (tuple, list, set, frozenset, dict, np.ndarray)):
-            raise ValueError(
-                f"{where}, the path {tuple(item)!r}, holds {label!r} as a label; a label is a "
-                f"single value. Is the nesting one level too deep? {_PATH_HINT}."
-            )
-    return tuple(labels[:end])
-
-
 def _is_matrix_form(Y: Any) -> bool:
     if not (isinstance(Y, tuple) and len(Y) == 2):
         return False
@@ -164,7 +123,7 @@ class _Vocabulary:
         except (KeyError, TypeError):
             pass
         where = f"{name} row {row} item {position}"
-        path = _read_path(item, where)
+        path = read_path(item, where)
         if path is None:
             path_id = -1
         else:
@@ -196,7 +155,7 @@ def _read_rows(Y: Any, name: str, vocabulary: _Vocabulary, *, ranked: bool) -> _
     lengths: list[int] = []
     for i, row in enumerate(Y):
         if isinstance(row, (str, bytes, Mapping)) or not isinstance(row, Iterable):
-            raise ValueError(f"{name} row {i} is {row!r}, which is not a list of paths; {_PATH_HINT}.")
+            raise ValueError(f"{name} row {i} is {row!r}, which is not a list of paths; {PATH_HINT}.")
         if ranked and isinstance(row, (set, frozenset)):
             raise ValueError(
                 f"{name} row {i} is a set, which has no order; give each row's paths as a list, "
@@ -240,7 +199,7 @@ def _read_matrix(Y: tuple[Any, Any], name: str, vocabulary: _Vocabulary, *, rank
     column_ids = np.empty(len(column_paths), dtype=np.intp)
     seen: dict[Path, int] = {}
     for j, item in enumerate(column_paths):
-        path = _read_path(item, f"The path of {name} column {j}")
+        path = read_path(item, f"The path of {name} column {j}")
         if path is None:
             raise ValueError(f"The path of {name} column {j} is {item!r}, which has no label.")
         if path in seen:

@@ -148,8 +148,9 @@ def test_fits_are_reproducible_whatever_n_jobs():
     ("Y", "kwargs", "message"),
     [
         (["J45", "E11"] * 20, {}, r"Row 0 of Y is 'J45', not a list of paths"),
-        ([[("a",)], [()]] * 20, {}, r"Row 1 of Y holds an empty path"),
-        ([[{"a": 1}]] * 40, {}, r"is not a label path"),
+        ([[("a",)], ["a"]] * 20, {}, r"Y row 1 item 0 is 'a', which is not a path"),
+        ([[("a", None, "c")]] * 40, {}, r"has a gap: no label at level 1"),
+        ([[{"a": 1}]] * 40, {}, r"which is not a path"),
         (sparse.csr_matrix(np.ones((40, 2))), {}, r"pass the path of each of its columns"),
         (sparse.csr_matrix(np.ones((40, 2))), {"paths": [("a",)]}, r"2 columns but 1 paths"),
         (sparse.csr_matrix(np.full((40, 1), 2)), {"paths": [("a",)]}, r"0/1 indicator"),
@@ -170,7 +171,7 @@ def test_a_class_weight_dict_is_refused():
 
 
 def test_read_path_sets_counts_a_repeated_path_once():
-    n_samples, rows, paths = read_path_sets([[("a", 1), ("a", 1), "b"]])
+    n_samples, rows, paths = read_path_sets([[("a", 1), ("a", 1), ("b", None)]])
     assert (n_samples, rows.tolist(), paths) == (1, [0, 0], [("a", 1), ("b",)])
 
 
