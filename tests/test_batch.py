@@ -606,6 +606,7 @@ def test_dask_engine_resumes(tmp_path, artifact, inputs, dask_engine, monkeypatc
         predict_file(artifact, inputs / "in.parquet", tmp_path / "out", quiet=True)
 
 
+@pytest.mark.slow  # several seconds: in the full suite only
 def test_wide_model_with_large_arrays(tmp_path):
     # Large coefficient arrays reach the fingerprint's pickler as out-of-band buffers.
     rng = np.random.default_rng(0)
@@ -679,6 +680,7 @@ def test_an_artifact_by_path_and_the_model_loaded_from_it_share_one_job(tmp_path
     assert again.rows_scored_now == 0  # every part is the same job's: kept, not refused
 
 
+@pytest.mark.slow  # several seconds: in the full suite only
 def test_output_written_by_another_process_resumes_with_the_loaded_model(tmp_path, artifact, inputs):
     import subprocess
     import sys

@@ -227,6 +227,7 @@ def run_cli(args, cwd):
     )
 
 
+@pytest.mark.slow  # several seconds: in the full suite only
 def test_real_subprocess(setup, tmp_path):
     directory, _, _ = setup
     done = run_cli(

@@ -171,6 +171,7 @@ def test_sparse_and_dataframe_inputs_match_dense(three_levels):
     assert list(frame.feature_names_in_) == ["a", "b"]
 
 
+@pytest.mark.slow  # several seconds: in the full suite only
 def test_lightgbm_base_and_reproducible_across_n_jobs(three_levels):
     X, Y, centres = three_levels
     X = np.vstack([X] * 5)

@@ -100,7 +100,7 @@ def multilabel_data(draw):
     return X, Y_sets
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=multilabel_data(), threshold=st.sampled_from([0.05, 0.3, 0.5, 0.9]), k=st.integers(1, 4))
 def test_searches_agree_with_the_exact_probabilities(data, threshold, k):
     X, Y = data
@@ -136,6 +136,7 @@ def test_text_pipeline_keeps_compact_node_weights_and_round_trips(tmp_path):
     np.testing.assert_array_equal(again.predict_proba(texts), model.predict_proba(texts))
 
 
+@pytest.mark.slow  # several seconds: in the full suite only
 def test_fits_are_reproducible_whatever_n_jobs():
     X = np.random.default_rng(2).normal(size=(60, 4))
     Y = [[("a", "a1"), ("b",)], [("a", "a2")], [("b",)]] * 20

@@ -95,6 +95,7 @@ def test_lightgbm_nodes_get_a_minimum_hessian_unless_set():
     assert chosen.get_params()["min_child_weight"] == 0.5
 
 
+@pytest.mark.slow  # several seconds: in the full suite only
 def test_a_one_row_class_does_not_poison_a_large_lightgbm_node():
     """With LightGBM's own defaults, this node's accuracy falls from ~0.86 to ~0.7."""
     from lightgbm import LGBMClassifier

@@ -241,6 +241,7 @@ def test_markdown_escapes_pipes_in_labels():
     assert "| a\\|b |" in report.to_markdown()
 
 
+@pytest.mark.slow  # several seconds: in the full suite only
 def test_html_embeds_the_pictures(report, tmp_path):
     pytest.importorskip("matplotlib")
     text = report.to_html(tmp_path / "report.html")
