@@ -119,6 +119,18 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
     :meth:`_fit_node_tasks`) and the prediction methods. Not for direct use.
     """
 
+    #: Constraints of the parameters every subclass has.
+    _shared_constraints: dict[str, list[Any]] = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "level_estimators": [dict, None],
+        "node_estimators": [dict, None],
+        "min_samples": [Interval(Integral, 1, None, closed="left")],
+        "sufficiency_policy": [StrOptions(set(SUFFICIENCY_POLICIES))],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Get parameters, including ``<level>__<param>`` of per-level estimators.
 
@@ -356,6 +368,30 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=5,
             )
 
+    def _validate_for_fit(self, X: ArrayLike) -> Any:
+        """Encode categorical columns, validate ``X`` and note what the node models need to know."""
+        self._nan_allowed = self._allows_nan()
+        categorical = find_categorical_columns(X) if isinstance(X, pd.DataFrame) else None
+        if categorical is not None:
+            for template in self._templates():
+                categorical_node_settings(template, categorical)  # refuse before any work
+            X = categorical.encode(X)
+        self.categorical_columns_ = categorical
+        X_checked: Any = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            ensure_all_finite=not self._nan_allowed,
+            reset=True,
+        )
+        if sparse.issparse(X_checked) and not X_checked.has_canonical_format:
+            # Sort once here: joblib's workers see a large X as a read-only memory map,
+            # where scipy (and the solvers calling it) could not sort it in place.
+            X_checked = X_checked.copy()
+            X_checked.sum_duplicates()
+        self._text_like_input = is_text_like(X_checked)
+        return X_checked
+
     def _validate_for_predict(self, X: ArrayLike) -> Any:
         check_is_fitted(self)
         if self._is_ready_input(X):
@@ -541,17 +577,10 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
-        "estimator": [HasMethods(["fit", "predict"]), None],
-        "level_estimators": [dict, None],
-        "node_estimators": [dict, None],
+        **BaseHierarchicalClassifier._shared_constraints,
         "hierarchy": [Hierarchy, list, tuple, dict, None],
         "stop_threshold": [Interval(Real, 0, 1, closed="both"), None],
         "decoding": [StrOptions({"greedy", "best_path"})],
-        "min_samples": [Interval(Integral, 1, None, closed="left")],
-        "sufficiency_policy": [StrOptions(set(SUFFICIENCY_POLICIES))],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -643,26 +672,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         self : HierarchicalClassifier
             The fitted estimator.
         """
-        self._nan_allowed = self._allows_nan()
-        categorical = find_categorical_columns(X) if isinstance(X, pd.DataFrame) else None
-        if categorical is not None:
-            for template in self._templates():
-                categorical_node_settings(template, categorical)  # refuse before any work
-            X = categorical.encode(X)
-        self.categorical_columns_ = categorical
-        X_checked: Any = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            ensure_all_finite=not self._nan_allowed,
-            reset=True,
-        )
-        if sparse.issparse(X_checked) and not X_checked.has_canonical_format:
-            # Sort once here: joblib's workers see a large X as a read-only memory map,
-            # where scipy (and the solvers calling it) could not sort it in place.
-            X_checked = X_checked.copy()
-            X_checked.sum_duplicates()
-        self._text_like_input = is_text_like(X_checked)
+        X_checked = self._validate_for_fit(X)
         if y is None:
             raise ValueError(
                 "HierarchicalClassifier requires y to be passed, but the target y is None; "

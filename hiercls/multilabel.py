@@ -22,14 +22,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from sklearn.base import clone
 
-from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context, validate_data
-from .categorical import categorical_node_settings, find_categorical_columns
+from ._compat import Interval, _check_sample_weight, _fit_context
 from .estimator import BaseHierarchicalClassifier, TopKPaths
 from .hierarchy import ROOT, Hierarchy, encode_path_sets, read_path_sets
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, fit_binary_columns
-from .node_models import adapter_for, is_text_like, node_rows, outcome_proba
+from .node_models import adapter_for, node_rows, outcome_proba
 from .sparse_linear import ColumnLookup, SparseLinearModel, positive_proba, stack_binary_models
-from .sufficiency import SUFFICIENCY_POLICIES, apply_sufficiency_policy, sufficiency_report
+from .sufficiency import apply_sufficiency_policy, sufficiency_report
 from .traversal import NodeScorer, Routes, paths_above, top_k_paths
 
 __all__ = ["IndependentOutcomes", "MultiLabelHierarchicalClassifier", "PathSets", "fit_label_node"]
@@ -245,16 +244,9 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
-        "estimator": [HasMethods(["fit", "predict"]), None],
-        "level_estimators": [dict, None],
-        "node_estimators": [dict, None],
+        **BaseHierarchicalClassifier._shared_constraints,
         "threshold": [Interval(Real, 0, 1, closed="right")],
         "min_paths": [Interval(Integral, 0, None, closed="left")],
-        "min_samples": [Interval(Integral, 1, None, closed="left")],
-        "sufficiency_policy": [StrOptions(set(SUFFICIENCY_POLICIES))],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -324,20 +316,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
                     f"class_weight of {type(template).__name__} is a dict, which the binary "
                     f"models of a label tree cannot use; use class_weight='balanced' or None."
                 )
-        self._nan_allowed = self._allows_nan()
-        categorical = find_categorical_columns(X) if isinstance(X, pd.DataFrame) else None
-        if categorical is not None:
-            for template in self._templates():
-                categorical_node_settings(template, categorical)
-            X = categorical.encode(X)
-        self.categorical_columns_ = categorical
-        X_checked: Any = validate_data(
-            self, X, accept_sparse="csr", ensure_all_finite=not self._nan_allowed, reset=True
-        )
-        if sparse.issparse(X_checked) and not X_checked.has_canonical_format:
-            X_checked = X_checked.copy()
-            X_checked.sum_duplicates()
-        self._text_like_input = is_text_like(X_checked)
+        X_checked = self._validate_for_fit(X)
         codes = encode_path_sets(Y, paths=paths)
         if codes.n_samples != X_checked.shape[0]:
             raise ValueError(
