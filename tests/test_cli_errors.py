@@ -587,6 +587,87 @@ def test_a_killed_predict_job_resumes_to_the_same_output(tmp_path, seconds):
 
 
 @pytest.mark.slow
+def test_ctrl_c_during_a_predict_job_keeps_the_parts_and_says_how_to_resume(tmp_path):
+    import signal
+    import time
+
+    from hiercls import HierarchicalClassifier
+    from hiercls.artifacts import save_model
+    from hiercls.datasets import make_hierarchical_classification
+
+    X, Y = make_hierarchical_classification(
+        3000, n_levels=2, branching=3, n_features=4, as_frame=True, random_state=0
+    )
+    save_model(HierarchicalClassifier(min_samples=1).fit(X, Y), tmp_path / "model", training_data=(X, Y))
+    pd.concat([X] * 100, ignore_index=True).to_parquet(tmp_path / "rows.parquet")  # 300,000 rows
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "hiercls.cli.predict",
+        f"model_path={tmp_path / 'model'}",
+        f"input={tmp_path / 'rows.parquet'}",
+        "chunk_rows=5000",
+        f"output={out}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("part-*.parquet"))) < 3 and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    _, err = run.communicate(timeout=60)
+    if run.returncode == 0:
+        pytest.skip("the job finished before the interrupt reached it")
+    assert run.returncode == 130
+    assert "Traceback" not in err
+    assert re.search(
+        r"hiercls-predict: error: interrupted; the finished parts in '.*out' are kept: run the same "
+        r"command again to score only the rest\n$",
+        err,
+    )
+    kept = sorted(out.glob("part-*.parquet"))
+    assert 3 <= len(kept) < 60  # 60 parts in all
+    resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert len(pd.read_parquet(out)) == 300_000
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_train_run_marks_the_run_failed(tmp_path):
+    import signal
+    import time
+
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "hiercls.cli.train",
+        f"paths.output_dir={tmp_path}",
+        f"hydra.run.dir={run_dir}",
+        "data.n_samples=60000",
+    ]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not (run_dir / ".hydra").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # into loading or fitting
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    if run.returncode == 0:
+        pytest.skip("the run finished before the interrupt reached it")
+    assert run.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("hiercls-train: error: interrupted")
+    assert (run_dir / "FAILED.txt").is_file()
+    assert not (run_dir / "metrics.json").exists()
+
+
+@pytest.mark.slow
 def test_the_sufficiency_warning_speaks_the_command_line(tmp_path, caplog):
     from hiercls.cli.train import train
 
