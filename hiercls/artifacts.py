@@ -30,9 +30,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import fsync_directory, json_text, sha256_file, stage
-from .estimator import HierarchicalClassifier
+from .estimator import BaseHierarchicalClassifier, HierarchicalClassifier
 from .exceptions import ArtifactError, ArtifactVersionWarning
-from .hierarchy import label_texts, read_label_paths
+from .hierarchy import is_path_sets, label_texts, read_label_paths, read_path_sets
+from .multilabel import MultiLabelHierarchicalClassifier
 
 __all__ = [
     "ArtifactError",
@@ -54,27 +55,27 @@ FORMAT_VERSION = 1
 _ARTIFACT_KIND = "hiercls-model"
 
 
-def find_classifier(model: Any) -> HierarchicalClassifier:
-    """Return the HierarchicalClassifier in ``model``: itself, or a Pipeline's last step.
+def find_classifier(model: Any) -> Any:
+    """Return the hiercls estimator in ``model``: itself, or a Pipeline's last step.
 
     Parameters
     ----------
-    model : HierarchicalClassifier or Pipeline
-        A Pipeline must end with a HierarchicalClassifier (e.g. TF-IDF, then the
-        classifier, as ``hiercls-train`` builds for text data).
+    model : HierarchicalClassifier, MultiLabelHierarchicalClassifier or Pipeline
+        A Pipeline must end with one of them (e.g. TF-IDF, then the classifier, as
+        ``hiercls-train`` builds for text data).
 
     Returns
     -------
-    classifier : HierarchicalClassifier
+    classifier : HierarchicalClassifier or MultiLabelHierarchicalClassifier
 
     Raises
     ------
     TypeError
         When ``model`` is neither.
     """
-    if isinstance(model, HierarchicalClassifier):
+    if isinstance(model, BaseHierarchicalClassifier):
         return model
-    if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], HierarchicalClassifier):
+    if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], BaseHierarchicalClassifier):
         return model.steps[-1][1]
     raise TypeError(
         f"Expected a HierarchicalClassifier or a Pipeline ending with one; got "
@@ -111,6 +112,10 @@ def _node_model_classes(classifier: HierarchicalClassifier) -> list[str]:
 
 def _hash_table_like(digest: Any, value: Any, name: str) -> None:
     """Feed shape, column names and content of X or Y into ``digest``."""
+    if is_path_sets(value):  # several paths per row
+        n_samples, rows, paths = read_path_sets(value)
+        digest.update(repr((name, "path sets", n_samples, rows.tolist(), paths)).encode())
+        return
     if sp.issparse(value):
         matrix = value.tocsr()
         digest.update(repr((name, "sparse", matrix.shape, str(matrix.dtype))).encode())
@@ -135,8 +140,14 @@ def _hash_table_like(digest: Any, value: Any, name: str) -> None:
             digest.update(hashed.to_numpy().tobytes())
 
 
-def _level_counts(classifier: HierarchicalClassifier, Y: Any) -> list[dict[str, Any]]:
-    """Per level: label -> rows, and rows whose path ends above the level."""
+def _level_counts(classifier: Any, Y: Any) -> list[dict[str, Any]]:
+    """Per level: label -> rows, and rows whose path ends above the level.
+
+    For several paths per row (lists of paths, or the indicator ``predict`` returns),
+    label -> rows in which it is on some path, and rows with no path reaching the level.
+    """
+    if isinstance(classifier, MultiLabelHierarchicalClassifier):
+        return _path_set_level_counts(classifier, Y)
     paths = read_label_paths(Y)
     counts = []
     for level, (column, missing, known) in enumerate(
@@ -152,6 +163,32 @@ def _level_counts(classifier: HierarchicalClassifier, Y: Any) -> list[dict[str, 
             {
                 "level": classifier.levels_[level],
                 "n_missing": int(missing.sum() + (~is_class).sum()),
+                "counts": {texts[k]: int(v) for k, v in tally.items()},
+            }
+        )
+    return counts
+
+
+def _path_set_level_counts(classifier: Any, Y: Any) -> list[dict[str, Any]]:
+    if sp.issparse(Y):  # predict's indicator over classes_
+        Y = sp.csr_matrix(Y)
+        Y = [
+            [classifier.classes_[j] for j in Y.indices[Y.indptr[i] : Y.indptr[i + 1]]]
+            for i in range(Y.shape[0])
+        ]
+    n_samples, rows, paths = read_path_sets(Y)
+    counts = []
+    for level, known in enumerate(_classes_per_level(classifier)):
+        reaching = [
+            (row, path[level]) for row, path in zip(rows.tolist(), paths, strict=True) if len(path) > level
+        ]
+        distinct = pd.Series([label for _, label in set(reaching)], dtype=object)
+        tally = distinct[distinct.isin(known)].value_counts(sort=False)
+        texts = label_texts(list(known))
+        counts.append(
+            {
+                "level": classifier.levels_[level],
+                "n_missing": int(n_samples - len({row for row, _ in reaching})),
                 "counts": {texts[k]: int(v) for k, v in tally.items()},
             }
         )
@@ -177,9 +214,8 @@ def _training_summary(model: Any, classifier: HierarchicalClassifier, X: Any, Y:
     }
 
 
-def _classes_per_level(classifier: HierarchicalClassifier) -> list[np.ndarray]:
-    classes = classifier.classes_
-    return list(classes) if isinstance(classes, list) else [np.asarray(classes)]
+def _classes_per_level(classifier: Any) -> list[np.ndarray]:
+    return list(classifier.hierarchy_.level_labels)
 
 
 def _input_features(model: Any, X: Any) -> list[dict[str, str]] | None:
@@ -218,7 +254,8 @@ def _build_metadata(
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "node_model_classes": _node_model_classes(classifier),
         "levels": list(classifier.levels_),
-        "flat_target": not isinstance(classifier.classes_, list),
+        "flat_target": bool(getattr(classifier, "_is_flat", False)),
+        "multi_label": isinstance(classifier, MultiLabelHierarchicalClassifier),
         "classes_per_level": [int(len(c)) for c in _classes_per_level(classifier)],
         "feature_names": None if names is None else [str(n) for n in names],
         "n_features": int(getattr(model, "n_features_in_", None) or classifier.n_features_in_),

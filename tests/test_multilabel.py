@@ -217,3 +217,32 @@ def test_grid_search_and_cross_validation_work_on_lists_of_paths():
     assert len(search.cv_results_["params"]) == 4  # each binary model needs one split only
     scores = cross_validate(MultiLabelHierarchicalClassifier(tree()), X_GRID, Y_GRID, cv=KFold(4))
     assert scores["test_score"].tolist() == [1.0] * 4
+
+
+def test_a_saved_model_loads_and_predicts_the_same(tmp_path):
+    from hiercls.artifacts import load_model, read_metadata, save_model
+
+    clf = MultiLabelHierarchicalClassifier(tree(), sufficiency_policy="ignore").fit(X_GRID, Y_GRID)
+    save_model(clf, tmp_path / "model", training_data=(X_GRID, Y_GRID))
+    again = load_model(tmp_path / "model")
+    np.testing.assert_array_equal(again.predict_proba(X_GRID), clf.predict_proba(X_GRID))
+    metadata = read_metadata(tmp_path / "model")
+    assert metadata["multi_label"] is True
+    assert metadata["classes_per_level"] == [2, 2]  # a, b; a1, a2
+    counts = metadata["training_data"]["class_counts"]
+    # 40 rows: every row has "a"; 20 have "b"; a1 and a2 20 each; b's paths end at level 0.
+    assert counts[0]["counts"] == {"a": 40, "b": 20}
+    assert counts[1] == {"level": "level1", "n_missing": 0, "counts": {"a1": 20, "a2": 20}}
+    assert metadata["training_data"]["predicted_class_counts"] == counts  # a separable grid
+
+
+def test_batch_scoring_says_it_takes_one_path_per_row(tmp_path):
+    import pandas as pd
+
+    from hiercls.batch import predict_file
+
+    clf = MultiLabelHierarchicalClassifier(tree(), sufficiency_policy="ignore").fit(X_GRID, Y_GRID)
+    pd.DataFrame(X_GRID, columns=["x0", "x1"]).to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(ValueError, match=r"MultiLabelHierarchicalClassifier models are not supported by"):
+        predict_file(clf, tmp_path / "rows.csv", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -14,6 +14,7 @@ from .._atomic import write_json
 from .._compat import StrOptions, validate_params
 from .._validation import SequenceOf, StrictInterval
 from ..artifacts import artifact_checksum, find_classifier, load_model, read_metadata
+from ..estimator import HierarchicalClassifier
 from ..hierarchy import as_python
 from ._dask_run import dask_layout, run_dask
 from ._job import prepare_job
@@ -213,6 +214,12 @@ def predict_file(
         metadata = read_metadata(model)
         model = load_model(model)
     classifier = find_classifier(model)
+    if not isinstance(classifier, HierarchicalClassifier):
+        raise ValueError(
+            f"predict_file scores one path per row; {type(classifier).__name__} models are "
+            f"not supported by batch scoring yet. Score them with the model's predict_paths "
+            f"or predict_top_k on chunks of the file."
+        )
     top_k = min(top_k, classifier.n_paths_)  # more columns would always be empty
     data_file = inspect_data_file(input_path, input_format)
     job = prepare_job(
