@@ -37,6 +37,8 @@ def test_every_option_composes_and_its_targets_import(group, option):
     overrides = [f"{group}={option}"]
     if option in ("csv", "parquet"):
         overrides += ["data.path=x", "data.label_columns=[a,b]"]
+    if option == "multilabel":
+        overrides += ["data.path=x", "data.paths_column=codes"]
     cfg = compose_train(overrides)
     check_required(cfg)
     check_targets(cfg, "model")

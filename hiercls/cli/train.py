@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
@@ -29,12 +30,22 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import hiercls
 
 from .._atomic import write_atomic, write_json
+from .._formatting import markdown_table
 from ..artifacts import find_classifier, save_model
 from ..categorical import CategoricalColumns, categorical_node_settings, find_categorical_columns
 from ..datasets import train_test_split_hierarchical
 from ..estimator import HierarchicalClassifier
 from ..exceptions import InsufficientSupportWarning
-from ..metrics import evaluate
+from ..metrics import (
+    evaluate,
+    label_propensities,
+    multilabel_hierarchical_f1,
+    multilabel_hierarchical_precision_recall_f1,
+    precision_at_k,
+    propensity_scored_precision_at_k,
+    support_bucket_report,
+)
+from ..multilabel import MultiLabelHierarchicalClassifier
 from ..parallel import fit_backend
 from ..reports import rare_class_report
 from .config import (
@@ -51,7 +62,7 @@ __all__ = ["train", "main", "build_model", "load_dataset"]
 
 logger = logging.getLogger(__name__)
 
-_NOT_LOADER_ARGS = ("split", "tfidf")
+_NOT_LOADER_ARGS = ("split", "tfidf", "threshold")
 
 
 def load_dataset(data_cfg: DictConfig) -> Any:
@@ -72,6 +83,10 @@ def load_dataset(data_cfg: DictConfig) -> Any:
             raise exc.__cause__ from None
         raise
     target = dataset.target
+    if target is None:  # several paths per row (target_sets)
+        if not any(dataset.target_sets):
+            raise ConfigError(f"data.paths_column={data_cfg.get('paths_column')!r} holds no path in any row.")
+        return dataset
     empty = [c for c in target.columns if target[c].isna().all() or (target[c] == "").all()]
     if empty:
         raise ConfigError(
@@ -110,8 +125,14 @@ def _estimator_configs(model_cfg: DictConfig, level_names: list[str]) -> DictCon
     return model_cfg
 
 
-def build_model(model_cfg: DictConfig, dataset: Any, tfidf_cfg: DictConfig | None) -> Any:
+def build_model(
+    model_cfg: DictConfig, dataset: Any, tfidf_cfg: DictConfig | None, threshold: float = 0.4
+) -> Any:
     """The HierarchicalClassifier, behind a preprocessing Pipeline step when the data need one.
+
+    Data with several paths per row (``target_sets``) get a
+    :class:`~hiercls.MultiLabelHierarchicalClassifier` with the model config's node
+    models and ``threshold``.
 
     A text column becomes TF-IDF features. Categorical columns (pandas ``category``
     or string dtype) reach node models that take categories (LightGBM,
@@ -119,8 +140,17 @@ def build_model(model_cfg: DictConfig, dataset: Any, tfidf_cfg: DictConfig | Non
     column, they are one-hot encoded, and numeric columns are then imputed (with
     missing-value indicators) and standardised.
     """
-    level_names = [str(c) for c in dataset.target.columns]
+    multi_label = dataset.target is None
+    level_names = (
+        [f"level{j}" for j in range(max(map(len, sum(dataset.target_sets, []))))]
+        if multi_label
+        else [str(c) for c in dataset.target.columns]
+    )
     classifier = instantiate(_estimator_configs(model_cfg, level_names), _convert_="all")
+    if multi_label:
+        shared = MultiLabelHierarchicalClassifier._get_param_names()
+        params = {k: v for k, v in classifier.get_params(deep=False).items() if k in shared}
+        classifier = MultiLabelHierarchicalClassifier(**params, threshold=threshold)
     text_column = getattr(dataset, "text_column", None)
     others = [c for c in dataset.data.columns if c != text_column]
     categorical = find_categorical_columns(dataset.data[others])
@@ -209,6 +239,20 @@ def _command_line_spelling(message: str) -> str:
     return message
 
 
+def _fit(cfg: DictConfig, model: Any, X: Any, Y: Any) -> float:
+    """Fit on the configured engine; sufficiency warnings in command-line words. Returns seconds."""
+    started = time.perf_counter()
+    with fit_backend(build_engine(cfg)), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InsufficientSupportWarning)
+        model.fit(X, Y)
+    for warning in caught:
+        if issubclass(warning.category, InsufficientSupportWarning):
+            logger.warning(_command_line_spelling(str(warning.message)))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return time.perf_counter() - started
+
+
 def _timed_predict(model: Any, X: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     predicted = model.predict(X)
@@ -278,7 +322,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     )
     output_dir.mkdir(parents=True, exist_ok=True)
     dataset = load_dataset(cfg.data)
-    model = build_model(cfg.model, dataset, cfg.data.get("tfidf"))
+    model = build_model(cfg.model, dataset, cfg.data.get("tfidf"), cfg.data.get("threshold", 0.4))
+    if dataset.target is None:
+        return train_multilabel(cfg, dataset, model, output_dir)
     split: dict[str, Any] = OmegaConf.to_container(cfg.data.split, resolve=True)  # type: ignore[assignment]
     if split.pop("grouped", False):
         split["groups"] = _split_groups(dataset, cfg.data)
@@ -294,16 +340,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         Y_train.shape[1],
         list(Y_train.columns),
     )
-    started = time.perf_counter()
-    with fit_backend(build_engine(cfg)), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", InsufficientSupportWarning)
-        model.fit(X_train, Y_train)
-    for warning in caught:
-        if issubclass(warning.category, InsufficientSupportWarning):
-            logger.warning(_command_line_spelling(str(warning.message)))
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    fit_seconds = time.perf_counter() - started
+    fit_seconds = _fit(cfg, model, X_train, Y_train)
     # The model first: a report that fails to write (a full disk) must not lose it.
     save_model(model, output_dir / "model", training_data=(X_train, Y_train))
     classifier = find_classifier(model)
@@ -341,6 +378,123 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         output_dir,
     )
     return metrics
+
+
+#: What metrics.json's "validation" block holds for several paths per row.
+MULTILABEL_METRICS = ("hierarchical_f1", "hierarchical_precision", "hierarchical_recall", "precision_at_1")
+
+
+def train_multilabel(cfg: DictConfig, dataset: Any, model: Any, output_dir: Path) -> dict[str, Any]:
+    """:func:`train` for data with several paths per row (``data=multilabel``).
+
+    The split is random (rows with several paths cannot be stratified by one); the
+    report is the support-bucket table of
+    :func:`~hiercls.multilabel_metrics.support_bucket_report`.
+    """
+    if cfg.optimized_metric not in MULTILABEL_METRICS:
+        raise ConfigError(
+            f"optimized_metric={cfg.optimized_metric!r} is no metric of a multi-label run; "
+            f"choose one of {', '.join(MULTILABEL_METRICS)}."
+        )
+    split: dict[str, Any] = OmegaConf.to_container(cfg.data.split, resolve=True)  # type: ignore[assignment]
+    if split.pop("grouped", False):
+        raise ConfigError("data.split.grouped=true needs groups, which data=multilabel does not define.")
+    n_rows = len(dataset.target_sets)
+    rows = np.random.default_rng(split.get("random_state")).permutation(n_rows)
+    n_test = int(round(split.get("test_size", 0.2) * n_rows))
+    n_val = int(round(split.get("validation_size", 0.1) * n_rows))
+    _check_split_sizes(n_rows, {"validation": n_val, "test": n_test}, split)
+    parts = {
+        "test": rows[:n_test],
+        "validation": rows[n_test : n_test + n_val],
+        "train": rows[n_test + n_val :],
+    }
+    X = {name: dataset.data.iloc[np.sort(at)] for name, at in parts.items()}
+    Y = {name: [dataset.target_sets[i] for i in np.sort(at)] for name, at in parts.items()}
+    logger.info(
+        "Training on %d rows (%d validation, %d test), several paths per row", len(Y["train"]), n_val, n_test
+    )
+    fit_seconds = _fit(cfg, model, X["train"], Y["train"])
+    save_model(model, output_dir / "model", training_data=(X["train"], Y["train"]))
+    classifier = find_classifier(model)
+    classifier.sufficiency_report_.write(output_dir)
+    features = model[:-1] if isinstance(model, Pipeline) else None
+    metrics: dict[str, Any] = {
+        "fit_seconds": fit_seconds,
+        "n_train": len(Y["train"]),
+        "levels": list(classifier.levels_),
+        "n_classes": [len(c) for c in classifier.hierarchy_.level_labels],
+        "n_paths": classifier.n_paths_,
+    }
+    for name in ("validation", "test"):
+        X_part = X[name] if features is None else features.transform(X[name])
+        started = time.perf_counter()
+        found = classifier.predict_paths(X_part)
+        seconds = time.perf_counter() - started
+        ranked = classifier.predict_top_k(X_part, 5).labels
+        metrics[name] = _multilabel_scores(Y[name], found.paths, ranked, Y["train"], seconds)
+        if name == "test":
+            bucket_report = support_bucket_report(Y[name], ranked, Y["train"], k=5)
+            test_paths = found
+    _write_multilabel_report(output_dir, bucket_report, _about(cfg, output_dir, classifier))
+    table = pd.DataFrame(
+        {
+            "row": X["test"].index,
+            "true_paths": [_joined(paths, cfg.data) for paths in Y["test"]],
+            "predicted_paths": [_joined(paths, cfg.data) for paths in test_paths.paths],
+        }
+    )
+    write_atomic(output_dir / "test_predictions.csv", lambda tmp: table.to_csv(tmp, index=False))
+    write_json(output_dir / "metrics.json", metrics)  # last: a run is complete when it exists
+    logger.info(
+        "Done in %.1fs: test hierarchical F1 %.4f, precision@1 %.4f. Artifacts in %s "
+        "(model/, metrics.json, sufficiency_report.*, rare_class_report.*, .hydra/)",
+        fit_seconds,
+        metrics["test"]["hierarchical_f1"],
+        metrics["test"]["precision_at_1"],
+        output_dir,
+    )
+    return metrics
+
+
+def _joined(paths: list[tuple[Any, ...]], data_cfg: DictConfig) -> str:
+    return data_cfg.path_separator.join(data_cfg.level_separator.join(map(str, p)) for p in paths)
+
+
+def _multilabel_scores(
+    Y: list[Any], found: list[Any], ranked: Any, Y_train: list[Any], seconds: float
+) -> dict[str, Any]:
+    precision, recall, f1 = multilabel_hierarchical_precision_recall_f1(Y, found, zero_division=0.0)
+    out: dict[str, Any] = {
+        "hierarchical_precision": precision,
+        "hierarchical_recall": recall,
+        "hierarchical_f1": f1,
+        "hierarchical_f1_samples": multilabel_hierarchical_f1(Y, found, average="samples", zero_division=0.0)
+        if all(Y)
+        else None,
+    }
+    for k in (1, 3, 5):
+        out[f"precision_at_{k}"] = precision_at_k(Y, ranked, k=k)
+    propensities = label_propensities(Y_train) if len(Y_train) >= 3 else None
+    out["psp_at_5"] = (
+        propensity_scored_precision_at_k(Y, ranked, propensities=propensities, k=5) if propensities else None
+    )
+    out["predict_seconds"] = seconds
+    out["n_rows"] = len(Y)
+    return out
+
+
+def _write_multilabel_report(output_dir: Path, buckets: pd.DataFrame, about: dict[str, str]) -> None:
+    """rare_class_report.md and .csv: how the paths of each training support fare."""
+    write_atomic(output_dir / "rare_class_report.csv", lambda tmp: buckets.to_csv(tmp))
+    header = "\n".join(f"- {key}: {value}" for key, value in about.items())
+    text = (
+        f"# Rare paths: how paths of each training support fare (top 5)\n\n{header}\n\n"
+        f"{markdown_table(buckets.reset_index())}\n\n"
+        "micro_macro_gap = micro recall@5 - macro recall@5 (averaged over paths): a large gap "
+        "means frequent paths carry the average.\n"
+    )
+    write_atomic(output_dir / "rare_class_report.md", lambda tmp: Path(tmp).write_text(text))
 
 
 def _write_predictions(path: Path, Y_true: pd.DataFrame, Y_pred: Any) -> None:

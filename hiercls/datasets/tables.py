@@ -74,11 +74,14 @@ def unreadable_table(
 def load_table(
     path: str | os.PathLike[str],
     *,
-    label_columns: Sequence[str],
+    label_columns: Sequence[str] | None = None,
     feature_columns: Sequence[str] | None = None,
     text_column: str | None = None,
     categorical_columns: Sequence[str] | None = None,
     format: str = "csv",
+    paths_column: str | None = None,
+    path_separator: str = "|",
+    level_separator: str = "/",
 ) -> Bunch:
     """Load a CSV or Parquet file with named feature and label columns.
 
@@ -101,12 +104,21 @@ def load_table(
         too, listed or not.
     format : {"csv", "parquet"}, default="csv"
         File format.
+    paths_column : str or None, default=None
+        Instead of ``label_columns``: a column holding several label paths per row
+        (a multi-label target), e.g. ``"J/J45/J45.9|E/E11"``; an empty cell is a row
+        without paths.
+    path_separator : str, default="|"
+        Between the paths of a ``paths_column`` cell.
+    level_separator : str, default="/"
+        Between the labels of one path, coarse to fine.
 
     Returns
     -------
     data : Bunch
         ``data``, ``target``, ``feature_names``, ``level_names``, ``text_column``
-        and ``DESCR``.
+        and ``DESCR``. With ``paths_column``: ``target_sets`` (per row, a list of
+        paths as tuples) instead of ``target`` and ``level_names`` (both None).
 
     Raises
     ------
@@ -115,9 +127,21 @@ def load_table(
     """
     func = "load_table"
     format = check_options(func, "format", format, ("csv", "parquet"))
-    if isinstance(label_columns, str) or not label_columns:
+    if paths_column is not None:
+        if label_columns:
+            raise ValueError(
+                "load_table takes label_columns (one path per row) or paths_column (several "
+                "paths per row), not both."
+            )
+        if not path_separator or not level_separator or path_separator == level_separator:
+            raise ValueError(
+                f"path_separator and level_separator must be two different non-empty strings; "
+                f"got {path_separator!r} and {level_separator!r}."
+            )
+        label_columns = [paths_column]
+    elif isinstance(label_columns, str) or not label_columns:
         raise parameter_error(
-            func, "label_columns", "a non-empty list of column names", label_columns
+            func, "label_columns", "a non-empty list of column names (or paths_column)", label_columns
         )
     label_columns = list(label_columns)
     if categorical_columns is None:
@@ -163,8 +187,36 @@ def load_table(
             )
         ):
             frame[name] = column.astype("category")
+    if paths_column is not None:
+        sets = [_split_paths(cell, path_separator, level_separator) for cell in frame[paths_column]]
+        n_paths = sum(len(paths) for paths in sets)
+        descr = (
+            f"Table {str(path)!r} ({format}): {len(frame)} rows, {n_paths} (row, path) pairs in "
+            f"column {paths_column!r}, {len({p for paths in sets for p in paths})} distinct paths."
+        )
+        return Bunch(
+            data=frame[feature_columns],
+            target=None,
+            target_sets=sets,
+            feature_names=list(feature_columns),
+            level_names=None,
+            text_column=text_column,
+            DESCR=descr,
+        )
     target = frame[label_columns]
     descr = f"Table {str(path)!r} ({format}): {len(frame)} rows.\n" + support_summary(
         label_frame(target)
     )
     return make_bunch(frame[feature_columns], target, text_column=text_column, descr=descr)
+
+
+def _split_paths(cell: object, path_separator: str, level_separator: str) -> list[tuple[str, ...]]:
+    """``"J/J45|E"`` -> ``[("J", "J45"), ("E",)]``; an empty or missing cell -> ``[]``."""
+    if not isinstance(cell, str):
+        return []
+    paths = []
+    for text in cell.split(path_separator):
+        labels = tuple(label.strip() for label in text.split(level_separator))
+        if any(labels) and labels not in paths:
+            paths.append(labels)
+    return paths
