@@ -872,6 +872,55 @@ def read_path_sets(
     return len(Y), np.asarray(rows, dtype=np.intp), pair_paths
 
 
+def path_sets_from_long(
+    table: pd.DataFrame, *, row: str, levels: Sequence[str], n_rows: int | None = None
+) -> list[list[tuple[Any, ...]]]:
+    """A multi-label target in long form (one line per (row, path)) as lists of paths.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One line per path of a row: the row's id in column ``row`` (0 to n_rows - 1),
+        its labels in ``levels``, coarse to fine (trailing missing: a shorter path).
+    row : str
+        The column of row ids.
+    levels : sequence of str
+        The label columns.
+    n_rows : int, optional
+        Rows of ``X``; rows without a line get no path. None: the largest id + 1.
+
+    Returns
+    -------
+    Y : list of lists of tuples
+        What :class:`~hiercls.MultiLabelHierarchicalClassifier` takes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from hiercls.hierarchy import path_sets_from_long
+    >>> long = pd.DataFrame({"row": [0, 0, 2], "group": ["J", "E", "I"], "code": ["J45", None, "I10"]})
+    >>> path_sets_from_long(long, row="row", levels=["group", "code"])
+    [[('J', 'J45'), ('E',)], [], [('I', 'I10')]]
+    """
+    missing = [c for c in [row, *levels] if c not in table.columns]
+    if missing:
+        raise ValueError(f"The long table has no column(s) {missing}; its columns are {list(table.columns)}.")
+    ids = pd.to_numeric(table[row], errors="coerce")
+    if ids.isna().any() or (ids < 0).any() or (ids % 1 != 0).any():
+        raise ValueError(f"Column {row!r} must hold row numbers 0, 1, 2, ... of X.")
+    ids = ids.astype(np.int64).to_numpy()
+    size = int(ids.max()) + 1 if n_rows is None and len(ids) else int(n_rows or 0)
+    if len(ids) and ids.max() >= size:
+        raise ValueError(f"Column {row!r} names row {int(ids.max())}, but X has {size} rows.")
+    out: list[list[tuple[Any, ...]]] = [[] for _ in range(size)]
+    labels = table[list(levels)].astype(object).to_numpy()
+    for position, (at, values) in enumerate(zip(ids.tolist(), labels, strict=True)):
+        path = read_path(list(values), f"Line {position} of the long table")
+        if path is not None and path not in out[at]:
+            out[at].append(path)
+    return out
+
+
 def is_path_sets(Y: Any) -> bool:
     """Whether ``Y`` is a multi-label target: per row, a list of paths given as tuples.
 

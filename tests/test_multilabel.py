@@ -246,3 +246,21 @@ def test_batch_scoring_says_it_takes_one_path_per_row(tmp_path):
     with pytest.raises(ValueError, match=r"MultiLabelHierarchicalClassifier models are not supported by"):
         predict_file(clf, tmp_path / "rows.csv", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_long_form_gives_the_same_model_as_lists_of_paths():
+    import pandas as pd
+
+    from hiercls.hierarchy import path_sets_from_long
+
+    lines = [(i, *path, None)[:4] for i, paths in enumerate(Y_GRID) for path in paths]
+    long = pd.DataFrame(lines, columns=["row", "level0", "level1", "unused"])
+    Y_long = path_sets_from_long(long, row="row", levels=["level0", "level1"], n_rows=len(Y_GRID))
+    assert Y_long == [list(paths) for paths in Y_GRID]
+    from_lists = MultiLabelHierarchicalClassifier(LogisticRegression()).fit(X_GRID, Y_GRID)
+    from_long = MultiLabelHierarchicalClassifier(LogisticRegression()).fit(X_GRID, Y_long)
+    np.testing.assert_array_equal(from_long.predict_proba(X_GRID), from_lists.predict_proba(X_GRID))
+    with pytest.raises(ValueError, match=r"names row 40, but X has 40 rows"):
+        path_sets_from_long(pd.DataFrame({"row": [40], "a": ["x"]}), row="row", levels=["a"], n_rows=40)
+    with pytest.raises(ValueError, match=r"must hold row numbers"):
+        path_sets_from_long(pd.DataFrame({"row": ["r1"], "a": ["x"]}), row="row", levels=["a"])
