@@ -29,6 +29,7 @@ def hierarchical_data(draw, max_levels=3, max_branching=3, ragged=True):
     Y[:] = [list(p) for p in paths for _ in range(rows_per_leaf)]
     if ragged and n_levels > 1 and draw(st.booleans()):
         cut = rng.random(len(Y)) < 0.2
+        cut[0] = False  # one full-depth row: no level is empty in every row
         depth = rng.integers(1, n_levels, size=len(Y))
         for j in range(1, n_levels):
             Y[cut & (depth <= j), j] = None

@@ -34,7 +34,7 @@ def test_predictions_are_valid_paths(data, threshold, decoding):
     predicted = clf.predict(X)
     assert predicted.shape == Y.shape
     # Encoding against the fitted tree raises for any path the tree does not contain.
-    clf.hierarchy_.encode(read_label_paths(predicted))
+    clf.hierarchy_.encode(read_label_paths(predicted, check_paths=False))  # all may stop at level 0
 
 
 @SETTINGS
