@@ -34,6 +34,7 @@ from ._compat import (
 )
 from .categorical import categorical_node_settings, find_categorical_columns
 from .exceptions import WeightPruningWarning
+from .explain import explain_paths
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
 from .node_models import (
     ConstantNodeModel,
@@ -930,6 +931,53 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         for j in range(self.hierarchy_.n_levels):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
         return TopKPaths(labels.reshape(n_samples, k, -1), top.proba)
+
+    def explain(self, X: ArrayLike, *, top: int = 5, feature_names: Any = None) -> pd.DataFrame:
+        """The features that decided each step of each row's predicted path.
+
+        At every node on a row's path (as ``predict`` decodes it), the node model chose
+        one outcome over the others; a feature's contribution is how much it raised
+        the chosen outcome's decision value above the runner-up's. Exact for linear
+        node models (``value * (weight[chosen] - weight[runner_up])``: the
+        contributions and the intercepts' difference add up to the decision values'
+        difference); LightGBM's own ``pred_contrib`` for LightGBM node models. For a
+        Pipeline (TF-IDF, say), use :func:`hiercls.explain.explain_predictions`,
+        which also names the vocabulary.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        top : int, default=5
+            Features kept per row and step, largest positive contribution first.
+        feature_names : sequence of str, optional
+            Default: ``feature_names_in_``, else ``x0, x1, ...``.
+
+        Returns
+        -------
+        explanation : DataFrame
+            One line per (row, level, feature): ``row``, ``level``, ``node`` (the
+            deciding node's path, ``""`` for the root), ``chosen`` and ``runner_up``
+            (labels; ``"(path ends here)"`` for a stop), ``feature``, ``value`` and
+            ``contribution``.
+
+        Raises
+        ------
+        TypeError
+            For a node model on some path that is neither linear nor LightGBM.
+        """
+        if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
+            raise ValueError(f"top must be a positive integer; got {top!r}.")
+        X_checked: Any = self._validate_for_predict(X)
+        if feature_names is None:
+            feature_names = getattr(self, "feature_names_in_", None)
+        if feature_names is None:
+            feature_names = [f"x{j}" for j in range(X_checked.shape[1])]
+        if len(feature_names) != X_checked.shape[1]:
+            raise ValueError(
+                f"feature_names has {len(feature_names)} names for {X_checked.shape[1]} columns of X."
+            )
+        node_codes = self._decode(X_checked, with_proba=False).node_codes
+        return explain_paths(self, X_checked, node_codes, np.asarray(feature_names, dtype=object), int(top))
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Exact-path accuracy: the share of rows whose whole predicted path is right.

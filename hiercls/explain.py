@@ -1,0 +1,193 @@
+"""Why a row got its label: the features that decided each step of its predicted path.
+
+At every node on a row's predicted path, the node model chose one child over the
+others. A feature's contribution is how much it moved the decision value of the
+chosen child above the runner-up's:
+
+- linear node models (hiercls's compact ones, scikit-learn's ``coef_`` models):
+  ``value * (weight[chosen] - weight[runner_up])``, exact: the contributions and the
+  intercepts' difference add up to the decision values' difference;
+- LightGBM node models: LightGBM's own ``pred_contrib`` (SHAP values of the raw
+  scores), chosen minus runner-up.
+
+Other node models raise a ``TypeError`` that names them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import sparse
+from sklearn.pipeline import Pipeline
+
+from .hierarchy import ROOT, as_python
+from .metrics import PATH_SEPARATOR
+from .node_models import ConstantNodeModel, outcome_scores, take_rows
+from .sparse_linear import SparseLinearModel
+from .traversal import group_by_node
+
+__all__ = ["STOP", "explain_paths", "explain_predictions"]
+
+#: Shown as the chosen outcome where the path ends at a node with children.
+STOP = "(path ends here)"
+
+
+def explain_predictions(model: Any, X: Any, *, top: int = 5, feature_names: Any = None) -> pd.DataFrame:
+    """The features that decided each step of each row's predicted path.
+
+    Parameters
+    ----------
+    model : HierarchicalClassifier or Pipeline ending with one
+        Fitted. A Pipeline's steps before the classifier transform ``X`` first, and
+        name the features (``get_feature_names_out``: a TF-IDF vocabulary, say).
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+    top : int, default=5
+        Features kept per row and step: the ones that pushed most toward the chosen
+        child (largest contributions first).
+    feature_names : sequence of str, optional
+        Names of the classifier's input columns; default: the Pipeline's output
+        names, else ``feature_names_in_``, else ``x0, x1, ...``.
+
+    Returns
+    -------
+    explanation : DataFrame
+        See :meth:`HierarchicalClassifier.explain <hiercls.HierarchicalClassifier.explain>`.
+
+    Examples
+    --------
+    >>> from hiercls import HierarchicalClassifier
+    >>> from hiercls.explain import explain_predictions
+    >>> X = [[5.0, 0.0], [4.0, 0.0], [0.0, 5.0], [0.0, 4.0]] * 5
+    >>> Y = [["a", "a1"], ["a", "a2"], ["b", "b1"], ["b", "b2"]] * 5
+    >>> clf = HierarchicalClassifier(min_samples=1).fit(X, Y)
+    >>> explain_predictions(clf, [[5.0, 0.0]], top=1)[["level", "chosen", "runner_up", "feature"]]
+        level chosen runner_up feature
+    0  level0      a         b      x0
+    1  level1     a1        a2      x0
+    """
+    if isinstance(model, Pipeline):
+        classifier = model.steps[-1][1]
+        X = model[:-1].transform(X)
+        if feature_names is None and hasattr(model[:-1], "get_feature_names_out"):
+            feature_names = model[:-1].get_feature_names_out()
+        return classifier.explain(X, top=top, feature_names=feature_names)  # type: ignore[no-any-return]
+    return model.explain(X, top=top, feature_names=feature_names)  # type: ignore[no-any-return]
+
+
+def explain_paths(
+    classifier: Any, X: Any, node_codes: NDArray[np.intp], names: NDArray[Any], top: int
+) -> pd.DataFrame:
+    """:meth:`HierarchicalClassifier.explain` for validated ``X`` and its decoded paths."""
+    hierarchy = classifier.hierarchy_
+    frames = []
+    for level in range(hierarchy.n_levels):
+        parents = np.zeros(len(node_codes), dtype=np.intp) if level == 0 else node_codes[:, level - 1]
+        decided = np.flatnonzero(parents >= 0)
+        if decided.size == 0:
+            break
+        nodes, groups = group_by_node(parents[decided])
+        for node, group in zip(nodes.tolist(), groups, strict=True):
+            model_at = classifier.estimators_[node]
+            if model_at is None or isinstance(model_at, ConstantNodeModel):
+                continue  # a leaf, or a node with one outcome: nothing was decided
+            rows = decided[group]
+            chosen = node_codes[rows, level]
+            chosen = np.where(chosen >= 0, chosen, node)  # -1: the path ends at the node
+            frames.append(
+                _explain_node(hierarchy, node, model_at, take_rows(X, rows), rows, chosen, level, names, top)
+            )
+    columns = ["row", "level", "node", "chosen", "runner_up", "feature", "value", "contribution"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    explanation = pd.concat(frames, ignore_index=True)
+    return explanation.sort_values(["row", "level"], kind="stable", ignore_index=True)
+
+
+def _explain_node(
+    hierarchy: Any,
+    node: int,
+    model: Any,
+    X: sparse.csr_matrix,
+    rows: NDArray[np.intp],
+    chosen: NDArray[np.intp],
+    level: int,
+    names: NDArray[Any],
+    top: int,
+) -> pd.DataFrame:
+    outcomes = np.asarray(model.classes_)
+    chosen_at = np.searchsorted(outcomes, chosen)
+    scores = outcome_scores(model, X)
+    others = scores.copy()
+    others[np.arange(len(rows)), chosen_at] = -np.inf
+    runner_at = np.argmax(others, axis=1)
+    contributions = _contributions(model, X, chosen_at, runner_at)
+    X = sparse.csr_matrix(X)
+    path = PATH_SEPARATOR.join(str(as_python(x)) for x in hierarchy.node_path(node)) if node != ROOT else ""
+
+    def label(outcome: int) -> Any:
+        return STOP if outcome == node else as_python(hierarchy.node_path(outcome)[-1])
+
+    coo = contributions.tocoo()
+    keep = coo.data > 0  # what pushed toward the chosen child
+    entry_row, entry_col, value = coo.row[keep], coo.col[keep], coo.data[keep]
+    order = np.lexsort((-value, entry_row))
+    entry_row, entry_col, value = entry_row[order], entry_col[order], value[order]
+    starts = np.searchsorted(entry_row, entry_row)
+    first = np.arange(len(entry_row)) - starts < top
+    entry_row, entry_col, value = entry_row[first], entry_col[first], value[first]
+    return pd.DataFrame(
+        {
+            "row": rows[entry_row],
+            "level": hierarchy.level_names[level],
+            "node": path,
+            "chosen": [label(int(outcomes[chosen_at[r]])) for r in entry_row.tolist()],
+            "runner_up": [label(int(outcomes[runner_at[r]])) for r in entry_row.tolist()],
+            "feature": names[entry_col],
+            "value": _entries(X, entry_row, entry_col),
+            "contribution": value,
+        }
+    )
+
+
+def _entries(X: sparse.csr_matrix, rows: NDArray[np.intp], columns: NDArray[np.intp]) -> NDArray[Any]:
+    values = X[rows, columns]  # scipy gives a sparse (1, 0) block for no entries
+    return np.asarray(values.toarray() if sparse.issparse(values) else values).ravel()
+
+
+def _contributions(
+    model: Any, X: Any, chosen_at: NDArray[np.intp], runner_at: NDArray[np.intp]
+) -> sparse.csr_matrix:
+    """Per row and feature: the feature's push of chosen over runner-up, (n_rows, n_features)."""
+    if isinstance(model, SparseLinearModel) or (hasattr(model, "coef_") and hasattr(model, "intercept_")):
+        weights = _class_weights(model)  # (n_classes, n_features), CSR
+        difference = weights[chosen_at] - weights[runner_at]
+        return sparse.csr_matrix(sparse.csr_matrix(X).multiply(difference))
+    if type(model).__module__.startswith("lightgbm"):
+        raw = np.asarray(model.predict(X, pred_contrib=True))
+        n_features = X.shape[1]
+        if isinstance(raw, list) or raw.ndim != 2:
+            raise TypeError("LightGBM's pred_contrib returned an unexpected shape.")
+        if raw.shape[1] == n_features + 1:  # binary: contributions to the positive class's score
+            per_class = np.stack([np.zeros_like(raw), raw], axis=1)
+        else:
+            per_class = raw.reshape(len(raw), -1, n_features + 1)
+        picked = np.arange(len(raw))
+        difference = per_class[picked, chosen_at, :n_features] - per_class[picked, runner_at, :n_features]
+        return sparse.csr_matrix(difference)
+    raise TypeError(
+        f"explain_predictions explains linear and LightGBM node models; the node model "
+        f"{type(model).__name__} is neither. Use a linear model or LightGBM at that node "
+        f"(node_estimators / level_estimators)."
+    )
+
+
+def _class_weights(model: Any) -> sparse.csr_matrix:
+    """One row of weights per class of a linear model (binary: zeros, then the positive class's)."""
+    coef = model.coef_
+    coef = sparse.csr_matrix(coef) if not sparse.issparse(coef) else sparse.csr_matrix(coef)
+    if coef.shape[0] == 1 and len(model.classes_) == 2:
+        coef = sparse.vstack([sparse.csr_matrix(coef.shape), coef], format="csr")
+    return coef
