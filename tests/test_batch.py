@@ -713,3 +713,23 @@ def test_int_and_str_labels_that_read_alike_stay_apart(tmp_path):
     assert (written == "1").sum() == (model.predict(X)[:, 1] == 1).sum()
     leaf_drift = next(d for d in summary.drift if d.level == "leaf")
     assert leaf_drift.psi < 0.01  # the model's own training rows: no drift
+
+
+def test_explain_writes_the_deciding_features_per_level(tmp_path, model, artifact, inputs, new_rows):
+    predict_file(artifact, inputs / "in.parquet", tmp_path / "out", explain=2, id_columns=["row_id"], quiet=True)
+    out = pd.read_parquet(tmp_path / "out")
+    X = features(new_rows)
+    scorable = np.flatnonzero(np.isfinite(X.to_numpy()).all(axis=1))  # the others get a scoring_error
+    expected = model.explain(X.iloc[scorable], top=2)
+    expected["row"] = scorable[expected["row"]]
+    for level in model.levels_:
+        rows = expected[expected["level"] == level]
+        first = rows.groupby("row").head(1).set_index("row")
+        written = out[f"{level}_explanation"]
+        # The first named feature of a row at a level is its largest contribution.
+        assert written.notna().sum() == rows["row"].nunique()
+        for row in first.index[:20]:
+            assert written.iloc[row].startswith(f"{first.loc[row, 'feature']} (+")
+    # Another explain value is another job: the earlier output is not mixed with it.
+    with pytest.raises(OutputConflictError, match="explain"):
+        predict_file(artifact, inputs / "in.parquet", tmp_path / "out", explain=3, quiet=True)

@@ -50,6 +50,8 @@ class Job:
     #: Per level, label -> text for a level of mixed types (written as text), else None.
     label_texts: tuple[dict[Any, str] | None, ...]
     top_k: int
+    #: Features per level in the ``<level>_explanation`` columns (0: no such columns).
+    explain: int
     allow_nan: bool
     output_schema: pa.Schema
     output_format: str
@@ -87,6 +89,7 @@ def _output_schema(
     levels: Sequence[str],
     dictionaries: Sequence[pa.Array],
     top_k: int,
+    explain: int = 0,
 ) -> pa.Schema:
     fields = [read_schema.field(name) for name in copied]
     for level, dictionary in zip(levels, dictionaries, strict=True):
@@ -94,6 +97,8 @@ def _output_schema(
     fields += [pa.field("path_proba", pa.float64()), pa.field("stopped_at_level", pa.string())]
     for i in range(1, top_k + 1):
         fields += [pa.field(f"top{i}_path", pa.string()), pa.field(f"top{i}_proba", pa.float64())]
+    if explain:
+        fields += [pa.field(f"{level}_explanation", pa.string()) for level in levels]
     fields.append(pa.field("scoring_error", pa.string()))
     counts = Counter(f.name for f in fields)
     clashes = sorted(name for name, count in counts.items() if count > 1)
@@ -213,6 +218,7 @@ def prepare_job(
     passthrough: Sequence[str] | str,
     top_k: int,
     output_format: str,
+    explain: int = 0,
 ) -> Job:
     """Check the input's columns against the model, before any work."""
     classifier = find_classifier(model)
@@ -293,8 +299,9 @@ def prepare_job(
         dictionaries=dictionaries,
         label_texts=texts,
         top_k=top_k,
+        explain=explain,
         allow_nan=bool(get_tags(classifier).input_tags.allow_nan),
-        output_schema=_output_schema(read_schema, copied, levels, dictionaries, top_k),
+        output_schema=_output_schema(read_schema, copied, levels, dictionaries, top_k, explain),
         output_format=output_format,
     )
 

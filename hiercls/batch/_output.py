@@ -72,6 +72,7 @@ def job_identity(
             "format": job.output_format,
             "columns": job.output_schema.names,
             "top_k": job.top_k,
+            "explain": job.explain,
             "features": list(job.features),
         },
         "layout": layout,

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse as sp
+from sklearn.pipeline import Pipeline
 
 from ..artifacts import find_classifier
 from ..exceptions import SchemaError
@@ -225,6 +226,25 @@ def _label_column(
     return pa.array(values, type=data_type, from_pandas=True)
 
 
+def _explanations(model: Any, classifier: Any, X: Any, good: np.ndarray, n: int, job: Job) -> list[pa.Array]:
+    """Per level, "feature (+contribution); ..." of each scored row (null where none)."""
+    columns = {level: np.full(n, None, dtype=object) for level in job.levels}
+    if good.size:
+        names = None
+        if isinstance(model, Pipeline) and hasattr(model[:-1], "get_feature_names_out"):
+            names = model[:-1].get_feature_names_out()
+        explained = classifier.explain(X, top=job.explain, feature_names=names)
+        if len(explained):
+            amounts = explained["contribution"].map("{:+.3g}".format)
+            text = explained["feature"].astype(str) + " (" + amounts + ")"
+            # One string per (row, level), then one column per level.
+            table = text.groupby([explained["row"], explained["level"]], sort=False).agg("; ".join).unstack()
+            for level in table.columns:
+                present = table[level].notna().to_numpy()
+                columns[level][good[table.index.to_numpy()[present]]] = table[level].to_numpy()[present]
+    return [pa.array(columns[level], type=pa.string()) for level in job.levels]
+
+
 def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], str]) -> pa.Table:
     """Score one chunk; rows that cannot be scored get a reason instead of labels."""
     n = table.num_rows
@@ -267,6 +287,8 @@ def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], st
         empty = pa.array(np.isnan(slot_proba))
         arrays.append(pc.if_else(empty, pa.scalar(None, pa.string()), _join_path(pieces)))
         arrays.append(pa.array(slot_proba, from_pandas=True))
+    if job.explain:
+        arrays += _explanations(model, classifier, X, good, n, job)
     if reasons:
         errors = np.full(n, None, dtype=object)
         errors[list(reasons)] = list(reasons.values())

@@ -69,6 +69,7 @@ def _progress_bar(total: int | None, quiet: bool, estimated: bool) -> Any:
     {
         "chunk_rows": [StrictInterval(Integral, 1, None, closed="left")],
         "top_k": [StrictInterval(Integral, 0, None, closed="left")],
+        "explain": [StrictInterval(Integral, 0, None, closed="left")],
         "id_columns": [_COLUMN_NAMES, None],
         "passthrough": [_COLUMN_NAMES, None, StrOptions({"all"})],
         "feature_columns": [_COLUMN_NAMES, None],
@@ -86,6 +87,7 @@ def predict_file(
     *,
     chunk_rows: int = 100_000,
     top_k: int = 0,
+    explain: int = 0,
     id_columns: Sequence[str] | None = None,
     passthrough: Sequence[str] | str | None = None,
     feature_columns: Sequence[str] | None = None,
@@ -140,6 +142,11 @@ def predict_file(
         Rows per chunk and per output part (local engine).
     top_k : int, default=0
         Also write the ``k`` most probable complete paths per row.
+    explain : int, default=0
+        Also write, per level, ``<level>_explanation``: the ``explain`` features that
+        pushed the row's decision at that level most, with their contributions
+        (``"asthma (+1.2); night (+0.4)"``; see
+        :meth:`HierarchicalClassifier.explain <hiercls.HierarchicalClassifier.explain>`).
     id_columns, passthrough : list of str, default=None
         Input columns copied to the start of the output, ids first. ``passthrough``
         may be ``"all"``: every column that is neither a feature nor an id. CSV
@@ -231,6 +238,7 @@ def predict_file(
         passthrough=copied,
         top_k=top_k,
         output_format=output_format,
+        explain=explain,
     )
     layout = (
         {"engine": "local", "chunk_rows": chunk_rows}

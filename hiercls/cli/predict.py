@@ -87,6 +87,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         options["output"],
         chunk_rows=options["chunk_rows"],
         top_k=options["top_k"],
+        explain=options["explain"],
         id_columns=options["id_columns"],
         passthrough=options["passthrough"],
         feature_columns=options["feature_columns"],
