@@ -716,7 +716,7 @@ def test_int_and_str_labels_that_read_alike_stay_apart(tmp_path):
 
 
 def test_explain_writes_the_deciding_features_per_level(tmp_path, model, artifact, inputs, new_rows):
-    predict_file(artifact, inputs / "in.parquet", tmp_path / "out", explain=2, id_columns=["row_id"], quiet=True)
+    predict_file(artifact, inputs / "in.parquet", tmp_path / "out", explain=2, quiet=True)
     out = pd.read_parquet(tmp_path / "out")
     X = features(new_rows)
     scorable = np.flatnonzero(np.isfinite(X.to_numpy()).all(axis=1))  # the others get a scoring_error
