@@ -166,8 +166,8 @@ def test_unknown_group_option_names_it(tmp_path):
     result = _run_cli(["data=nope", f"paths.output_dir={tmp_path}"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "hiercls-train: error: unknown data 'nope'; choose one of: csv, oews, parquet, synthetic, "
-        "unicodedata, wordnet (see hiercls-train --help)"
+        "hiercls-train: error: unknown data 'nope'; choose one of: csv, multilabel, oews, parquet, "
+        "synthetic, unicodedata, wordnet (see hiercls-train --help)"
     )
 
 
