@@ -210,8 +210,17 @@ def _training_summary(model: Any, classifier: HierarchicalClassifier, X: Any, Y:
         "class_counts": None if Y is None else _level_counts(classifier, Y),
         # The drift baseline: a model's predictions lean towards large classes, so new
         # predictions are compared with predictions, not with true labels.
-        "predicted_class_counts": _level_counts(classifier, model.predict(X)),
+        "predicted_class_counts": _level_counts(classifier, _predicted_paths(model, classifier, X)),
     }
+
+
+def _predicted_paths(model: Any, classifier: Any, X: Any) -> Any:
+    """What batch scoring counts: the predicted path (a multi-label model's most probable one)."""
+    if not isinstance(classifier, MultiLabelHierarchicalClassifier):
+        return model.predict(X)
+    X_classifier = model[:-1].transform(X) if isinstance(model, Pipeline) else X
+    best = classifier.predict_top_k(X_classifier, 1).labels[:, 0, :]
+    return [[tuple(label for label in path if label is not None)] for path in best]
 
 
 def _classes_per_level(classifier: Any) -> list[np.ndarray]:

@@ -100,10 +100,14 @@ class TopKPaths:
         everywhere in a slot for which the row has no further path.
     proba : ndarray of float, shape (n_samples, k)
         Probability of each path, descending; NaN for an empty slot.
+    level_proba : ndarray of float, shape (n_samples, k, n_levels), or None
+        Probability of each path's node at each level (NaN below its end), where the
+        estimator gives it (:class:`~hiercls.MultiLabelHierarchicalClassifier`).
     """
 
     labels: NDArray[Any]
     proba: NDArray[np.float64]
+    level_proba: NDArray[np.float64] | None = None
 
 
 def _templates_have(method: str):  # type: ignore[no-untyped-def]

@@ -485,12 +485,13 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         k = self._check_k(k)
         X_checked: Any = self._validate_for_predict(X)
         n = X_checked.shape[0]
-        top = top_k_paths(self._routes, NodeScorer(self.estimators_, X_checked, remember=True), n, k)
+        scorer = NodeScorer(self.estimators_, X_checked, remember=True)
+        top = top_k_paths(self._routes, scorer, n, k, n_levels=self.hierarchy_.n_levels)
         path_codes = self.hierarchy_.ancestors(top.nodes.ravel())
         labels = np.empty((top.nodes.size, self.hierarchy_.n_levels), dtype=object)
         for j in range(self.hierarchy_.n_levels):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
-        return TopKPaths(labels.reshape(n, k, -1), top.proba)
+        return TopKPaths(labels.reshape(n, k, -1), top.proba, top.level_proba)
 
     def score(self, X: ArrayLike, Y: Any, sample_weight: ArrayLike | None = None) -> float:
         """Example-based F1 of the predicted path sets (each row's F1, averaged).

@@ -236,16 +236,38 @@ def test_a_saved_model_loads_and_predicts_the_same(tmp_path):
     assert metadata["training_data"]["predicted_class_counts"] == counts  # a separable grid
 
 
-def test_batch_scoring_says_it_takes_one_path_per_row(tmp_path):
+@pytest.mark.parametrize("output_format", ["parquet", "csv"])
+def test_batch_scoring_writes_every_path_above_the_threshold(tmp_path, output_format):
     import pandas as pd
 
+    from hiercls.artifacts import save_model
     from hiercls.batch import predict_file
 
-    clf = MultiLabelHierarchicalClassifier(tree(), sufficiency_policy="ignore").fit(X_GRID, Y_GRID)
-    pd.DataFrame(X_GRID, columns=["x0", "x1"]).to_csv(tmp_path / "rows.csv", index=False)
-    with pytest.raises(ValueError, match=r"MultiLabelHierarchicalClassifier models are not supported by"):
-        predict_file(clf, tmp_path / "rows.csv", tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+    X = pd.DataFrame(X_GRID, columns=["x0", "x1"])
+    clf = MultiLabelHierarchicalClassifier(tree(), sufficiency_policy="ignore").fit(X, Y_GRID)
+    save_model(clf, tmp_path / "model", training_data=(X, Y_GRID))
+    rows = X.iloc[:4].copy()
+    rows.loc[3, "x0"] = np.nan  # cannot be scored: keeps its place with a reason
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    summary = predict_file(
+        tmp_path / "model", tmp_path / "rows.csv", tmp_path / "out", top_k=2, output_format=output_format,
+        quiet=True,
+    )
+    assert summary.rows_scored_now == 4
+    part = next((tmp_path / "out").glob(f"part-*.{output_format}"))
+    out = pd.read_parquet(part) if output_format == "parquet" else pd.read_csv(part, keep_default_na=False)
+    expected = [["a > a1"], ["a > a1", "b"], ["a > a2"]]  # paths of probability 1, as the grid is separable
+    if output_format == "parquet":
+        assert [sorted(paths) for paths in out["paths"][:3]] == expected
+        assert [list(p) for p in out["paths_proba"][:3]] == [[1.0], [1.0, 1.0], [1.0]]
+        assert out["paths"][3] is None
+    else:
+        assert [sorted(text.split(" | ")) for text in out["paths"][:3]] == expected
+        assert out["paths"][3] == ""
+    # The per-level columns are the most probable path's; top-k as for one path per row.
+    assert out["level0"][[0, 2]].tolist() == ["a", "a"]  # row 1's two paths tie at 1.0
+    assert out["scoring_error"][3] == "feature 'x0' is missing (NaN)"
+    assert {out["top1_path"][1], out["top2_path"][1]} == {"a > a1", "b"}
 
 
 def test_the_long_form_gives_the_same_model_as_lists_of_paths():

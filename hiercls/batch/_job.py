@@ -18,6 +18,7 @@ import pyarrow as pa
 from .._compat import get_tags
 from ..artifacts import find_classifier
 from ..datasets.tables import unreadable_table
+from ..estimator import HierarchicalClassifier
 from ..exceptions import SchemaError
 from ..hierarchy import label_texts
 from .files import DataFile, csv_column_of_error, find_unparsable_value
@@ -52,6 +53,9 @@ class Job:
     top_k: int
     #: Features per level in the ``<level>_explanation`` columns (0: no such columns).
     explain: int
+    #: Several paths per row: the columns ``paths`` and ``paths_proba`` too, and the
+    #: per-level columns describe each row's most probable path.
+    multi_label: bool
     allow_nan: bool
     output_schema: pa.Schema
     output_format: str
@@ -79,8 +83,7 @@ def _label_dictionary(labels: np.ndarray) -> tuple[pa.Array, dict[Any, str] | No
 
 
 def _classes(classifier: Any) -> list[np.ndarray]:
-    classes = classifier.classes_
-    return list(classes) if isinstance(classes, list) else [np.asarray(classes)]
+    return list(classifier.hierarchy_.level_labels)
 
 
 def _output_schema(
@@ -90,11 +93,19 @@ def _output_schema(
     dictionaries: Sequence[pa.Array],
     top_k: int,
     explain: int = 0,
+    multi_label: bool = False,
+    output_format: str = "parquet",
 ) -> pa.Schema:
     fields = [read_schema.field(name) for name in copied]
     for level, dictionary in zip(levels, dictionaries, strict=True):
         fields += [pa.field(level, dictionary.type), pa.field(f"{level}_proba", pa.float64())]
     fields += [pa.field("path_proba", pa.float64()), pa.field("stopped_at_level", pa.string())]
+    if multi_label:  # every path above the model's threshold: lists, or joined text in CSV
+        as_list = output_format == "parquet"
+        fields += [
+            pa.field("paths", pa.list_(pa.string()) if as_list else pa.string()),
+            pa.field("paths_proba", pa.list_(pa.float64()) if as_list else pa.string()),
+        ]
     for i in range(1, top_k + 1):
         fields += [pa.field(f"top{i}_path", pa.string()), pa.field(f"top{i}_proba", pa.float64())]
     if explain:
@@ -283,6 +294,7 @@ def prepare_job(
     read_schema = pa.schema(list(read_fields.values()))
     classes = _classes(classifier)
     dictionaries, texts = zip(*(_label_dictionary(c) for c in classes), strict=True)
+    multi_label = not isinstance(classifier, HierarchicalClassifier)
     levels = tuple(str(level) for level in classifier.levels_)
     return Job(
         features=tuple(features),
@@ -300,8 +312,11 @@ def prepare_job(
         label_texts=texts,
         top_k=top_k,
         explain=explain,
+        multi_label=multi_label,
         allow_nan=bool(get_tags(classifier).input_tags.allow_nan),
-        output_schema=_output_schema(read_schema, copied, levels, dictionaries, top_k, explain),
+        output_schema=_output_schema(
+            read_schema, copied, levels, dictionaries, top_k, explain, multi_label, output_format
+        ),
         output_format=output_format,
     )
 

@@ -245,6 +245,30 @@ def _explanations(model: Any, classifier: Any, X: Any, good: np.ndarray, n: int,
     return [pa.array(columns[level], type=pa.string()) for level in job.levels]
 
 
+def _path_set_columns(classifier: Any, found: Any, good: np.ndarray, n: int, job: Job) -> list[pa.Array]:
+    """``paths`` and ``paths_proba``: every path above the threshold, most probable first.
+
+    Lists in Parquet; in CSV, paths joined by " | " (labels by " > ") and their
+    probabilities likewise. Rows that were not scored hold null.
+    """
+    counts = np.zeros(n, dtype=np.int64)
+    texts = pa.array([_PATH_SEPARATOR.join(map(str, path)) for path in classifier.classes_], type=pa.string())
+    values, proba = texts.take(pa.array([], type=pa.int64())), pa.array([], type=pa.float64())
+    if found is not None:
+        counts = np.bincount(good[found.row], minlength=n)
+        values, proba = texts.take(pa.array(found.class_index)), pa.array(found.proba, type=pa.float64())
+    offsets = pa.array(np.concatenate(([0], np.cumsum(counts))).astype(np.int32))
+    unscored = np.ones(n, dtype=bool)
+    unscored[good] = False
+    mask = pa.array(unscored)
+    path_lists = pa.ListArray.from_arrays(offsets, values, mask=mask)
+    proba_lists = pa.ListArray.from_arrays(offsets, proba, mask=mask)
+    if job.output_format == "parquet":
+        return [path_lists, proba_lists]
+    as_text = pa.ListArray.from_arrays(offsets, pc.cast(proba, pa.string()), mask=mask)
+    return [pc.binary_join(path_lists, " | "), pc.binary_join(as_text, " | ")]
+
+
 def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], str]) -> pa.Table:
     """Score one chunk; rows that cannot be scored get a reason instead of labels."""
     n = table.num_rows
@@ -255,7 +279,16 @@ def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], st
     path_proba = np.full(n, np.nan)
     labels = None
     top = None
-    if good.size:
+    found = None
+    if good.size and job.multi_label:
+        # The per-level columns describe each row's most probable path (exact top-1).
+        ranked = classifier.predict_top_k(X, max(1, job.top_k))
+        labels = ranked.labels[:, 0, :]
+        level_proba[good] = ranked.level_proba[:, 0, :]
+        path_proba[good] = ranked.proba[:, 0]
+        top = ranked if job.top_k else None
+        found = classifier.predict_paths(X)
+    elif good.size:
         paths = classifier.predict_paths(X, top_k=job.top_k)
         labels = paths.labels
         if good.size == n:
@@ -275,6 +308,8 @@ def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], st
         arrays.append(pa.array(level_proba[:, j], from_pandas=True))
     arrays.append(pa.array(path_proba, from_pandas=True))
     arrays.append(_take(pa.array(job.levels), np.where(depth < n_levels, depth - 1, -1)))
+    if job.multi_label:
+        arrays += _path_set_columns(classifier, found, good, n, job)
     for i in range(job.top_k):
         slot_proba = np.full(n, np.nan)
         pieces = []

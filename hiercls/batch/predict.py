@@ -221,11 +221,10 @@ def predict_file(
         metadata = read_metadata(model)
         model = load_model(model)
     classifier = find_classifier(model)
-    if not isinstance(classifier, HierarchicalClassifier):
+    if explain and not isinstance(classifier, HierarchicalClassifier):
         raise ValueError(
-            f"predict_file scores one path per row; {type(classifier).__name__} models are "
-            f"not supported by batch scoring yet. Score them with the model's predict_paths "
-            f"or predict_top_k on chunks of the file."
+            f"explain={explain} explains one path per row; {type(classifier).__name__} models "
+            f"have no explanations yet. Leave explain=0."
         )
     top_k = min(top_k, classifier.n_paths_)  # more columns would always be empty
     data_file = inspect_data_file(input_path, input_format)
