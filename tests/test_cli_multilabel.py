@@ -54,8 +54,8 @@ def compose_multilabel(tmp_path, overrides=()):
 def test_a_multilabel_run_leaves_its_artifacts_and_learns_the_paths(tmp_path):
     metrics = train(compose_multilabel(tmp_path))
     run = tmp_path / "run"
-    written = ("metrics.json", "sufficiency_report.md", "rare_class_report.md", "rare_class_report.csv")
-    for name in (*written, "test_predictions.csv"):
+    written = ("metrics.json", "sufficiency_report.md", "test_predictions.csv")
+    for name in (*written, "rare_class_report.md", "rare_class_report.csv", "rare_class_report.html"):
         assert (run / name).is_file(), name
     assert json.loads((run / "metrics.json").read_text())["test"] == pytest.approx(metrics["test"])
     assert metrics["test"]["hierarchical_f1"] == 1.0  # each word gives its path away
@@ -67,6 +67,9 @@ def test_a_multilabel_run_leaves_its_artifacts_and_learns_the_paths(tmp_path):
     truth, predicted = (predictions[c].str.split("|").map(set) for c in ("true_paths", "predicted_paths"))
     assert (truth == predicted).all()
     assert "| [100, inf) |" in (run / "rare_class_report.md").read_text()
+    page = (run / "rare_class_report.html").read_text()
+    assert "data/rows.csv" in page or "rows.csv" in page  # the report says which data it describes
+    assert page.count("<img ") == 1  # micro and macro recall per bucket
 
 
 def test_a_metric_a_multilabel_run_does_not_have_is_refused(tmp_path):

@@ -30,7 +30,6 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import hiercls
 
 from .._atomic import write_atomic, write_json
-from .._formatting import markdown_table
 from ..artifacts import find_classifier, save_model
 from ..categorical import CategoricalColumns, categorical_node_settings, find_categorical_columns
 from ..datasets import train_test_split_hierarchical
@@ -48,6 +47,7 @@ from ..metrics import (
 from ..multilabel import MultiLabelHierarchicalClassifier
 from ..parallel import fit_backend
 from ..reports import rare_class_report
+from ..reports.path_sets import write_path_bucket_report
 from .config import (
     CONF_DIR,
     ConfigError,
@@ -436,7 +436,9 @@ def train_multilabel(cfg: DictConfig, dataset: Any, model: Any, output_dir: Path
         if name == "test":
             bucket_report = support_bucket_report(Y[name], ranked, Y["train"], k=5)
             test_paths = found
-    _write_multilabel_report(output_dir, bucket_report, _about(cfg, output_dir, classifier))
+    write_path_bucket_report(
+        bucket_report, output_dir, about=_about(cfg, output_dir, classifier), k=5, figures=cfg.report.figures
+    )
     table = pd.DataFrame(
         {
             "row": X["test"].index,
@@ -482,19 +484,6 @@ def _multilabel_scores(
     out["predict_seconds"] = seconds
     out["n_rows"] = len(Y)
     return out
-
-
-def _write_multilabel_report(output_dir: Path, buckets: pd.DataFrame, about: dict[str, str]) -> None:
-    """rare_class_report.md and .csv: how the paths of each training support fare."""
-    write_atomic(output_dir / "rare_class_report.csv", lambda tmp: buckets.to_csv(tmp))
-    header = "\n".join(f"- {key}: {value}" for key, value in about.items())
-    text = (
-        f"# Rare paths: how paths of each training support fare (top 5)\n\n{header}\n\n"
-        f"{markdown_table(buckets.reset_index())}\n\n"
-        "micro_macro_gap = micro recall@5 - macro recall@5 (averaged over paths): a large gap "
-        "means frequent paths carry the average.\n"
-    )
-    write_atomic(output_dir / "rare_class_report.md", lambda tmp: Path(tmp).write_text(text))
 
 
 def _write_predictions(path: Path, Y_true: pd.DataFrame, Y_pred: Any) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from hiercls.reports.build import RareClassReport
 
 __all__ = [
+    "png_base64",
     "draw_report_figures",
     "plot_bucket_scores",
     "plot_level_scores",
@@ -288,10 +289,11 @@ def draw_report_figures(report: RareClassReport) -> dict[str, tuple[str, str]]:
     }
     if report.calibration is not None:
         images["reliability"] = ("Reliability diagram per level", plot_reliability(report))
-    return {name: (alt, _png_base64(figure)) for name, (alt, figure) in images.items()}
+    return {name: (alt, png_base64(figure)) for name, (alt, figure) in images.items()}
 
 
-def _png_base64(figure: Any) -> str:
+def png_base64(figure: Any) -> str:
+    """A figure as a base64-encoded PNG, to embed in an HTML page."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     return base64.b64encode(buffer.getvalue()).decode("ascii")

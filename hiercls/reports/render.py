@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hiercls.reports.build import RareClassReport
 
 __all__ = [
+    "PAGE_CSS",
     "REPORT_FILE_STEM",
     "format_class_count",
     "render_csv",
@@ -159,7 +160,7 @@ def render_html(report: RareClassReport, *, max_rows: int = 25, figures: bool = 
         "<html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<title>Rare-class report</title>",
-        f"<style>{_CSS}</style></head><body><main>",
+        f"<style>{PAGE_CSS}</style></head><body><main>",
         "<h1>Rare-class report</h1>",
         "<ul class='settings'>",
         *[f"<li>{html.escape(item)}</li>" for item in _settings(report)],
@@ -298,7 +299,8 @@ def _sections(report: RareClassReport, max_rows: int) -> list[tuple[str, str, pd
     return sections
 
 
-_CSS = """
+#: The style sheet of every HTML report page.
+PAGE_CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #222;
        background: #fff; margin: 0; }
 main { max-width: 1200px; margin: 0 auto; padding: 24px 32px 48px; }
