@@ -170,25 +170,20 @@ def _level_counts(classifier: Any, Y: Any) -> list[dict[str, Any]]:
 
 
 def _path_set_level_counts(classifier: Any, Y: Any) -> list[dict[str, Any]]:
-    if sp.issparse(Y):  # predict's indicator over classes_
-        Y = sp.csr_matrix(Y)
-        Y = [
-            [classifier.classes_[j] for j in Y.indices[Y.indptr[i] : Y.indptr[i + 1]]]
-            for i in range(Y.shape[0])
-        ]
     n_samples, rows, paths = read_path_sets(Y)
+    levels = read_label_paths(list(paths), check_paths=False)
     counts = []
     for level, known in enumerate(_classes_per_level(classifier)):
-        reaching = [
-            (row, path[level]) for row, path in zip(rows.tolist(), paths, strict=True) if len(path) > level
-        ]
-        distinct = pd.Series([label for _, label in set(reaching)], dtype=object)
-        tally = distinct[distinct.isin(known)].value_counts(sort=False)
+        present = ~levels.missing[:, level]
+        # A label on two paths of one row counts once: rows in which it is active.
+        pairs = pd.DataFrame({"row": rows[present], "label": levels.columns[level][present]})
+        pairs = pairs.drop_duplicates()
+        tally = pairs["label"][pairs["label"].isin(known)].value_counts(sort=False)
         texts = label_texts(list(known))
         counts.append(
             {
                 "level": classifier.levels_[level],
-                "n_missing": int(n_samples - len({row for row, _ in reaching})),
+                "n_missing": int(n_samples - pairs["row"].nunique()),
                 "counts": {texts[k]: int(v) for k, v in tally.items()},
             }
         )

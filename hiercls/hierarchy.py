@@ -827,7 +827,7 @@ def read_path_sets(
     (2, array([0, 0, 1]), [('J', 'J45'), ('E',), ('I', 'I10')])
     """
     if paths is not None:
-        indicator = sparse.csr_matrix(Y) if not sparse.issparse(Y) else sparse.csr_matrix(Y)
+        indicator = sparse.csr_matrix(Y)
         if indicator.shape[1] != len(paths):
             raise ValueError(
                 f"{input_name} has {indicator.shape[1]} columns but {len(paths)} paths were given; "

@@ -377,15 +377,11 @@ def fit_binary_columns(
     coef = np.empty((Y.shape[1], X.shape[1]))
     intercept = np.empty(Y.shape[1])
     n_iter = np.empty(Y.shape[1], dtype=np.int32)
+    model.classes_ = np.array([0, 1])  # each column's problem, for _class_weights
     for j in range(Y.shape[1]):
         y = Y[:, j].astype(np.intp)
-        class_weight = None
-        if model.class_weight is not None:
-            counts = np.bincount(y, minlength=2)
-            weights = len(y) / (2.0 * counts)  # scikit-learn's "balanced"
-            if model.class_weight == "sqrt":
-                weights = np.sqrt(weights)
-            class_weight = {0: float(weights[0]), 1: float(weights[1])}
+        weights = model._class_weights(y)  # as one binary fit would weigh its classes
+        class_weight = None if weights is None else {0: float(weights[0]), 1: float(weights[1])}
         column_coef, column_intercept, column_iter = _fit_liblinear(
             X, y, model.C, True, 1.0, class_weight, "l2", True, 0, model.max_iter, model.tol,
             model.random_state, multi_class="ovr", loss=model._loss, sample_weight=sample_weight,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from sklearn.pipeline import Pipeline
 
 from .._compat import get_tags
 from ..artifacts import find_classifier
@@ -22,6 +23,9 @@ from ..estimator import HierarchicalClassifier
 from ..exceptions import SchemaError
 from ..hierarchy import label_texts
 from .files import DataFile, csv_column_of_error, find_unparsable_value
+
+#: Between the labels of a path written as text (``top1_path``, ``paths``).
+PATH_SEPARATOR = " > "
 
 _NUMERIC = (
     pa.types.is_integer,
@@ -56,6 +60,11 @@ class Job:
     #: Several paths per row: the columns ``paths`` and ``paths_proba`` too, and the
     #: per-level columns describe each row's most probable path.
     multi_label: bool
+    #: A multi-label model's classes as written in ``paths`` (labels joined by " > ").
+    path_texts: tuple[str, ...]
+    #: Names of the classifier's input columns for ``explain`` (a Pipeline's output
+    #: names), None for the classifier's own.
+    explained_features: tuple[str, ...] | None
     allow_nan: bool
     output_schema: pa.Schema
     output_format: str
@@ -120,6 +129,17 @@ def _output_schema(
             f"it from id_columns/passthrough, or rename it in the input."
         )
     return pa.schema(fields)
+
+
+def _path_texts(classifier: Any) -> tuple[str, ...]:
+    return tuple(PATH_SEPARATOR.join(map(str, path)) for path in classifier.classes_)
+
+
+def _explained_features(model: Any) -> tuple[str, ...] | None:
+    """A Pipeline's output column names (a TF-IDF vocabulary, say), once per job."""
+    if isinstance(model, Pipeline) and hasattr(model[:-1], "get_feature_names_out"):
+        return tuple(str(name) for name in model[:-1].get_feature_names_out())
+    return None
 
 
 def _is_numeric(data_type: pa.DataType) -> bool:
@@ -313,6 +333,8 @@ def prepare_job(
         top_k=top_k,
         explain=explain,
         multi_label=multi_label,
+        path_texts=_path_texts(classifier) if multi_label else (),
+        explained_features=_explained_features(model) if explain else None,
         allow_nan=bool(get_tags(classifier).input_tags.allow_nan),
         output_schema=_output_schema(
             read_schema, copied, levels, dictionaries, top_k, explain, multi_label, output_format

@@ -14,14 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse as sp
-from sklearn.pipeline import Pipeline
 
 from ..artifacts import find_classifier
 from ..exceptions import SchemaError
-from ._job import Job, is_text
+from ._job import PATH_SEPARATOR, Job, is_text
 from .files import first_uncastable
-
-_PATH_SEPARATOR = " > "
 
 
 def _take(dictionary: pa.Array, indices: np.ndarray) -> pa.Array:
@@ -33,7 +30,7 @@ def _join_path(pieces: Sequence[pa.Array]) -> pa.Array:
     # Level by level rather than null_handling="skip", which drops rows in pyarrow 26.
     joined = pieces[0]
     for piece in pieces[1:]:
-        longer = pc.binary_join_element_wise(joined, piece, _PATH_SEPARATOR)
+        longer = pc.binary_join_element_wise(joined, piece, PATH_SEPARATOR)
         joined = pc.if_else(pc.is_valid(piece), longer, joined)
     return joined
 
@@ -226,14 +223,11 @@ def _label_column(
     return pa.array(values, type=data_type, from_pandas=True)
 
 
-def _explanations(model: Any, classifier: Any, X: Any, good: np.ndarray, n: int, job: Job) -> list[pa.Array]:
+def _explanations(classifier: Any, X: Any, good: np.ndarray, n: int, job: Job) -> list[pa.Array]:
     """Per level, "feature (+contribution); ..." of each scored row (null where none)."""
     columns = {level: np.full(n, None, dtype=object) for level in job.levels}
     if good.size:
-        names = None
-        if isinstance(model, Pipeline) and hasattr(model[:-1], "get_feature_names_out"):
-            names = model[:-1].get_feature_names_out()
-        explained = classifier.explain(X, top=job.explain, feature_names=names)
+        explained = classifier.explain(X, top=job.explain, feature_names=job.explained_features)
         if len(explained):
             amounts = explained["contribution"].map("{:+.3g}".format)
             text = explained["feature"].astype(str) + " (" + amounts + ")"
@@ -245,14 +239,14 @@ def _explanations(model: Any, classifier: Any, X: Any, good: np.ndarray, n: int,
     return [pa.array(columns[level], type=pa.string()) for level in job.levels]
 
 
-def _path_set_columns(classifier: Any, found: Any, good: np.ndarray, n: int, job: Job) -> list[pa.Array]:
+def _path_set_columns(found: Any, good: np.ndarray, n: int, job: Job) -> list[pa.Array]:
     """``paths`` and ``paths_proba``: every path above the threshold, most probable first.
 
     Lists in Parquet; in CSV, paths joined by " | " (labels by " > ") and their
     probabilities likewise. Rows that were not scored hold null.
     """
     counts = np.zeros(n, dtype=np.int64)
-    texts = pa.array([_PATH_SEPARATOR.join(map(str, path)) for path in classifier.classes_], type=pa.string())
+    texts = pa.array(job.path_texts, type=pa.string())
     values, proba = texts.take(pa.array([], type=pa.int64())), pa.array([], type=pa.float64())
     if found is not None:
         counts = np.bincount(good[found.row], minlength=n)
@@ -309,7 +303,7 @@ def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], st
     arrays.append(pa.array(path_proba, from_pandas=True))
     arrays.append(_take(pa.array(job.levels), np.where(depth < n_levels, depth - 1, -1)))
     if job.multi_label:
-        arrays += _path_set_columns(classifier, found, good, n, job)
+        arrays += _path_set_columns(found, good, n, job)
     for i in range(job.top_k):
         slot_proba = np.full(n, np.nan)
         pieces = []
@@ -323,7 +317,7 @@ def score_chunk(model: Any, job: Job, table: pa.Table, where: Callable[[int], st
         arrays.append(pc.if_else(empty, pa.scalar(None, pa.string()), _join_path(pieces)))
         arrays.append(pa.array(slot_proba, from_pandas=True))
     if job.explain:
-        arrays += _explanations(model, classifier, X, good, n, job)
+        arrays += _explanations(classifier, X, good, n, job)
     if reasons:
         errors = np.full(n, None, dtype=object)
         errors[list(reasons)] = list(reasons.values())

@@ -142,7 +142,7 @@ def build_model(
     """
     multi_label = dataset.target is None
     level_names = (
-        [f"level{j}" for j in range(max(map(len, sum(dataset.target_sets, []))))]
+        [f"level{j}" for j in range(max(len(path) for paths in dataset.target_sets for path in paths))]
         if multi_label
         else [str(c) for c in dataset.target.columns]
     )
@@ -426,13 +426,14 @@ def train_multilabel(cfg: DictConfig, dataset: Any, model: Any, output_dir: Path
         "n_classes": [len(c) for c in classifier.hierarchy_.level_labels],
         "n_paths": classifier.n_paths_,
     }
+    propensities = label_propensities(Y["train"]) if len(Y["train"]) >= 3 else None
     for name in ("validation", "test"):
         X_part = X[name] if features is None else features.transform(X[name])
         started = time.perf_counter()
         found = classifier.predict_paths(X_part)
         seconds = time.perf_counter() - started
         ranked = classifier.predict_top_k(X_part, 5).labels
-        metrics[name] = _multilabel_scores(Y[name], found.paths, ranked, Y["train"], seconds)
+        metrics[name] = _multilabel_scores(Y[name], found.paths, ranked, propensities, seconds)
         if name == "test":
             bucket_report = support_bucket_report(Y[name], ranked, Y["train"], k=5)
             test_paths = found
@@ -464,7 +465,7 @@ def _joined(paths: list[tuple[Any, ...]], data_cfg: DictConfig) -> str:
 
 
 def _multilabel_scores(
-    Y: list[Any], found: list[Any], ranked: Any, Y_train: list[Any], seconds: float
+    Y: list[Any], found: list[Any], ranked: Any, propensities: Any, seconds: float
 ) -> dict[str, Any]:
     precision, recall, f1 = multilabel_hierarchical_precision_recall_f1(Y, found, zero_division=0.0)
     out: dict[str, Any] = {
@@ -477,7 +478,6 @@ def _multilabel_scores(
     }
     for k in (1, 3, 5):
         out[f"precision_at_{k}"] = precision_at_k(Y, ranked, k=k)
-    propensities = label_propensities(Y_train) if len(Y_train) >= 3 else None
     out["psp_at_5"] = (
         propensity_scored_precision_at_k(Y, ranked, propensities=propensities, k=5) if propensities else None
     )
