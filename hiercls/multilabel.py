@@ -11,7 +11,7 @@ threshold, or the exact top ``k``, without scoring nodes that cannot qualify.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -25,11 +25,12 @@ from sklearn.base import clone
 from ._compat import Interval, _check_sample_weight, _fit_context
 from .estimator import BaseHierarchicalClassifier, TopKPaths
 from .hierarchy import ROOT, Hierarchy, encode_path_sets, read_path_sets
+from .label_tree import WHOLE_TREE_MAX_ROWS, LinearLabelTree
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, fit_binary_columns
 from .node_models import adapter_for, node_rows, outcome_proba
 from .sparse_linear import ColumnLookup, SparseLinearModel, positive_proba, stack_binary_models
 from .sufficiency import apply_sufficiency_policy, sufficiency_report
-from .traversal import NodeScorer, Routes, paths_above, top_k_paths
+from .traversal import NodeScorer, Routes, TopPaths, paths_above, top_k_paths
 
 __all__ = ["IndependentOutcomes", "MultiLabelHierarchicalClassifier", "PathSets", "fit_label_node"]
 
@@ -347,6 +348,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         self._class_of_node = np.full(hierarchy.n_nodes, -1, dtype=np.intp)
         self._class_of_node[self._class_nodes] = np.arange(len(self._class_nodes))
         self.n_paths_ = len(self.classes_)
+        self.__dict__.pop("_whole_tree", None)
         return self
 
     def _fit_label_tree(
@@ -399,6 +401,10 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         """
         X_checked: Any = self._validate_for_predict(X)
         n = X_checked.shape[0]
+        tree = self._linear_tree(n)
+        if tree is not None:
+            rows, classes, proba = _paths_above_from_tree(tree, X_checked, self.threshold, self.min_paths)
+            return PathSets(rows, classes, proba, self.classes_, n)
         rows, nodes, proba = paths_above(
             self._routes, NodeScorer(self.estimators_, X_checked), n, self.threshold
         )
@@ -415,6 +421,25 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             proba = np.r_[proba[kept], top.proba[found]]
         order = np.lexsort((-proba, rows))
         return PathSets(rows[order], self._class_of_node[nodes[order]], proba[order], self.classes_, n)
+
+    def _linear_tree(self, n_rows: int | None = None) -> LinearLabelTree | None:
+        """The whole tree as one linear model (built on first use), or None: the search scores it.
+
+        With ``n_rows``, None also for batches over :data:`~hiercls.label_tree.WHOLE_TREE_MAX_ROWS`
+        rows, where the search's pruning saves more than its Python work per node costs.
+        """
+        if n_rows is not None and n_rows > WHOLE_TREE_MAX_ROWS:
+            return None
+        if "_whole_tree" not in self.__dict__:
+            self._whole_tree = LinearLabelTree.from_models(
+                self.estimators_, self.hierarchy_.depth, self._class_of_node
+            )
+        return self._whole_tree
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_whole_tree", None)  # rebuilt on first use: not worth its bytes on disk
+        return state
 
     def predict(self, X: ArrayLike) -> sparse.csr_matrix:
         """Indicator of the predicted paths, scikit-learn's multi-label convention.
@@ -448,6 +473,9 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         """
         X_checked: Any = self._validate_for_predict(X)
         n = X_checked.shape[0]
+        tree = self._linear_tree()
+        if tree is not None:
+            return np.concatenate([tree.score(chunk).ends for chunk in _chunks(tree, X_checked)])
         scorer = NodeScorer(self.estimators_, X_checked)
         out = np.zeros((n, self.n_paths_))
         reach: dict[int, NDArray[np.float64]] = {ROOT: np.ones(n)}
@@ -485,8 +513,12 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         k = self._check_k(k)
         X_checked: Any = self._validate_for_predict(X)
         n = X_checked.shape[0]
-        scorer = NodeScorer(self.estimators_, X_checked, remember=True)
-        top = top_k_paths(self._routes, scorer, n, k, n_levels=self.hierarchy_.n_levels)
+        tree = self._linear_tree(n)
+        if tree is None:
+            scorer = NodeScorer(self.estimators_, X_checked, remember=True)
+            top = top_k_paths(self._routes, scorer, n, k, n_levels=self.hierarchy_.n_levels)
+        else:
+            top = _top_k_from_tree(tree, X_checked, k, self._class_nodes, self.hierarchy_)
         path_codes = self.hierarchy_.ancestors(top.nodes.ravel())
         labels = np.empty((top.nodes.size, self.hierarchy_.n_levels), dtype=object)
         for j in range(self.hierarchy_.n_levels):
@@ -522,3 +554,70 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         return float(
             np.average(f1, weights=None if sample_weight is None else np.asarray(sample_weight, dtype=float))
         )
+
+
+# ------------------------------------------------------- the whole tree at once
+def _chunks(tree: LinearLabelTree, X: Any) -> Iterator[Any]:
+    n = X.shape[0]
+    for rows in tree.chunks(n):
+        yield X if rows.stop - rows.start == n else X[rows]
+
+
+def _best_of_rows(ends: NDArray[np.float64], k: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Each row's ``k`` most probable classes, descending; -1 / NaN past its paths of probability > 0."""
+    if k < ends.shape[1]:
+        best = np.argpartition(-ends, k - 1, axis=1)[:, :k]
+    else:
+        best = np.broadcast_to(np.arange(ends.shape[1]), ends.shape)
+    proba = np.take_along_axis(ends, best, axis=1)
+    order = np.argsort(-proba, axis=1, kind="stable")
+    best, proba = np.take_along_axis(best, order, axis=1), np.take_along_axis(proba, order, axis=1)
+    none = proba <= 0  # as in the search, a path of probability 0 is no path
+    return np.where(none, -1, best), np.where(none, np.nan, proba)
+
+
+def _top_k_from_tree(
+    tree: LinearLabelTree, X: Any, k: int, class_nodes: NDArray[np.intp], hierarchy: Hierarchy
+) -> TopPaths:
+    """:func:`~hiercls.traversal.top_k_paths`'s result, from the whole tree's table."""
+    nodes, proba, levels = [], [], []
+    for chunk in _chunks(tree, X):
+        scores = tree.score(chunk)
+        best, best_proba = _best_of_rows(scores.ends, k)
+        best_nodes = np.where(best >= 0, class_nodes[best], -1)
+        codes = hierarchy.ancestors(best_nodes.ravel()).reshape(*best.shape, -1)
+        row = np.arange(len(best))[:, None, None]
+        level_proba = np.where(codes >= 0, scores.reach[row, np.maximum(codes, 0)], np.nan)
+        nodes.append(best_nodes)
+        proba.append(best_proba)
+        levels.append(level_proba)
+    return TopPaths(np.concatenate(nodes), np.concatenate(proba), np.concatenate(levels))
+
+
+def _paths_above_from_tree(
+    tree: LinearLabelTree, X: Any, threshold: float, min_paths: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """(row, class, proba) of every path reaching ``threshold``, at least ``min_paths`` a row.
+
+    Sorted by row, then by descending probability, as the search gives them.
+    """
+    rows, classes, probas = [], [], []
+    offset = 0
+    for chunk in _chunks(tree, X):
+        ends = tree.score(chunk).ends
+        # The search's margin: a path a hair under the threshold by rounding still counts.
+        above = (ends >= threshold * (1 - 1e-12)) & (ends > 0)
+        if min_paths:
+            short = np.flatnonzero(above.sum(axis=1) < min_paths)
+            if short.size:
+                best, _ = _best_of_rows(ends[short], min(min_paths, ends.shape[1]))
+                found = best >= 0
+                above[np.repeat(short, best.shape[1])[found.ravel()], best[found]] = True
+        row, column = np.nonzero(above)
+        proba = ends[row, column]
+        order = np.lexsort((-proba, row))
+        rows.append(row[order] + offset)
+        classes.append(column[order])
+        probas.append(proba[order])
+        offset += chunk.shape[0]
+    return np.concatenate(rows), np.concatenate(classes), np.concatenate(probas)

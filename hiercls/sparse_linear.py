@@ -433,39 +433,44 @@ def compact_linear_model(
 
 
 def stack_binary_models(models: Sequence[SparseLinearModel]) -> SparseLinearModel:
-    """Several compact binary models of one link as one model with an output each.
+    """Several compact linear models of one link as one model with all their outputs, in order.
 
     A label tree's node has one binary model per child; scoring them as one
-    model is one sparse product instead of one per child. Use
+    model is one sparse product instead of one per child, and a whole linear label
+    tree is one product too (:class:`~hiercls.label_tree.LinearLabelTree`). Use
     :func:`positive_proba` on its scores: its outputs are not classes of one choice.
 
     Parameters
     ----------
     models : sequence of SparseLinearModel
-        Binary models (one output each) fitted on the same ``X`` width, with one link.
+        Models fitted on the same ``X`` width, with one link; a binary model has one
+        output.
 
     Returns
     -------
     model : SparseLinearModel
-        Classes ``0 .. len(models) - 1``, one output per model.
+        Classes ``0 .. n_outputs - 1``: the outputs of ``models[0]``, then those of
+        ``models[1]``, and so on.
     """
     columns = np.unique(np.concatenate([m.columns_ for m in models])).astype(np.int32)
     rows, outputs, values = [], [], []
-    for output, model in enumerate(models):
+    offset = 0
+    for model in models:
         block = sparse.coo_matrix(model.weights_)
         keep = block.row > 0  # row 0 is the zero row of unused columns
         rows.append(1 + np.searchsorted(columns, model.columns_[block.row[keep] - 1]))
-        outputs.append(np.full(int(keep.sum()), output))
+        outputs.append(block.col[keep] + offset)
         values.append(block.data[keep])
+        offset += block.shape[1]
     weights = sparse.csr_matrix(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(outputs))),
-        shape=(len(columns) + 1, len(models)),
+        shape=(len(columns) + 1, offset),
     )
     return SparseLinearModel(
-        classes=np.arange(len(models)),
+        classes=np.arange(offset),
         columns=columns,
         weights=_in_memory_form(weights),
-        intercept=np.concatenate([m.intercept_ for m in models]),
+        intercept=np.concatenate([np.broadcast_to(m.intercept_, m.weights_.shape[1:]) for m in models]),
         n_features=models[0].n_features_in_,
         link=models[0].link,
         origin=models[0].origin,

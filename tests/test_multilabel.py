@@ -290,3 +290,63 @@ def test_the_long_form_gives_the_same_model_as_lists_of_paths():
         path_sets_from_long(pd.DataFrame({"row": [40], "a": ["x"]}), row="row", levels=["a"], n_rows=40)
     with pytest.raises(ValueError, match=r"must hold row numbers"):
         path_sets_from_long(pd.DataFrame({"row": ["r1"], "a": ["x"]}), row="row", levels=["a"])
+
+
+def _text_like_sets(seed: int) -> tuple[sparse.csr_matrix, list[list[tuple]]]:
+    """Sparse non-negative rows with 1-2 paths each; some paths end above the leaves."""
+    from hiercls.datasets import make_hierarchical_classification
+
+    X, Y = make_hierarchical_classification(
+        240, n_levels=3, branching=3, n_features=30, sparse=True, ragged=0.2, random_state=seed
+    )
+    paths = [tuple(label for label in row if label is not None) for row in Y]
+    rng = np.random.default_rng(seed)
+    other = rng.permutation(len(paths))
+    return X, [[paths[i]] + ([paths[other[i]]] if i % 3 == 0 else []) for i in range(len(paths))]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_batches_score_the_whole_tree_exactly_as_the_search_does(seed):
+    # Up to 64 rows, a linear label tree is scored whole (label_tree); larger batches
+    # are searched. Both are exact: the same paths with the same probabilities.
+    from hiercls.label_tree import WHOLE_TREE_MAX_ROWS, LinearLabelTree
+
+    X, Y = _text_like_sets(seed)
+    clf = MultiLabelHierarchicalClassifier(min_samples=1, threshold=0.3).fit(X, Y)
+    node_of = {clf.hierarchy_.node_path(v): v for v in range(1, clf.hierarchy_.n_nodes)}
+    class_of_node = np.full(clf.hierarchy_.n_nodes, -1)
+    class_of_node[[node_of[path] for path in clf.classes_]] = np.arange(clf.n_paths_)
+    assert LinearLabelTree.from_models(clf.estimators_, clf.hierarchy_.depth, class_of_node) is not None
+
+    step = WHOLE_TREE_MAX_ROWS // 2
+    searched = clf.predict_top_k(X, 4)
+    whole = [clf.predict_top_k(X[i : i + step], 4) for i in range(0, X.shape[0], step)]
+    np.testing.assert_allclose(np.concatenate([t.proba for t in whole]), searched.proba, rtol=1e-12)
+    np.testing.assert_allclose(
+        np.concatenate([t.level_proba for t in whole]), searched.level_proba, rtol=1e-12
+    )
+    labels = np.concatenate([t.labels for t in whole])
+    proba = searched.proba
+    untied = np.ones_like(proba, dtype=bool)  # tied paths may come in either order
+    untied[:, 1:] &= ~np.isclose(proba[:, 1:], proba[:, :-1], rtol=1e-12)
+    untied[:, :-1] &= ~np.isclose(proba[:, :-1], proba[:, 1:], rtol=1e-12)
+    np.testing.assert_array_equal(labels[untied], searched.labels[untied])
+
+    found = clf.predict_paths(X)
+    pieces = [clf.predict_paths(X[i : i + step]) for i in range(0, X.shape[0], step)]
+    assert sum((sorted(p) for piece in pieces for p in piece.paths), []) == sum(
+        (sorted(p) for p in found.paths), []
+    )
+    np.testing.assert_allclose(np.concatenate([p.proba for p in pieces]), found.proba, rtol=1e-12)
+    # predict_proba scores the whole tree for any batch: the searched paths' values.
+    exact = clf.predict_proba(X)
+    np.testing.assert_allclose(exact[found.row, found.class_index], found.proba, rtol=1e-12)
+    np.testing.assert_allclose(-np.sort(-exact, axis=1)[:, :4], proba, rtol=1e-12)
+
+
+def test_a_tree_with_other_node_models_is_left_to_the_search():
+    from hiercls.label_tree import LinearLabelTree
+
+    clf = MultiLabelHierarchicalClassifier(tree()).fit(X_GRID, Y_GRID)
+    class_of_node = np.arange(clf.hierarchy_.n_nodes)
+    assert LinearLabelTree.from_models(clf.estimators_, clf.hierarchy_.depth, class_of_node) is None
