@@ -1,11 +1,19 @@
-"""Multi-label WordNet nouns: hiercls's label tree against napkinXC's PLT, in one run.
+"""Multi-label hierarchies: hiercls's label tree against napkinXC's PLT and a flat one-vs-rest, in one run.
 
-Data: WordNet 3.0 nouns (``load_wordnet_nouns(all_paths=True, max_depth=4)``): each
-synset's text (lemmas and gloss), and every hypernym chain it has (cut to 4 levels
-below the root; 20,363 of 82,089 synsets have several). Rows split 75/25 at random
-(seed 0); TF-IDF (sublinear tf, ``min_df=2``) fitted on the training rows. napkinXC
-gets the same float32 rows and one integer label per distinct path; its tree is its
-own (hierarchical k-means, its default), hiercls's is WordNet's.
+Data (``--data``, both by default): WordNet 3.0 nouns
+(``load_wordnet_nouns(all_paths=True, max_depth=4)``): each synset's text (lemmas
+and gloss), and every hypernym chain it has (cut to 4 levels below the root; 20,363
+of 82,089 synsets have several). Rows split 75/25 at random (seed 0); TF-IDF
+(sublinear tf, ``min_df=2``) fitted on the training rows. napkinXC gets the same
+float32 rows and one integer label per distinct path; its tree is its own
+(hierarchical k-means, its default), hiercls's is WordNet's. The synthetic set is
+``make_hierarchical_text(80_000, branching=(10, 10, 20), max_paths=5)``: 2,000
+leaves of Zipf sizes, 1-5 paths a row (most rows one), 50,000 TF-IDF columns;
+rows split 75/25 the same way.
+
+Peers: napkinXC's PLT (multi-label by design) and napkinXC's ``BR`` (binary
+relevance: a flat one-vs-rest logistic regression over the paths, liblinear, in
+C++), the flat model that fits in memory here.
 
 Each model runs in its own child process (``_runner.run_spec``): fit (wall and CPU
 seconds, peak RSS), model size on disk, top-5 of all test rows at once, thresholded
@@ -55,13 +63,22 @@ from _runner import (  # noqa: E402
     write_table,
 )
 
-MODELS = ("hiercls_default", "napkinxc_plt")
+MODELS = ("hiercls_default", "napkinxc_plt", "napkinxc_br")
+DATASETS = ("wordnet", "synthetic")
 THRESHOLD = 0.4  # MultiLabelHierarchicalClassifier's default, from --sweep
 SWEEP = (0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 RARE = 100
 
 
-def load(n_max: int | None) -> dict[str, Any]:
+def load(dataset: str, n_max: int | None) -> dict[str, Any]:
+    if dataset == "synthetic":
+        from hiercls.datasets import make_hierarchical_text
+
+        X, Y = make_hierarchical_text(
+            n_max or 80_000, branching=(10, 10, 20), n_features=50_000, max_paths=5, random_state=0
+        )
+        cut = int(0.75 * X.shape[0])
+        return {"X_train": X[:cut], "X_test": X[cut:], "Y_train": Y[:cut], "Y_test": Y[cut:]}
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from hiercls.datasets import load_wordnet_nouns
@@ -81,16 +98,19 @@ def load(n_max: int | None) -> dict[str, Any]:
     }
 
 
-class NapkinPLT:
-    """napkinXC's PLT behind the calls the benchmark times; labels are path ids."""
+class NapkinXC:
+    """napkinXC's PLT or BR (flat one-vs-rest) behind the calls the benchmark times; labels are path ids."""
 
-    def __init__(self, Y_train: list[list[tuple]]) -> None:
-        from napkinxc.models import PLT
+    def __init__(self, Y_train: list[list[tuple]], kind: str) -> None:
+        from napkinxc.models import BR, PLT
 
         self.paths = sorted({path for row in Y_train for path in row})
         self.index = {path: i for i, path in enumerate(self.paths)}
         self.output = tempfile.mkdtemp(prefix="napkinxc_")
-        self.model = PLT(output=self.output, threads=1, seed=0)
+        if kind == "plt":
+            self.model = PLT(output=self.output, threads=1, seed=0)
+        else:
+            self.model = BR(output=self.output, threads=1)
 
     def fit(self, X: Any, Y: list[list[tuple]]) -> None:
         self.model.fit(X.astype(np.float32), [[self.index[p] for p in row] for row in Y])
@@ -138,7 +158,10 @@ def quality(Y_train: list, Y_test: list, ranked: list, sets: list) -> dict[str, 
     out = {f"P@{k}": metrics.precision_at_k(Y_test, ranked, k=k) for k in (1, 3, 5)}
     out["nDCG@5"] = metrics.ndcg_at_k(Y_test, ranked, k=5)
     propensities = metrics.label_propensities(Y_train)
-    out["PSP@5"] = metrics.propensity_scored_precision_at_k(Y_test, ranked, propensities=propensities, k=5)
+    for k in (3, 5):
+        out[f"PSP@{k}"] = metrics.propensity_scored_precision_at_k(
+            Y_test, ranked, propensities=propensities, k=k
+        )
     out["hier_F1_micro"] = metrics.multilabel_hierarchical_f1(Y_test, sets)
     buckets = metrics.support_bucket_report(Y_test, ranked, Y_train, k=5, edges=(0, RARE, np.inf))
     out["rare_recall@5"] = float(buckets.iloc[0]["micro_recall_at_k"])
@@ -156,8 +179,8 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         result.update(phase)
         result_path.write_text(json.dumps(result, default=float))
 
-    data = load(spec["n_max"])
-    model = HiercLS() if spec["model"] == "hiercls_default" else NapkinPLT(data["Y_train"])
+    data = load(spec["dataset"], spec["n_max"])
+    model = HiercLS() if spec["model"] == "hiercls_default" else NapkinXC(data["Y_train"], spec["model"][9:])
     reset_peak_rss()
     cpu, wall = time.process_time(), time.perf_counter()
     model.fit(data["X_train"], data["Y_train"])
@@ -180,12 +203,14 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
             times.append(time.perf_counter() - start)
     progress(p50_ms=float(np.percentile(times, 50) * 1e3), p99_ms=float(np.percentile(times, 99) * 1e3))
     progress(**quality(data["Y_train"], data["Y_test"], ranked, sets), phase="done")
+    if isinstance(model, NapkinXC):
+        shutil.rmtree(model.output, ignore_errors=True)
 
 
 def sweep(spec: dict[str, Any], result_path: Path) -> None:
     from hiercls import MultiLabelHierarchicalClassifier
 
-    data = load(spec["n_max"])
+    data = load("wordnet", spec["n_max"])
     cut = int(0.9 * data["X_train"].shape[0])
     clf = MultiLabelHierarchicalClassifier(random_state=0).fit(data["X_train"][:cut], data["Y_train"][:cut])
     Y_valid = data["Y_train"][cut:]
@@ -230,7 +255,8 @@ def sweep_table(run: dict[str, Any], quick: bool) -> list[str]:
 def table(runs: list[dict[str, Any]], quick: bool) -> list[str]:
     columns = [
         "model", "fit s (CPU s)", "fit peak RSS MB", "model MB", "top-5 all rows s", "threshold s",
-        "latency p50/p99 ms", "P@1", "P@3", "P@5", "nDCG@5", "PSP@5", "hier F1", f"recall@5 (<{RARE} rows)",
+        "latency p50/p99 ms", "P@1", "P@3", "P@5", "nDCG@5", "PSP@3", "PSP@5", "hier F1",
+        f"recall@5 (<{RARE} rows)",
     ]
     cells = []
     for r in runs:
@@ -241,18 +267,15 @@ def table(runs: list[dict[str, Any]], quick: bool) -> list[str]:
             r["model"], f"{r['fit_s']:.1f} ({r['fit_cpu_s']:.1f})", f"{r['fit_peak_rss'] / 2**20:.0f}",
             f"{r['model_bytes'] / 2**20:.1f}", f"{r['top5_s']:.2f}", f"{r['threshold_s']:.2f}",
             f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}",
-            *(f"{r[m]:.4f}" for m in ("P@1", "P@3", "P@5", "nDCG@5", "PSP@5", "hier_F1_micro")),
+            *(f"{r[m]:.4f}" for m in ("P@1", "P@3", "P@5", "nDCG@5", "PSP@3", "PSP@5", "hier_F1_micro")),
             f"{r['rare_recall@5']:.4f} ({r['n_rare_paths']} paths)",
         ])
     test_rows = runs[0].get("n_test", "?")
     return [
-        "# Multi-label WordNet nouns: hiercls's label tree and napkinXC's PLT",
-        "",
-        f"`python experiments/bench_multilabel.py{' --quick' * quick}`: {test_rows} test rows, "
-        f"threshold {THRESHOLD}, one thread each (OMP_NUM_THREADS=1, napkinXC threads=1, "
-        f"hiercls n_jobs=None).",
+        f"## {runs[0]['dataset']}: {test_rows} test rows",
         "",
         *markdown_table(columns, runs, cells),
+        "",
     ]
 
 
@@ -263,12 +286,14 @@ def main() -> None:
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--sweep", action="store_true", help="measure the default threshold instead")
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--data", nargs="+", choices=DATASETS, default=list(DATASETS))
     args = parser.parse_args()
     if args.child:
         spec = json.loads(args.child)
         (sweep if spec["model"] == "threshold_sweep" else child)(spec, Path(args.result))
         return
-    require_data("wordnet")
+    if "wordnet" in args.data:
+        require_data("wordnet")
     machine = {**machine_info(), "git_commit": git_commit(), "versions": package_versions()}
     out = results_dir(args.quick) / "multilabel_runs.jsonl"
     runs = []
@@ -279,14 +304,26 @@ def main() -> None:
                            memory_limit=16 * 2**30, env=dict(os.environ), out=out, machine=machine)
             write_table(sweep_table(run, args.quick), "multilabel_threshold.md", args.quick)
             return
-        for name in MODELS:
-            spec = {"model": name, "n_max": 20000 if args.quick else None}
-            runs.append(run_spec(
-                __file__, spec, Path(folder) / f"{name}.json", timeout=args.timeout,
-                memory_limit=16 * 2**30, env=dict(os.environ), out=out, machine=machine,
-            ))
-            shutil.rmtree(Path(folder) / "napkinxc", ignore_errors=True)
-    write_table(table(runs, args.quick), "multilabel.md", args.quick)
+        tables = []
+        for dataset in args.data:
+            runs = []
+            for name in MODELS:
+                spec = {"model": name, "dataset": dataset, "n_max": 20000 if args.quick else None}
+                runs.append(run_spec(
+                    __file__, spec, Path(folder) / f"{dataset}_{name}.json", timeout=args.timeout,
+                    memory_limit=16 * 2**30, env=dict(os.environ), out=out, machine=machine,
+                ))
+            tables += table(runs, args.quick)
+    write_table([
+        "# Multi-label hierarchies: hiercls's label tree, napkinXC's PLT and a flat one-vs-rest",
+        "",
+        f"`python experiments/bench_multilabel.py{' --quick' * args.quick}`: threshold {THRESHOLD} "
+        f"(napkinXC's thresholded prediction at the same value), one thread each "
+        f"(OMP_NUM_THREADS=1, napkinXC threads=1, hiercls n_jobs=None). The machine was shared "
+        f"with other jobs: compare rows of one table, which ran one after the other.",
+        "",
+        *tables,
+    ], "multilabel.md", args.quick)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
+from sklearn.utils.multiclass import type_of_target
 
 from .exceptions import HierarchyError
 
@@ -806,7 +807,10 @@ def read_path_sets(
     Y : list of lists of paths, or {ndarray, sparse matrix} of shape (n_samples, n_paths)
         Per row, the label paths it belongs to (each a tuple of labels, coarse to
         fine, that may end early with trailing None; a row may hold none). With
-        ``paths``, a 0/1 indicator matrix whose columns are those paths.
+        ``paths``, a 0/1 indicator matrix whose columns are those paths; without,
+        scikit-learn's multi-label indicator, column ``j`` the one-level path
+        ``(j,)``. A 1-D array of int or str class labels gives each row the
+        one-level path of its label (scikit-learn's single-label form).
     paths : sequence of paths, default=None
         The path of each column of an indicator ``Y``.
     input_name : str, default="Y"
@@ -843,10 +847,19 @@ def read_path_sets(
         order = np.lexsort((coo.col, coo.row))
         return indicator.shape[0], coo.row[order].astype(np.intp), [column_paths[c] for c in coo.col[order]]
     if sparse.issparse(Y) or (isinstance(Y, np.ndarray) and Y.ndim == 2 and Y.dtype != object):
+        # scikit-learn's multi-label form: column j is the one-level path (j,).
+        return read_path_sets(Y, paths=[(j,) for j in range(Y.shape[1])], input_name=input_name)
+    kind = _class_label_kind(Y)
+    if kind in ("continuous", "unknown"):
         raise ValueError(
-            f"{input_name} is an indicator matrix; pass the path of each of its columns too "
-            f"(paths=[...]), or give each row as a list of paths."
+            f"Unknown label type: {input_name} holds {kind} values (scikit-learn's type_of_target); "
+            f"give lists of paths, or class labels (int or str)."
         )
+    if kind is not None:  # scikit-learn's class labels: each row has the one-level path of its label
+        values = np.asarray(Y).tolist()
+        return len(values), np.arange(len(values), dtype=np.intp), [(value,) for value in values]
+    if not isinstance(Y, (Sequence, np.ndarray, pd.Series)) and hasattr(Y, "__array__"):
+        return read_path_sets(np.asarray(Y), input_name=input_name)
     if isinstance(Y, (str, bytes)) or not isinstance(Y, (Sequence, np.ndarray, pd.Series)):
         raise ValueError(
             f"{input_name} must be a list with, per row, a list of label paths, e.g. "
@@ -870,6 +883,17 @@ def read_path_sets(
     if len(Y) == 0:
         raise ValueError(f"{input_name} is empty: it has 0 rows; pass at least one labelled row.")
     return len(Y), np.asarray(rows, dtype=np.intp), pair_paths
+
+
+def _class_label_kind(Y: Any) -> str | None:
+    """scikit-learn's target type of a 1-D array of class labels; None for anything else."""
+    if not isinstance(Y, (np.ndarray, pd.Series)) or Y.ndim != 1 or len(Y) == 0:
+        return None
+    first = Y.iloc[0] if isinstance(Y, pd.Series) else Y[0]
+    if isinstance(first, (Sequence, np.ndarray, set, frozenset)) and not isinstance(first, (str, bytes)):
+        return None  # lists of paths
+    kind = type_of_target(Y)
+    return kind if kind in ("binary", "multiclass", "continuous", "unknown") else None
 
 
 def path_sets_from_long(

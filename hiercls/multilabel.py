@@ -287,7 +287,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
     def fit(
         self,
         X: ArrayLike,
-        Y: Any,
+        y: Any,
         *,
         paths: Sequence[Any] | None = None,
         sample_weight: ArrayLike | None = None,
@@ -297,11 +297,13 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-        Y : list of lists of paths, or indicator matrix of shape (n_samples, n_paths)
+        y : list of lists of paths, or indicator matrix of shape (n_samples, n_paths)
             Per row, its label paths (tuples of labels, coarse to fine; a path may
-            end above the leaves). An indicator matrix needs ``paths``.
+            end above the leaves). An indicator matrix's columns are ``paths``, or
+            one-level paths ``(0,)``, ``(1,)``, ... without them (scikit-learn's
+            form); a 1-D array of class labels gives each row one one-level path.
         paths : sequence of paths, default=None
-            The path of each column of an indicator ``Y``.
+            The path of each column of an indicator ``y``.
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights, passed to every node model with its rows.
 
@@ -318,7 +320,12 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
                     f"models of a label tree cannot use; use class_weight='balanced' or None."
                 )
         X_checked = self._validate_for_fit(X)
-        codes = encode_path_sets(Y, paths=paths)
+        if y is None:
+            raise ValueError(
+                "MultiLabelHierarchicalClassifier requires y to be passed, but the target y is None; "
+                "give, per row, a list of label paths."
+            )
+        codes = encode_path_sets(y, paths=paths)
         if codes.n_samples != X_checked.shape[0]:
             raise ValueError(
                 f"X has {X_checked.shape[0]} rows but Y has {codes.n_samples}; give one list of paths "
@@ -348,7 +355,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         self._class_of_node = np.full(hierarchy.n_nodes, -1, dtype=np.intp)
         self._class_of_node[self._class_nodes] = np.arange(len(self._class_nodes))
         self.n_paths_ = len(self.classes_)
-        self.__dict__.pop("_whole_tree", None)
+        self._whole_tree = LinearLabelTree.from_models(self.estimators_, hierarchy.depth, self._class_of_node)
         return self
 
     def _fit_label_tree(
@@ -423,23 +430,24 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         return PathSets(rows[order], self._class_of_node[nodes[order]], proba[order], self.classes_, n)
 
     def _linear_tree(self, n_rows: int | None = None) -> LinearLabelTree | None:
-        """The whole tree as one linear model (built on first use), or None: the search scores it.
+        """The whole tree as one linear model, or None: the search scores it.
 
         With ``n_rows``, None also for batches over :data:`~hiercls.label_tree.WHOLE_TREE_MAX_ROWS`
         rows, where the search's pruning saves more than its Python work per node costs.
         """
         if n_rows is not None and n_rows > WHOLE_TREE_MAX_ROWS:
             return None
-        if "_whole_tree" not in self.__dict__:
+        if "_whole_tree" not in self.__dict__:  # loaded by a reader that skipped __setstate__
             self._whole_tree = LinearLabelTree.from_models(
                 self.estimators_, self.hierarchy_.depth, self._class_of_node
             )
         return self._whole_tree
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
         state.pop("_whole_tree", None)  # rebuilt on first use: not worth its bytes on disk
         return state
+
 
     def predict(self, X: ArrayLike) -> sparse.csr_matrix:
         """Indicator of the predicted paths, scikit-learn's multi-label convention.
@@ -525,20 +533,21 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
         return TopKPaths(labels.reshape(n, k, -1), top.proba, top.level_proba)
 
-    def score(self, X: ArrayLike, Y: Any, sample_weight: ArrayLike | None = None) -> float:
+    def score(self, X: ArrayLike, y: Any, sample_weight: ArrayLike | None = None) -> float:
         """Example-based F1 of the predicted path sets (each row's F1, averaged).
 
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-        Y : list of lists of paths
+        y : list of lists of paths, or any other form :meth:`fit` takes (without ``paths``)
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         score : float
         """
-        n_samples, rows, pair_paths = read_path_sets(Y)
+        predicted = self.predict(X).astype(np.float64)
+        n_samples, rows, pair_paths = read_path_sets(y)
         index = {path: j for j, path in enumerate(self.classes_)}
         columns = np.array([index.get(path, -1) for path in pair_paths], dtype=np.intp)
         known = columns >= 0
@@ -546,7 +555,6 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             (np.ones(known.sum()), (rows[known], columns[known])), shape=(n_samples, self.n_paths_)
         )
         n_true = np.bincount(rows, minlength=n_samples)  # unknown paths count as missed
-        predicted = self.predict(X).astype(np.float64)
         hits = np.asarray(truth.multiply(predicted).sum(axis=1)).ravel()
         n_pred = np.asarray(predicted.sum(axis=1)).ravel()
         denominator = n_true + n_pred

@@ -25,6 +25,7 @@ from hiercls.datasets import (
     load_unicodedata,
     load_wordnet_nouns,
     make_hierarchical_classification,
+    make_hierarchical_text,
     train_test_split_hierarchical,
 )
 from hiercls.exceptions import HierarchyError, SchemaError
@@ -808,3 +809,19 @@ def test_load_oews_sample(tmp_path):
     assert bunch.data.index.equals(again.data.index)
     assert bunch.data.index.is_monotonic_increasing
     assert len(load_oews(source=database, cache_dir=tmp_path / "c", n_rows=50).data) == 5
+
+
+def test_hierarchical_text_with_several_paths_per_row():
+    X, Y = make_hierarchical_text(3000, branching=(4, 5), n_features=500, max_paths=4, random_state=0)
+    assert X.shape == (3000, 500)
+    counts = np.bincount([len(paths) for paths in Y])
+    assert counts[0] == 0
+    assert len(counts) <= 5
+    assert counts[1] > counts[2] > counts[3] > 0  # most rows have one path
+    assert all(len(set(paths)) == len(paths) for paths in Y)
+    assert all(len(path) == 2 and path[1].startswith(path[0] + ".") for paths in Y for path in paths)
+    # The single-path data are unchanged by the multi-label mode's existence.
+    X1, Y1 = make_hierarchical_text(200, branching=(4, 5), n_features=500, random_state=0)
+    X2, Y2 = make_hierarchical_text(200, branching=(4, 5), n_features=500, max_paths=1, random_state=0)
+    assert (X1 != X2).nnz == 0
+    assert (Y1 == Y2).all()

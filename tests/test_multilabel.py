@@ -152,7 +152,8 @@ def test_fits_are_reproducible_whatever_n_jobs():
         ([[("a",)], ["a"]] * 20, {}, r"Y row 1 item 0 is 'a', which is not a path"),
         ([[("a", None, "c")]] * 40, {}, r"has a gap: no label at level 1"),
         ([[{"a": 1}]] * 40, {}, r"which is not a path"),
-        (sparse.csr_matrix(np.ones((40, 2))), {}, r"pass the path of each of its columns"),
+        (sparse.csr_matrix(np.full((40, 2), 2)), {}, r"0/1 indicator"),
+        (np.linspace(0, 1, 40), {}, r"Unknown label type: Y holds continuous values"),
         (sparse.csr_matrix(np.ones((40, 2))), {"paths": [("a",)]}, r"2 columns but 1 paths"),
         (sparse.csr_matrix(np.full((40, 1), 2)), {"paths": [("a",)]}, r"0/1 indicator"),
         ([[]] * 40, {}, r"holds no path in any row"),
@@ -350,3 +351,17 @@ def test_a_tree_with_other_node_models_is_left_to_the_search():
     clf = MultiLabelHierarchicalClassifier(tree()).fit(X_GRID, Y_GRID)
     class_of_node = np.arange(clf.hierarchy_.n_nodes)
     assert LinearLabelTree.from_models(clf.estimators_, clf.hierarchy_.depth, class_of_node) is None
+
+
+def test_scikit_learn_forms_of_y_are_one_level_paths():
+    # An indicator without paths: column j is the path (j,); 1-D labels: one path a row.
+    X = X_GRID
+    indicator = np.array([[int("b" in {p[0] for p in row}), int(len(row) == 1)] for row in Y_GRID])
+    from_indicator = MultiLabelHierarchicalClassifier(tree()).fit(X, indicator)
+    from_paths = MultiLabelHierarchicalClassifier(tree()).fit(X, indicator, paths=[(0,), (1,)])
+    assert from_indicator.classes_ == from_paths.classes_ == [(0,), (1,)]
+    np.testing.assert_array_equal(from_indicator.predict(X).toarray(), indicator)
+    labels = np.array(["x", "y", "y", "z"] * 10)
+    clf = MultiLabelHierarchicalClassifier(tree()).fit(X, labels)
+    assert clf.classes_ == [("x",), ("y",), ("z",)]
+    assert clf.predict_paths(X[:4]).paths == [[("x",)], [("y",)], [("y",)], [("z",)]]

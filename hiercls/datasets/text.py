@@ -32,6 +32,7 @@ def _zipf_cdf(n: int, exponent: float) -> NDArray[np.float64]:
         "words_per_row": [int_interval(1)],
         "signature_words": [int_interval(1)],
         "signal_share": [Interval(Real, 0.0, 1.0, closed="both")],
+        "max_paths": [int_interval(1)],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
@@ -46,8 +47,9 @@ def make_hierarchical_text(
     signal_share: float = 0.35,
     leaf_exponent: float = 1.0,
     word_exponent: float = 1.05,
+    max_paths: int = 1,
     random_state: Any = None,
-) -> tuple[sparse.csr_matrix, NDArray[np.str_]]:
+) -> tuple[sparse.csr_matrix, Any]:
     """Generate TF-IDF rows of a text hierarchy with a long tail of rare leaves.
 
     Every node of a full tree with ``branching[j]`` children per node at level
@@ -60,6 +62,12 @@ def make_hierarchical_text(
     background word from a Zipf distribution over the whole vocabulary. Counts
     become sublinear TF-IDF rows of unit L2 norm, as
     ``TfidfVectorizer(sublinear_tf=True)`` makes them.
+
+    With ``max_paths > 1`` the data are multi-label: a row has ``m`` paths, ``m``
+    drawn from ``1 .. max_paths`` with probability proportional to ``1 / m`` (most
+    rows have one path), each path's leaf drawn from the same Zipf distribution
+    (a leaf drawn twice counts once); the row has ``(m + 1) / 2`` times the tokens,
+    and each signal token belongs to one of its paths, drawn uniformly.
 
     Parameters
     ----------
@@ -80,15 +88,19 @@ def make_hierarchical_text(
         Zipf exponent of the leaves' sizes.
     word_exponent : float, default=1.05
         Zipf exponent of the background words.
+    max_paths : int, default=1
+        At most this many paths per row; above 1, ``Y`` is a list of path lists,
+        the target of :class:`~hiercls.MultiLabelHierarchicalClassifier`.
     random_state : int, RandomState instance or None, default=None
 
     Returns
     -------
     X : scipy.sparse.csr_matrix of shape (n_samples, n_features)
         TF-IDF rows of unit L2 norm.
-    Y : ndarray of str of shape (n_samples, len(branching))
+    Y : ndarray of str of shape (n_samples, len(branching)), or list of lists of tuple
         Label paths, coarse to fine; a node's label names its path
         (``"n3"``, ``"n3.7"``, ``"n3.7.12"``), so labels are distinct across levels.
+        With ``max_paths > 1``, each row's paths as tuples, in order of their leaf.
 
     Examples
     --------
@@ -98,17 +110,32 @@ def make_hierarchical_text(
     ((50, 200), (50, 2))
     >>> Y[0]
     array(['n0', 'n0.1'], dtype='<U4')
+    >>> X, Y = make_hierarchical_text(
+    ...     50, branching=(2, 3), n_features=200, max_paths=3, random_state=0
+    ... )
+    >>> Y[0]
+    [('n0', 'n0.1'), ('n1', 'n1.2')]
     """
     branching = [int(b) for b in branching]
     rng = check_random_state(random_state)
     n_levels = len(branching)
     n_leaves = int(np.prod(branching))
 
-    # Leaf sizes: Zipf over a random order of the leaves.
+    # Leaf sizes: Zipf over a random order of the leaves; one (row, path) pair per
+    # path of a row.
     leaf_rank = rng.permutation(n_leaves)
-    leaf = leaf_rank[np.searchsorted(_zipf_cdf(n_leaves, leaf_exponent), rng.random_sample(n_samples))]
+    leaf_cdf = _zipf_cdf(n_leaves, leaf_exponent)
+    if max_paths == 1:
+        pair_row = np.arange(n_samples)
+    else:
+        n_paths = 1 + np.searchsorted(_zipf_cdf(max_paths, 1.0), rng.random_sample(n_samples))
+        pair_row = np.repeat(np.arange(n_samples), n_paths)
+    leaf = leaf_rank[np.searchsorted(leaf_cdf, rng.random_sample(len(pair_row)))]
+    if max_paths > 1:  # a leaf drawn twice for a row is one path; pairs sorted by row, leaf
+        pair = np.unique(pair_row * n_leaves + leaf)
+        pair_row, leaf = pair // n_leaves, pair % n_leaves
     # Digits of the leaf index in the mixed radix of ``branching``: the path.
-    digits = np.empty((n_samples, n_levels), dtype=np.int64)
+    digits = np.empty((len(leaf), n_levels), dtype=np.int64)
     remainder = leaf.copy()
     for j in range(n_levels - 1, -1, -1):
         digits[:, j] = remainder % branching[j]
@@ -128,7 +155,9 @@ def make_hierarchical_text(
     low = min(n_features - 1, max(1, n_features // 100))
     signatures = rng.randint(low, n_features, size=(n_nodes, signature_words))
 
-    lengths = np.maximum(1, rng.poisson(words_per_row, n_samples))
+    paths_of_row = np.bincount(pair_row, minlength=n_samples)
+    first_pair = np.cumsum(paths_of_row) - paths_of_row
+    lengths = np.maximum(1, rng.poisson(words_per_row * (paths_of_row + 1) / 2, n_samples))
     row_of_token = np.repeat(np.arange(n_samples), lengths)
     n_tokens = len(row_of_token)
     share = rng.beta(2.0, 2.0 * (1 - signal_share) / max(signal_share, 1e-9), n_samples) if (
@@ -142,8 +171,11 @@ def make_hierarchical_text(
     ]
     signal_rows = row_of_token[is_signal]
     level = rng.randint(0, n_levels, len(signal_rows))
+    signal_pairs = signal_rows if max_paths == 1 else (
+        first_pair[signal_rows] + np.floor(rng.random_sample(len(signal_rows)) * paths_of_row[signal_rows])
+    ).astype(np.int64)
     tokens[is_signal] = signatures[
-        node_ids[signal_rows, level], rng.randint(0, signature_words, len(signal_rows))
+        node_ids[signal_pairs, level], rng.randint(0, signature_words, len(signal_rows))
     ]
 
     counts = sparse.csr_matrix(
@@ -156,10 +188,14 @@ def make_hierarchical_text(
     norms = np.sqrt(np.add.reduceat(counts.data**2, counts.indptr[:-1]))
     counts.data /= np.repeat(norms, np.diff(counts.indptr))
 
-    labels = np.empty((n_samples, n_levels), dtype=object)
+    labels = np.empty((len(leaf), n_levels), dtype=object)
     text = np.char.add("n", digits[:, 0].astype(str))
     labels[:, 0] = text
     for j in range(1, n_levels):
         text = np.char.add(np.char.add(text, "."), digits[:, j].astype(str))
         labels[:, j] = text
-    return counts, labels.astype(str)
+    if max_paths == 1:
+        return counts, labels.astype(str)
+    paths = list(map(tuple, labels.astype(str).tolist()))
+    bounds = np.r_[first_pair, len(paths)].tolist()
+    return counts, [paths[bounds[i] : bounds[i + 1]] for i in range(n_samples)]
