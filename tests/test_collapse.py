@@ -262,7 +262,8 @@ def test_bad_collapse_levels_are_refused_and_the_fitted_model_is_kept(collapse_l
         ),
         (
             {"node_estimators": {("a",): LogisticRegression()}},
-            "node_estimators has a model for the node \\('a',\\), but collapse_levels collapses level 'level1'",
+            "node_estimators has a model for the node \\('a',\\), but collapse_levels collapses "
+            "level 'level1'",
         ),
     ],
 )
@@ -276,3 +277,53 @@ def test_models_for_nodes_that_collapse_removes_are_refused(params, message):
 def test_collapse_of_a_one_level_target_is_level_0():
     with pytest.raises(HierarchyError, match="cannot collapse level 0"):
         HierarchicalClassifier(collapse_levels=[0], min_samples=1).fit(X_TINY, Y_TINY[:, 0])
+
+
+@pytest.mark.slow
+def test_hiercls_train_takes_collapse_levels_and_the_model_predicts_in_batch(tmp_path):
+    from test_cli import SMALL, compose_train
+
+    from hiercls.batch import predict_file
+    from hiercls.cli.train import load_dataset, train
+
+    run = tmp_path / "run"
+    metrics = train(compose_train(run, [*SMALL, "model.collapse_levels=[block]"]))
+    assert 0.3 < metrics["test"]["hierarchical_f1"] <= 1.0
+    model = load_model(run / "model")
+    assert model.collapsed_levels_ == ("block",)
+    assert model.estimators_[1] is None  # chapters get no model: the root chooses blocks
+    X = load_dataset(compose_train(run, SMALL).data).data.iloc[:200]
+    X.to_parquet(tmp_path / "rows.parquet")
+    predict_file(run / "model", tmp_path / "rows.parquet", tmp_path / "out")
+    scored = pd.read_parquet(next((tmp_path / "out").glob("**/*.parquet")))
+    assert scored[["chapter", "block", "category"]].to_numpy().tolist() == model.predict(X).tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.collapse_levels=[chapter]", "cannot collapse level 0 .'chapter'."),
+        ("model.collapse_levels=[species]", "names the level 'species', which is not a level of Y"),
+    ],
+)
+def test_hiercls_train_refuses_a_bad_collapse_before_writing(tmp_path, override, message):
+    from test_cli import SMALL, compose_train
+
+    from hiercls.cli.train import train
+
+    with pytest.raises(HierarchyError, match=message):
+        train(compose_train(tmp_path, [*SMALL, override]))
+    assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.slow
+def test_hiercls_train_refuses_collapse_levels_for_a_multilabel_run(tmp_path):
+    from test_cli_multilabel import compose_multilabel
+
+    from hiercls.cli.config import ConfigError
+    from hiercls.cli.train import train
+
+    with pytest.raises(ConfigError, match="multi-label model has no collapsed levels"):
+        train(compose_multilabel(tmp_path, ["model.collapse_levels=[level1]"]))
+    assert not (tmp_path / "run" / "model").exists()
