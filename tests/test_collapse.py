@@ -62,6 +62,16 @@ def test_collapsed_level_lets_the_root_choose_the_leaf(collapse_levels):
     assert clf.n_paths_ == 3
 
 
+@pytest.mark.parametrize("decoding", ["greedy", "best_path"])
+def test_stop_threshold_cuts_a_merged_decision_above_the_unsure_level(decoding):
+    clf = tiny(["level1"]).set_params(stop_threshold=0.5, decoding=decoding)
+    # b1 (3/7) is under 0.5; level 0 is never cut, so the path ends at B.
+    assert clf.predict(QUERY).tolist() == [["B", None]]
+    paths = clf.predict_paths(QUERY)
+    assert_allclose(paths.level_proba, [[3 / 7, np.nan]])
+    assert_allclose(paths.path_proba, [3 / 7])
+
+
 def test_best_path_decoding_agrees_with_greedy_on_a_flat_decision():
     clf = tiny(["level1"]).set_params(decoding="best_path")
     assert_array_equal(clf.predict(QUERY), [["B", "b1"]])
