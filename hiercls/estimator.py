@@ -33,6 +33,7 @@ from ._compat import (
     validate_data,
 )
 from .categorical import categorical_node_settings, find_categorical_columns
+from .collapse import check_collapse_keys, collapsed_routes, decision_training_sets, resolve_collapse_levels
 from .exceptions import WeightPruningWarning
 from .explain import explain_paths
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
@@ -54,7 +55,6 @@ from .traversal import (
     Routes,
     best_paths,
     greedy_paths,
-    group_by_node,
     level_marginals,
     top_k_paths,
 )
@@ -487,6 +487,16 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         ``"best_path"``: the most probable complete path, found exactly (as
         ``predict_top_k(X, 1)``): more accurate at the leaf, slower to predict (the
         README gives the measured difference).
+    collapse_levels : list of str or int, default=None
+        Levels (names, or indices with 0 the coarsest) whose parent level is merged
+        into the decision above: collapsing level ``L`` lets the models at level
+        ``L - 2`` (the root's, for ``L = 1``) choose among the level ``L`` nodes
+        under them directly, so a wrong turn at level ``L - 1`` cannot be made on its
+        own; level ``L - 1`` nodes get no model. Collapsing every level but level 0
+        gives one flat model over the complete paths. Outputs keep their form:
+        complete paths, and a merged level's probability is the exact sum over the
+        nodes below it. Level 0 cannot be collapsed (nothing is above it). None
+        collapses nothing.
     min_samples : int, default=100
         Training rows a class needs to be learned; checked before any model is
         fitted (see ``sufficiency_report_``).
@@ -522,6 +532,8 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         models fitted on sparse ``X`` are
         :class:`~hiercls.sparse_linear.SparseLinearModel` (their used columns and
         non-zero weights only).
+    collapsed_levels_ : tuple of str
+        Names of the collapsed levels (see ``collapse_levels``), coarse first.
     n_paths_ : int
         Number of complete paths the model can predict (leaves and learned stops);
         ``predict_top_k`` returns at most this many.
@@ -561,10 +573,12 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
     ``predict_proba`` returns, for 2-D ``Y``, a list with one (n_samples,
     len(classes_[j])) array per level: the exact marginal probability of each label,
     summing every node that carries the label. A row sums to the probability of
-    reaching the level (1 for level 0). Level 0 of ``predict`` is always the argmax
-    of level 0 of ``predict_proba``; deeper levels of ``predict`` follow the greedy
-    path (best child of the predicted parent), which equals the per-level argmax
-    when the path is unambiguous but need not in general.
+    reaching the level (1 for level 0). Level 0 of ``predict`` is the argmax of
+    level 0 of ``predict_proba`` unless level 1 is collapsed (then the root's model
+    takes the most probable level 1 node, whatever its parent's sum); deeper levels
+    of ``predict`` follow the greedy path (best child of the predicted parent),
+    which equals the per-level argmax when the path is unambiguous but need not in
+    general.
 
     scikit-learn splits a 2-D ``Y`` with plain ``KFold``; to stratify by the leaf,
     pass ``cv=StratifiedKFold().split(X, leaf)`` where ``leaf`` is the last label of
@@ -586,6 +600,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         "hierarchy": [Hierarchy, list, tuple, dict, None],
         "stop_threshold": [Interval(Real, 0, 1, closed="both"), None],
         "decoding": [StrOptions({"greedy", "best_path"})],
+        "collapse_levels": [list, tuple, None],
     }
 
     def __init__(
@@ -597,6 +612,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         hierarchy: Any = None,
         stop_threshold: float | None = None,
         decoding: str = "greedy",
+        collapse_levels: list[str | int] | None = None,
         min_samples: int = 100,
         sufficiency_policy: str = "warn",
         n_jobs: int | None = None,
@@ -609,6 +625,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         self.hierarchy = hierarchy
         self.stop_threshold = stop_threshold
         self.decoding = decoding
+        self.collapse_levels = collapse_levels
         self.min_samples = min_samples
         self.sufficiency_policy = sufficiency_policy
         self.n_jobs = n_jobs
@@ -630,6 +647,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
                 ("categorical_columns_", None),
                 ("_text_like_input", False),
                 ("uncalibrated_nodes_", ()),
+                ("collapsed_levels_", ()),
             ):
                 if name not in state:
                     setattr(self, name, value)
@@ -697,6 +715,8 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         hierarchy, node_codes = self._build_hierarchy(paths)
         self._check_estimator_keys(hierarchy)
         self._check_class_weight_keys(hierarchy)
+        collapsed = resolve_collapse_levels(self.collapse_levels, hierarchy.level_names)
+        check_collapse_keys(collapsed, hierarchy.level_names, self.level_estimators, self.node_estimators)
         self.sufficiency_report_ = sufficiency_report(
             hierarchy,
             node_codes,
@@ -705,6 +725,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
             policy=self.sufficiency_policy,
         )
         hierarchy, node_codes = apply_sufficiency_policy(self.sufficiency_report_, hierarchy, node_codes)
+        self.collapsed_levels_ = tuple(hierarchy.level_names[level] for level in collapsed)
         self.hierarchy_ = hierarchy
         self.levels_ = list(hierarchy.level_names)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X_checked)
@@ -714,7 +735,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         self._can_stop = bool((node_codes[:, -1] < 0).any()) or self.stop_threshold is not None
         self.classes_ = hierarchy.level_labels[0] if paths.is_flat else list(hierarchy.level_labels)
         self.estimators_ = self._fit_nodes(X_checked, hierarchy, node_codes, weights)
-        self._routes = Routes.from_models(self.estimators_)
+        self._routes = collapsed_routes(self.estimators_, hierarchy, collapsed)
         self.n_paths_ = self._routes.n_paths()
         return self
 
@@ -762,7 +783,8 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
     ) -> list[Any]:
         models: list[Any] = [None] * hierarchy.n_nodes
         tasks = []
-        for node, rows, targets in _node_training_sets(hierarchy, node_codes):
+        collapsed = [self.levels_.index(name) for name in self.collapsed_levels_]
+        for node, rows, targets in decision_training_sets(hierarchy, node_codes, collapsed):
             outcomes = np.unique(targets)
             if len(outcomes) == 1:
                 # One outcome: nothing to learn, and many base models refuse one class.
@@ -1018,27 +1040,6 @@ def _check_discrete(labels: NDArray[Any]) -> None:
             f"Unknown label type: {kind}. Maybe you are trying to fit a classifier, which "
             f"expects discrete classes on a regression target with continuous values."
         )
-
-
-def _node_training_sets(hierarchy: Hierarchy, node_codes: NDArray[np.intp]):  # type: ignore[no-untyped-def]
-    """Yield (node, rows, outcome per row) for every parent node that has rows.
-
-    One stable argsort per level groups the rows of every node of that level; a row
-    whose path ends at the node has the node's own id as its outcome ("stop").
-    """
-    n = node_codes.shape[0]
-    for depth in range(hierarchy.n_levels):
-        parent_codes = node_codes[:, depth - 1] if depth else np.zeros(n, dtype=np.intp)
-        rows_below = np.flatnonzero(parent_codes >= 0)
-        if rows_below.size == 0:
-            break
-        child_codes = node_codes[rows_below, depth]
-        outcomes = np.where(child_codes >= 0, child_codes, parent_codes[rows_below])
-        nodes, groups = group_by_node(parent_codes[rows_below])
-        for node, group in zip(nodes.tolist(), groups, strict=True):
-            if hierarchy.n_children[node] == 0:
-                continue
-            yield node, rows_below[group], outcomes[group]
 
 
 def _node_class_weight(

@@ -94,8 +94,7 @@ def explain_paths(
             if model_at is None or isinstance(model_at, ConstantNodeModel):
                 continue  # a leaf, or a node with one outcome: nothing was decided
             rows = decided[group]
-            chosen = node_codes[rows, level]
-            chosen = np.where(chosen >= 0, chosen, node)  # -1: the path ends at the node
+            chosen = _chosen_outcomes(model_at, node_codes[rows, level:], node)
             frames.append(
                 _explain_node(hierarchy, node, model_at, take_rows(X, rows), rows, chosen, level, names, top)
             )
@@ -104,6 +103,19 @@ def explain_paths(
         return pd.DataFrame(columns=columns)
     explanation = pd.concat(frames, ignore_index=True)
     return explanation.sort_values(["row", "level"], kind="stable", ignore_index=True)
+
+
+def _chosen_outcomes(model: Any, below: NDArray[np.intp], node: int) -> NDArray[np.intp]:
+    """The outcome of ``node``'s model on each row's path: its deepest node among the model's classes.
+
+    Without collapsed levels that is the child; a model over collapsed levels chose a
+    node further down. "Stop" (``node`` itself) where no node of the path is an outcome.
+    """
+    chosen = np.full(len(below), node, dtype=np.intp)
+    outcomes = np.asarray(model.classes_)
+    for column in below.T:
+        chosen = np.where(np.isin(column, outcomes), column, chosen)
+    return chosen
 
 
 def _explain_node(

@@ -24,13 +24,62 @@ from .node_models import ConstantNodeModel, outcome_proba, outcome_scores, take_
 from .sparse_linear import ColumnLookup
 
 __all__ = ["Routes", "NodeScorer", "GreedyPaths", "greedy_paths", "best_paths", "level_marginals"]
-__all__ += ["top_k_paths", "TopPaths", "paths_above"]
+__all__ += ["top_k_paths", "TopPaths", "paths_above", "LevelSkips"]
 
 #: Most values a remembering :class:`NodeScorer` keeps (128 MiB of float64).
 REMEMBER_BUDGET = 1 << 24
 
 #: ``scorer(node, rows)`` returns the (len(rows), n_outcomes) conditional probabilities.
 Scorer = Callable[[int, NDArray[np.intp]], NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class LevelSkips:
+    """Node models whose outcomes lie more than one level down (collapsed levels).
+
+    Such a model chooses among grandchildren (or deeper nodes) directly; an outcome
+    may also be an intermediate node, meaning "the path stops there". The
+    probability of an intermediate node is the sum over the outcomes below it (its
+    stop included), so every level keeps an exact probability.
+
+    Attributes
+    ----------
+    depth : ndarray of int, shape (n_nodes,)
+        Depth of every node (``Hierarchy.depth``): outcomes of a node at depth ``d``
+        start at level ``d``.
+    spans : dict of int -> list of (int, sparse matrix, ndarray of int)
+        Per node whose outcomes skip levels, one entry per level its outcomes pass
+        or reach: the level, a 0/1 CSR matrix (n_outcomes, n_groups) putting each
+        outcome column in the group of its node at that level (an empty row where
+        the outcome ends above the level, or is "stop" at the node itself), and the
+        node id of each group.
+    """
+
+    depth: NDArray[np.intp]
+    spans: dict[int, list[tuple[int, Any, NDArray[np.intp]]]]
+
+    def level_proba(
+        self, node: int, proba: NDArray[np.float64], column: NDArray[np.intp]
+    ) -> list[tuple[int, NDArray[np.float64]]]:
+        """Probability at each spanned level of the outcome in ``column`` of each row of ``proba``.
+
+        Returns (level, values) pairs; NaN where the outcome ends above the level.
+        """
+        out = []
+        for level, member, _ in self.spans[node]:
+            sums = np.asarray(member.T @ proba.T).T if proba.size else np.zeros((len(proba), member.shape[1]))
+            group = member.indices[column] if member.nnz == member.shape[0] else _group_of(member, column)
+            values = np.where(group >= 0, sums[np.arange(len(column)), np.maximum(group, 0)], np.nan)
+            out.append((level, values))
+        return out
+
+
+def _group_of(member: Any, column: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Group of each outcome column, -1 for a column in no group (a CSR row without entries)."""
+    has = np.diff(member.indptr) > 0
+    group = np.full(member.shape[0], -1, dtype=np.intp)
+    group[has] = member.indices[member.indptr[:-1][has]]
+    return group[column]
 
 
 @dataclass(frozen=True)
@@ -48,11 +97,23 @@ class Routes:
         Whether a node's outcome probabilities add up to 1 (one path per row), so that
         the paths under a node share its probability; False for a label tree's
         independent outcomes.
+    skips : LevelSkips or None
+        Where outcomes skip levels (collapsed levels); None when every outcome is a
+        child or "stop" at the node itself.
     """
 
     outcomes: list[NDArray[np.intp] | None]
     has_model: NDArray[np.bool_]
     shares_parent: bool = True
+    skips: LevelSkips | None = None
+
+    def outcome_level(self, node: int, search_depth: int) -> int:
+        """Level of ``node``'s children: ``search_depth`` unless outcomes skip levels."""
+        return search_depth if self.skips is None else int(self.skips.depth[node])
+
+    def spans(self, node: int) -> bool:
+        """Whether ``node``'s outcomes skip levels."""
+        return self.skips is not None and node in self.skips.spans
 
     @classmethod
     def from_models(cls, models: Sequence[Any], *, shares_parent: bool = True) -> Routes:
@@ -289,7 +350,12 @@ def greedy_paths(
             scores = scorer(node, block)
             best = np.argmax(scores, axis=1)
             outcome = routes.outcomes[node][best]  # type: ignore[index]
-            if with_proba:
+            if with_proba and routes.spans(node):
+                outcome, proba = _greedy_span(
+                    routes, node, block, scores, best, outcome, path_proba, node_proba, stop_threshold
+                )
+                path_proba[block] = proba
+            elif with_proba:
                 base = path_proba[block]
                 proba = base * scores[np.arange(len(block)), best]
                 if stop_threshold is not None and node != ROOT:
@@ -298,7 +364,7 @@ def greedy_paths(
                     outcome = np.where(unsure, node, outcome)
                     proba = np.where(unsure, base, proba)
                 down = outcome != node
-                node_proba[block[down], depth] = proba[down]
+                node_proba[block[down], routes.outcome_level(node, depth)] = proba[down]
                 path_proba[block] = proba
             final[block] = outcome
             going.append(block[(outcome != node) & routes.has_model[outcome]])
@@ -307,6 +373,56 @@ def greedy_paths(
     if not with_proba:
         return GreedyPaths(node_codes, None, None)
     return GreedyPaths(node_codes, node_proba, path_proba)
+
+
+def _greedy_span(
+    routes: Routes,
+    node: int,
+    block: NDArray[np.intp],
+    scores: NDArray[np.float64],
+    best: NDArray[np.intp],
+    outcome: NDArray[np.intp],
+    path_proba: NDArray[np.float64],
+    node_proba: NDArray[np.float64],
+    stop_threshold: float | None,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Write the level probabilities of a model whose outcomes skip levels; (outcome, path proba).
+
+    With ``stop_threshold``, the path is cut above the first level (below level 0)
+    whose probability is under it, as :func:`best_paths` cuts.
+    """
+    assert routes.skips is not None
+    base = path_proba[block]
+    proba = base * scores[np.arange(len(block)), best]
+    levels = routes.skips.level_proba(node, scores * base[:, None], best)
+    nodes_at = {level: group_node for level, _, group_node in routes.skips.spans[node]}
+    kept = np.ones(len(block), dtype=bool)
+    for level, values in levels:
+        reached = ~np.isnan(values) & kept
+        if stop_threshold is not None and level > 0:
+            unsure = reached & (values < stop_threshold)
+            if unsure.any():
+                # The path ends at the node above this level: the deepest kept level, or `node`.
+                above = np.full(len(block), node, dtype=np.intp)
+                above_proba = base.copy()
+                for upper, upper_values in levels:
+                    if upper >= level:
+                        break
+                    on = unsure & ~np.isnan(upper_values)
+                    group = _group_of(_span_member(routes, node, upper), best[on])
+                    above[on] = nodes_at[upper][group]
+                    above_proba[on] = upper_values[on]
+                outcome = np.where(unsure, above, outcome)
+                proba = np.where(unsure, above_proba, proba)
+                kept &= ~unsure
+                reached &= ~unsure
+        node_proba[block[reached], level] = values[reached]
+    return outcome, proba
+
+
+def _span_member(routes: Routes, node: int, level: int) -> Any:
+    assert routes.skips is not None
+    return next(member for at, member, _ in routes.skips.spans[node] if at == level)
 
 
 def _rank_per_row(
@@ -427,10 +543,16 @@ def _search(
             keep = (proba > 0) & ((proba >= bound[rows, None]) | (beam & ends & (proba >= floor)))
             at, column = np.nonzero(keep)
             kept = _Paths(rows[at], outcomes[column], proba[at, column], None)
-            if frontier.levels is not None:
+            if frontier.levels is not None and routes.spans(node):
+                assert routes.skips is not None
+                kept.levels = frontier.levels[group[at]]
+                for level, values in routes.skips.level_proba(node, proba[at], column):
+                    reached = ~np.isnan(values)
+                    kept.levels[reached, level] = values[reached]
+            elif frontier.levels is not None:
                 kept.levels = frontier.levels[group[at]]
                 down = kept.node != node  # a stop adds no level
-                kept.levels[down, depth] = kept.proba[down]
+                kept.levels[down, routes.outcome_level(node, depth)] = kept.proba[down]
             parts.append(kept)
             ended.append(ends[column])
         paths, complete = _Paths.join(parts), np.concatenate(ended)
@@ -598,17 +720,42 @@ def level_marginals(
         if children is None or node_reach is None:  # a leaf, or no row can reach it
             continue
         conditional = scorer(node, all_rows)
+        if routes.spans(node):
+            _add_span_levels(hierarchy, routes, node, conditional, node_reach, marginals, written)
         is_child = children != node
         if not is_child.all():
             conditional, children = conditional[:, is_child], children[is_child]
         depth = hierarchy.depth[node]
-        _add_columns(
-            marginals[depth], written[depth], hierarchy.label_index[children], conditional, node_reach
-        )
+        if not routes.spans(node):
+            _add_columns(
+                marginals[depth], written[depth], hierarchy.label_index[children], conditional, node_reach
+            )
         for position, child in enumerate(children.tolist()):
             if routes.has_model[child]:
                 reach[child] = conditional[:, position] * node_reach
     return marginals
+
+
+def _add_span_levels(
+    hierarchy: Hierarchy,
+    routes: Routes,
+    node: int,
+    conditional: NDArray[np.float64],
+    reach: NDArray[np.float64],
+    marginals: list[NDArray[np.float64]],
+    written: list[NDArray[np.bool_]],
+) -> None:
+    """Add a level-skipping model's outcomes to every level they pass: by group sums, per label."""
+    assert routes.skips is not None
+    for level, member, group_node in routes.skips.spans[node]:
+        # Two groups of one level may carry one label (the same name under two parents).
+        labels, group_label = np.unique(hierarchy.label_index[group_node], return_inverse=True)
+        to_label = sparse.csr_matrix(
+            (np.ones(len(group_node)), (np.arange(len(group_node)), group_label)),
+            shape=(len(group_node), len(labels)),
+        )
+        per_label = np.asarray((member @ to_label).T @ conditional.T).T
+        _add_columns(marginals[level], written[level], labels, per_label, reach)
 
 
 def _add_columns(

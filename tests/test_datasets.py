@@ -825,3 +825,45 @@ def test_hierarchical_text_with_several_paths_per_row():
     X2, Y2 = make_hierarchical_text(200, branching=(4, 5), n_features=500, max_paths=1, random_state=0)
     assert (X1 != X2).nnz == 0
     assert (Y1 == Y2).all()
+
+
+def test_nested_regions_nest_and_interleave():
+    from hiercls.datasets import make_nested_regions
+
+    X, Y = make_nested_regions(2000, grid=6, noise=0.1, random_state=0)
+    assert X.shape == (2000, 2)
+    assert Y.shape == (2000, 3)
+    paths = {tuple(row) for row in Y.tolist()}
+    assert len(paths) == 36  # every cell has rows (min_leaf_samples=10)
+    # Each cell and block lies in one region and one block: the levels nest.
+    assert len({p[2] for p in paths}) == 36
+    assert len({p[1] for p in paths}) == 16
+    assert len({p[0] for p in paths}) == 4
+    # Cell (i, j) is drawn around (i + 0.5, j + 0.5), its region is (i mod 2, j mod 2).
+    i, j = np.floor(X).astype(int).T
+    inside = (0 <= i) & (i < 6) & (0 <= j) & (j < 6)
+    names = np.array([f"c{a:02d}-{b:02d}" for a, b in zip(i[inside], j[inside], strict=True)])
+    assert (names == Y[inside, 2]).mean() > 0.99
+    regions = np.array([f"R{a % 2}{b % 2}" for a, b in zip(i[inside], j[inside], strict=True)])
+    assert (regions == Y[inside, 0]).mean() > 0.99
+    frame_X, frame_Y = make_nested_regions(50, grid=2, as_frame=True, random_state=0)
+    assert list(frame_X.columns) == ["x", "y"]
+    assert list(frame_Y.columns) == ["region", "block", "cell"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"grid": 3}, "'grid' parameter of make_nested_regions must be an even int >= 2. Got 3"),
+        ({"grid": 0}, "'grid' parameter of make_nested_regions must be"),
+        ({"n_samples": 0}, "'n_samples' parameter of make_nested_regions must be"),
+        ({"noise": -1.0}, "'noise' parameter of make_nested_regions must be"),
+        ({"tail_exponent": "x"}, "'tail_exponent' parameter of make_nested_regions must be"),
+        ({"min_leaf_samples": -1}, "'min_leaf_samples' parameter of make_nested_regions must be"),
+    ],
+)
+def test_nested_regions_refuse_bad_parameters(params, message):
+    from hiercls.datasets import make_nested_regions
+
+    with pytest.raises(ValueError, match=message):
+        make_nested_regions(**params)

@@ -148,6 +148,11 @@ def build_model(
     )
     classifier = instantiate(_estimator_configs(model_cfg, level_names), _convert_="all")
     if multi_label:
+        if getattr(classifier, "collapse_levels", None):
+            raise ConfigError(
+                "model.collapse_levels is set, but the data have several paths per row, and the "
+                "multi-label model has no collapsed levels; set model.collapse_levels=null."
+            )
         shared = MultiLabelHierarchicalClassifier._get_param_names()
         params = {k: v for k, v in classifier.get_params(deep=False).items() if k in shared}
         classifier = MultiLabelHierarchicalClassifier(**params, threshold=threshold)

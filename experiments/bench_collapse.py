@@ -1,0 +1,187 @@
+"""Collapsed levels (#16) where a top-down wrong turn costs: how much of the flat model's lead comes back?
+
+Data: ``hiercls.datasets.make_nested_regions`` (2-D points on a 12 x 12 grid of
+cells, the leaves; a cell's region is ``(i mod 2, j mod 2)``, so the regions
+interleave like a chessboard and every neighbour of a cell lies in another region;
+blocks are a region's cells in one quadrant). 30,000 rows, cell sizes by a power
+law (some cells under 100 training rows), ``noise=0.45`` cell widths, seed 0;
+two thirds train, one third test.
+
+Rows: the flat k-NN over the leaves (scikit-learn ``KNeighborsClassifier(15)`` on
+the cell labels, the reference), top-down hiercls with the same k-NN and with its
+default node model (``LogisticRegression``), and the same two with
+``collapse_levels``: ``[block]`` (the root chooses among blocks), ``[cell]`` (each
+region's model chooses among its cells), ``[block, cell]`` (one flat model over
+the paths). Every row runs in its own child process (``_runner.run_spec``), single
+threaded. Scores: leaf accuracy, hierarchical F1, macro recall of the cells with
+fewer than 100 training rows (``_real_data.score``); fit seconds; predict rows/s
+(``predict`` on the test rows). "Gap closed" is the share of the flat k-NN's lead
+over top-down hiercls with the same node model that the row wins back (for the
+default model: over top-down default).
+
+    python experiments/bench_collapse.py            # ~10 minutes (the flat LR: 5)
+    python experiments/bench_collapse.py --quick    # 3,000 rows, ~2 minutes
+    python experiments/bench_collapse.py --summary-only   # the table again, from collapse_runs.jsonl
+
+writes ``experiments/results/collapse.md`` (+ ``collapse_runs.jsonl``; ``results/quick/`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _real_data as rd  # noqa: E402
+import _runner as runner  # noqa: E402
+
+LEVELS = ["region", "block", "cell"]
+SINGLE_THREAD = {**os.environ, **{name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                         "MKL_NUM_THREADS")}}
+K = 15
+#: (name, node model, collapse_levels); node model "flat" is scikit-learn's k-NN on the leaves.
+CONFIGS = [
+    ("flat k-NN over cells", "flat", None),
+    ("top-down k-NN", "knn", None),
+    ("top-down default (LR)", "default", None),
+    ("k-NN, collapse [block]", "knn", ["block"]),
+    ("k-NN, collapse [cell]", "knn", ["cell"]),
+    ("k-NN, collapse [block, cell]", "knn", ["block", "cell"]),
+    ("default, collapse [block]", "default", ["block"]),
+    ("default, collapse [cell]", "default", ["cell"]),
+    ("default, collapse [block, cell]", "default", ["block", "cell"]),
+]
+
+
+def data(n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from hiercls.datasets import make_nested_regions
+
+    X, Y = make_nested_regions(n_rows, noise=0.45, random_state=0)
+    n_train = 2 * n_rows // 3
+    return X[:n_train], X[n_train:], Y[:n_train].astype(object), Y[n_train:].astype(object)
+
+
+def child(spec: dict[str, Any], result_path: Path) -> None:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from hiercls import HierarchicalClassifier
+
+    warnings.simplefilter("ignore")
+    X_train, X_test, Y_train, Y_test = data(spec["n_rows"])
+    knn = KNeighborsClassifier(n_neighbors=K)
+    start = time.perf_counter()
+    if spec["model"] == "flat":
+        model: Any = knn.fit(X_train, Y_train[:, -1])
+    else:
+        model = HierarchicalClassifier(
+            knn if spec["model"] == "knn" else None,
+            collapse_levels=[LEVELS.index(name) for name in spec["collapse"] or []],
+            sufficiency_policy="ignore",
+            random_state=0,
+        ).fit(X_train, Y_train)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = model.predict(X_test)
+    predict_s = time.perf_counter() - start
+    if spec["model"] == "flat":  # a leaf names its whole path: read the path off the training rows
+        path_of = {row[-1]: row for row in Y_train.tolist()}
+        predicted = np.array([path_of[leaf] for leaf in predicted.tolist()], dtype=object)
+    scores = rd.score(Y_train, Y_test, np.asarray(predicted, dtype=object), LEVELS)
+    result = {**spec, "phase": "done", "fit_s": fit_s, "predict_rows_per_s": len(X_test) / predict_s,
+              "n_train": len(X_train), "n_test": len(X_test),
+              "n_rare_train_cells": int(sum(count < 100 for count in
+                                            np.unique(Y_train[:, -1], return_counts=True)[1])),
+              **scores}
+    result_path.write_text(json.dumps(result, default=float))
+
+
+def table(rows: list[dict[str, Any]], n_rows: int, quick: bool) -> list[str]:
+    by_name = {row["name"]: row for row in rows if row.get("status") == "ok"}
+    flat = by_name.get(CONFIGS[0][0])
+    top_down = {"knn": by_name.get("top-down k-NN"), "default": by_name.get("top-down default (LR)")}
+
+    def gap_closed(row: dict[str, Any]) -> str:
+        base = top_down.get(row["model"])
+        if flat is None or base is None or row["model"] == "flat" or row is base:
+            return ""
+        lead = flat["leaf_accuracy"] - base["leaf_accuracy"]
+        if lead <= 0.005:
+            return "no gap"
+        return f"{(row['leaf_accuracy'] - base['leaf_accuracy']) / lead:.1%}"
+
+    first = rows[0] if rows else {}
+    lines = [
+        "# Collapsed levels on nested planar regions" + (" (quick)" if quick else ""),
+        "",
+        f"Written by `experiments/bench_collapse.py`{' --quick' if quick else ''}: "
+        f"`make_nested_regions({n_rows:,}, noise=0.45, random_state=0)`, "
+        f"{first.get('n_train', 0):,} training / {first.get('n_test', 0):,} test rows, 144 cells "
+        f"({first.get('n_rare_train_cells', '?')} with under 100 training rows), one thread per run. "
+        f"k-NN is `KNeighborsClassifier(n_neighbors={K})`; default is hiercls's (LogisticRegression). "
+        "Gap closed: share of the flat k-NN's leaf-accuracy lead over top-down hiercls with the "
+        "same node model that the row wins back.",
+        "",
+    ]
+    cells = []
+    for row in rows:
+        if row.get("status") != "ok":
+            cells.append([row["name"], row.get("status", "?"), *[""] * 6])
+            continue
+        cells.append([
+            row["name"], f"{row['leaf_accuracy']:.4f}", f"{row['hierarchical_f1']:.4f}",
+            f"{row['rare_recall_lt100']:.3f} ({row['n_rare_leaf_classes_tested']})",
+            f"{row['fit_s']:.2f}", f"{row['predict_rows_per_s']:,.0f}", gap_closed(row),
+            f"{(row.get('peak_rss_tree_bytes') or 0) / 2**20:.0f}",
+        ])
+    columns = ["model", "leaf acc", "hF1", "recall, cells <100 rows (n)", "fit s", "predict rows/s",
+               "gap closed", "peak MiB"]
+    lines += runner.markdown_table(columns, rows, cells)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="rebuild the table from the last runs in collapse_runs.jsonl")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        child(json.loads(args.child), args.result)
+        return
+    out = runner.results_dir(args.quick)
+    n_rows = 3_000 if args.quick else 30_000
+    machine = runner.machine_info()
+    log = out / "collapse_runs.jsonl"
+    if args.summary_only:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        rows = [{**line, "name": line.get("name")} for line in lines[-len(CONFIGS):]]
+        runner.write_table(table(rows, n_rows, args.quick), "collapse.md", args.quick)
+        return
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix="bench_collapse_"))
+    for name, model, collapse in CONFIGS:
+        spec = {"name": name, "model": model, "collapse": collapse, "n_rows": n_rows}
+        line = runner.run_spec(__file__, spec, work / "child.json", timeout=900,
+                               memory_limit=4 << 30, env=SINGLE_THREAD, out=log, machine=machine)
+        line = {**spec, **line}
+        rows.append(line)
+        print(f"{name:34s} {line['status']:8s} leaf {line.get('leaf_accuracy', float('nan')):.4f} "
+              f"fit {line.get('fit_s', float('nan')):.2f}s", flush=True)
+    runner.write_table(table(rows, n_rows, args.quick), "collapse.md", args.quick)
+
+
+if __name__ == "__main__":
+    main()
