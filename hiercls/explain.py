@@ -29,10 +29,13 @@ from .node_models import ConstantNodeModel, outcome_scores, take_rows
 from .sparse_linear import SparseLinearModel
 from .traversal import group_by_node
 
-__all__ = ["STOP", "explain_paths", "explain_predictions"]
+__all__ = ["INACTIVE", "STOP", "explain_path_sets", "explain_paths", "explain_predictions"]
 
 #: Shown as the chosen outcome where the path ends at a node with children.
 STOP = "(path ends here)"
+
+#: A label tree's outcome is weighed against not being active, not against a sibling.
+INACTIVE = "(inactive)"
 
 
 def explain_predictions(model: Any, X: Any, *, top: int = 5, feature_names: Any = None) -> pd.DataFrame:
@@ -142,14 +145,7 @@ def _explain_node(
     def label(outcome: int) -> Any:
         return STOP if outcome == node else as_python(hierarchy.node_path(outcome)[-1])
 
-    coo = contributions.tocoo()
-    keep = coo.data > 0  # what pushed toward the chosen child
-    entry_row, entry_col, value = coo.row[keep], coo.col[keep], coo.data[keep]
-    order = np.lexsort((-value, entry_row))
-    entry_row, entry_col, value = entry_row[order], entry_col[order], value[order]
-    starts = np.searchsorted(entry_row, entry_row)
-    first = np.arange(len(entry_row)) - starts < top
-    entry_row, entry_col, value = entry_row[first], entry_col[first], value[first]
+    entry_row, entry_col, value = _top_entries(contributions, top)
     return pd.DataFrame(
         {
             "row": rows[entry_row],
@@ -159,6 +155,106 @@ def _explain_node(
             "runner_up": [label(int(outcomes[runner_at[r]])) for r in entry_row.tolist()],
             "feature": names[entry_col],
             "value": _entries(X, entry_row, entry_col),
+            "contribution": value,
+        }
+    )
+
+
+def _top_entries(
+    contributions: sparse.csr_matrix, top: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """(row, feature, contribution) of each row's ``top`` largest positive contributions, by row."""
+    coo = contributions.tocoo()
+    keep = coo.data > 0  # what pushed toward the chosen outcome
+    entry_row, entry_col, value = coo.row[keep], coo.col[keep], coo.data[keep]
+    order = np.lexsort((-value, entry_row))
+    entry_row, entry_col, value = entry_row[order], entry_col[order], value[order]
+    first = np.arange(len(entry_row)) - np.searchsorted(entry_row, entry_row) < top
+    return entry_row[first], entry_col[first], value[first]
+
+
+def explain_path_sets(
+    classifier: Any, X: Any, row: NDArray[np.intp], end: NDArray[np.intp], names: NDArray[Any], top: int
+) -> pd.DataFrame:
+    """:meth:`MultiLabelHierarchicalClassifier.explain` for validated ``X`` and its predicted paths.
+
+    ``row`` and ``end`` give each predicted path: its row and the node where it ends.
+    Every step of every path is one binary decision, "this outcome is active": a
+    feature's contribution is ``value * weight`` of that outcome's model (linear), or
+    LightGBM's ``pred_contrib`` for the positive class; with the intercept they add
+    up to the outcome's decision value. Steps shared by two paths of a row are
+    explained once.
+    """
+    hierarchy = classifier.hierarchy_
+    codes = hierarchy.ancestors(end)  # (n_paths, n_levels), -1 below each path's end
+    steps = []  # (row, parent, outcome, level) of every step of every path
+    for level in range(hierarchy.n_levels):
+        parent = np.zeros(len(end), dtype=np.intp) if level == 0 else codes[:, level - 1]
+        here = (parent >= 0) & (codes[:, level] >= 0)
+        levels = np.full(here.sum(), level)
+        steps.append(np.column_stack([row[here], parent[here], codes[here, level], levels]))
+    # A path that ends at a node with a model took its "a path ends here" outcome, a
+    # decision about the level below the node (a node's depth is that level's index).
+    has_model = np.array([model is not None for model in classifier.estimators_], dtype=bool)
+    stops = has_model[end]
+    stop_level = hierarchy.depth[end[stops]]
+    steps.append(np.column_stack([row[stops], end[stops], end[stops], stop_level]))
+    table = np.unique(np.concatenate(steps), axis=0)
+    frames = []
+    nodes, groups = group_by_node(table[:, 1])
+    for node, group in zip(nodes.tolist(), groups, strict=True):
+        model = classifier.estimators_[node]
+        position = {int(o): j for j, o in enumerate(np.asarray(model.classes_).tolist())}
+        at = np.array([position[o] for o in table[group, 2].tolist()], dtype=np.intp)
+        for j in np.unique(at).tolist():
+            block = table[group[at == j]]
+            X_rows = take_rows(X, block[:, 0])
+            contributions = _outcome_contributions(model, j, X_rows)
+            if contributions is None:
+                continue  # an outcome of fixed probability: no feature decided it
+            frames.append(_explain_step(hierarchy, block, X_rows, contributions, names, top))
+    columns = ["row", "level", "node", "chosen", "runner_up", "feature", "value", "contribution"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    explanation = pd.concat(frames, ignore_index=True)
+    return explanation.sort_values(["row", "level", "node"], kind="stable", ignore_index=True)
+
+
+def _outcome_contributions(model: Any, position: int, X: Any) -> sparse.csr_matrix | None:
+    """Per row and feature, the push toward outcome ``position`` of a label tree node; None if fixed."""
+    stacked_at = np.asarray(model.stacked_at)
+    if model.stacked is not None and position in stacked_at:
+        weights = model.stacked.coef_[int(np.flatnonzero(stacked_at == position)[0])]
+        return sparse.csr_matrix(sparse.csr_matrix(X).multiply(weights))
+    binary = model.models[position]
+    if isinstance(binary, float):
+        return None
+    positive = np.full(X.shape[0], list(binary.classes_).index(1), dtype=np.intp)
+    return _contributions(binary, X, positive, 1 - positive)
+
+
+def _explain_step(
+    hierarchy: Any,
+    block: NDArray[np.intp],
+    X: Any,
+    contributions: sparse.csr_matrix,
+    names: NDArray[Any],
+    top: int,
+) -> pd.DataFrame:
+    """One outcome of one node, for the rows in ``block`` (row, parent, outcome, level)."""
+    _, node, outcome, level = block[0].tolist()
+    entry_row, entry_col, value = _top_entries(contributions, top)
+    path = PATH_SEPARATOR.join(str(as_python(x)) for x in hierarchy.node_path(node)) if node != ROOT else ""
+    chosen = STOP if outcome == node else as_python(hierarchy.node_path(outcome)[-1])
+    return pd.DataFrame(
+        {
+            "row": block[entry_row, 0],
+            "level": hierarchy.level_names[level],
+            "node": path,
+            "chosen": [chosen] * len(entry_row),
+            "runner_up": INACTIVE,
+            "feature": names[entry_col],
+            "value": _entries(sparse.csr_matrix(X), entry_row, entry_col),
             "contribution": value,
         }
     )

@@ -24,6 +24,7 @@ from sklearn.base import clone
 
 from ._compat import Interval, _check_sample_weight, _fit_context
 from .estimator import BaseHierarchicalClassifier, TopKPaths
+from .explain import explain_path_sets
 from .hierarchy import ROOT, Hierarchy, encode_path_sets, read_path_sets
 from .label_tree import WHOLE_TREE_MAX_ROWS, LinearLabelTree
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, fit_binary_columns
@@ -532,6 +533,61 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         for j in range(self.hierarchy_.n_levels):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
         return TopKPaths(labels.reshape(n, k, -1), top.proba, top.level_proba)
+
+    def explain(self, X: ArrayLike, *, top: int = 5, feature_names: Any = None) -> pd.DataFrame:
+        """The features that made each step of each predicted path likely.
+
+        Every path of :meth:`predict_paths` is a chain of binary decisions, one per
+        node on it: "this child is active" (or "a path ends here"). For each row and
+        step, the features that pushed that outcome's decision value up most, with
+        their contributions: ``value * weight`` for linear node models (with the
+        intercept they add up to the decision value), LightGBM's ``pred_contrib``
+        for LightGBM ones. A step two paths of a row share is listed once; outcomes
+        of a fixed probability (every training row agreed) have no features.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        top : int, default=5
+            Features kept per row and step, largest contributions first.
+        feature_names : sequence of str, optional
+            Names of ``X``'s columns; default ``feature_names_in_``, else ``x0, x1, ...``.
+            For a Pipeline, use :func:`hiercls.explain.explain_predictions`, which
+            names a TF-IDF vocabulary's words.
+
+        Returns
+        -------
+        explanation : DataFrame
+            Columns ``row, level, node, chosen, runner_up, feature, value,
+            contribution``: ``level`` is the level decided, ``node`` the deciding
+            node's path, ``chosen`` the outcome (a label, or ``"(path ends here)"``),
+            ``runner_up`` always ``"(inactive)"``.
+
+        Raises
+        ------
+        TypeError
+            For a node model on some path that is neither linear nor LightGBM.
+        """
+        if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
+            raise ValueError(f"top must be a positive integer; got {top!r}.")
+        X_checked: Any = self._validate_for_predict(X)
+        if feature_names is None:
+            feature_names = getattr(self, "feature_names_in_", None)
+        if feature_names is None:
+            feature_names = [f"x{j}" for j in range(X_checked.shape[1])]
+        if len(feature_names) != X_checked.shape[1]:
+            raise ValueError(
+                f"feature_names has {len(feature_names)} names for {X_checked.shape[1]} columns of X."
+            )
+        found = self.predict_paths(X_checked)
+        return explain_path_sets(
+            self,
+            X_checked,
+            found.row,
+            self._class_nodes[found.class_index],
+            np.asarray(feature_names, dtype=object),
+            int(top),
+        )
 
     def score(self, X: ArrayLike, y: Any, sample_weight: ArrayLike | None = None) -> float:
         """Example-based F1 of the predicted path sets (each row's F1, averaged).

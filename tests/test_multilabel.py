@@ -255,7 +255,11 @@ def test_batch_scoring_writes_every_path_above_the_threshold(tmp_path, output_fo
     rows.loc[3, "x0"] = np.nan  # cannot be scored: keeps its place with a reason
     rows.to_csv(tmp_path / "rows.csv", index=False)
     summary = predict_file(
-        tmp_path / "model", tmp_path / "rows.csv", tmp_path / "out", top_k=2, output_format=output_format,
+        tmp_path / "model",
+        tmp_path / "rows.csv",
+        tmp_path / "out",
+        top_k=2,
+        output_format=output_format,
         quiet=True,
     )
     assert summary.rows_scored_now == 4
@@ -365,3 +369,66 @@ def test_scikit_learn_forms_of_y_are_one_level_paths():
     clf = MultiLabelHierarchicalClassifier(tree()).fit(X, labels)
     assert clf.classes_ == [("x",), ("y",), ("z",)]
     assert clf.predict_paths(X[:4]).paths == [[("x",)], [("y",)], [("y",)], [("z",)]]
+
+
+def test_explain_names_the_feature_behind_each_step_of_each_path():
+    # Feature k marks path k: each step's top feature is the one that defines its branch.
+    X = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 0, 1.0]] * 15)
+    Y = [[("a", "a1")], [("a", "a2")], [("b",)], [("a", "a1"), ("b",)]] * 15
+    clf = MultiLabelHierarchicalClassifier(LogisticRegression(C=100.0), min_samples=1).fit(X, Y)
+    assert [sorted(p) for p in clf.predict_paths(X[:4]).paths] == [
+        [("a", "a1")],
+        [("a", "a2")],
+        [("b",)],
+        [("a", "a1"), ("b",)],
+    ]
+    steps = clf.explain(X[:4], top=1, feature_names=["f_a1", "f_a2", "f_b"])
+    assert set(steps.columns) == {
+        "row",
+        "level",
+        "node",
+        "chosen",
+        "runner_up",
+        "feature",
+        "value",
+        "contribution",
+    }
+    by_step = {(r.row, r.level, r.chosen): r.feature for r in steps.itertuples()}
+    assert by_step[(0, "level1", "a1")] == "f_a1"
+    assert by_step[(1, "level1", "a2")] == "f_a2"
+    assert by_step[(2, "level0", "b")] == "f_b"
+    assert by_step[(3, "level0", "b")] == "f_b"
+    assert by_step[(3, "level1", "a1")] == "f_a1"
+    assert (steps["runner_up"] == "(inactive)").all()
+
+
+def test_explained_contributions_add_up_to_the_decision_value():
+    from hiercls.metrics import PATH_SEPARATOR
+
+    X, Y = _text_like_sets(0)
+    clf = MultiLabelHierarchicalClassifier(min_samples=1).fit(X, Y)
+    hierarchy = clf.hierarchy_
+    node_of = {PATH_SEPARATOR.join(hierarchy.node_path(v)): v for v in range(1, hierarchy.n_nodes)}
+    steps = clf.explain(X[:20], top=X.shape[1])
+    assert len(steps)
+    for (row, node_text, chosen), step in steps.groupby(["row", "node", "chosen"]):
+        node = node_of.get(node_text, 0)
+        model = clf.estimators_[node]
+        if chosen == "(path ends here)":
+            outcome = node
+        else:
+            outcome = next(v for v in model.classes_ if v != node and hierarchy.node_path(v)[-1] == chosen)
+        column = int(np.flatnonzero(model.stacked_at == list(model.classes_).index(outcome))[0])
+        decision = model.stacked.decision_function(X[row : row + 1])[0, column]
+        pushes = X[row].multiply(model.stacked.coef_[column]).toarray()
+        # explain keeps the features that pushed toward the outcome; the rest pulled away.
+        assert step["contribution"].sum() == pytest.approx(pushes[pushes > 0].sum())
+        total = pushes.sum() + model.stacked.intercept_[column]
+        assert total == pytest.approx(decision)
+
+
+def test_explain_refuses_a_bad_top():
+    clf = MultiLabelHierarchicalClassifier(LogisticRegression()).fit(X_GRID, Y_GRID)
+    for top in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="top must be a positive integer"):
+            clf.explain(X_GRID, top=top)
