@@ -433,7 +433,14 @@ def _rank_per_row(
     Ties keep the input order, which for any one row depends only on that row's own
     entries, so the order does not depend on the other rows of the batch.
     """
-    order = np.lexsort((-value, row))
+    # Two stable sorts, by value then by row (what lexsort does), but the rows of a
+    # batch under 65,536 fit in 16 bits, which numpy sorts stably by radix: about
+    # twice as fast as lexsort for the million entries of a WordNet batch.
+    order = np.argsort(-value, kind="stable")
+    by_value = row[order]
+    if len(row) and int(row.max()) < 2**16:
+        by_value = by_value.astype(np.uint16)
+    order = order[np.argsort(by_value, kind="stable")]
     sorted_rows = row[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_rows[1:] != sorted_rows[:-1])))
     return order, np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
