@@ -50,7 +50,10 @@ from .traversal import group_by_node
 __all__ = [
     "AutoNodeModel",
     "CANDIDATE_NAMES",
+    "SELECTION_COLUMNS",
+    "as_auto_node_model",
     "candidate_estimator",
+    "is_auto",
     "select_level_models",
 ]
 
@@ -151,9 +154,12 @@ class AutoNodeModel(BaseEstimator):
     validation_fraction : float in (0, 1), default=0.2
         Share of each node's rows held out, per child (a child with fewer than
         ``1 / validation_fraction / 2`` rows keeps all of them for training).
-    max_rows_per_level : int, default=20_000
+    max_rows_per_level : int, default=5_000
         Rows of a level used for selection (training and held-out parts together);
-        a larger level is subsampled uniformly. None uses them all.
+        a larger level is subsampled uniformly, which bounds the selection's cost:
+        the candidates' fits on 5,000 rows per level cost less than one full fit of
+        LightGBM on 48,000 OEWS rows (``experiments/results/auto.md``). None uses
+        every row.
     min_validation_rows : int, default=30
         Held-out rows a level needs to be scored; a level with fewer (a tiny level)
         gets the default model, and the fallback is recorded.
@@ -189,7 +195,7 @@ class AutoNodeModel(BaseEstimator):
         candidates: Sequence[Any] | None = None,
         *,
         validation_fraction: float = 0.2,
-        max_rows_per_level: int | None = 20_000,
+        max_rows_per_level: int | None = 5_000,
         min_validation_rows: int = 30,
         scoring: str = "accuracy",
     ) -> None:
@@ -284,7 +290,7 @@ def _input_traits(X: Any, categorical: CategoricalColumns | None, weighted: bool
     return _InputTraits(sparse.issparse(X), has_nan, categorical, weighted)
 
 
-def unusable_reason(template: Any, traits: _InputTraits) -> str | None:
+def _unusable_reason(template: Any, traits: _InputTraits) -> str | None:
     """Why a candidate cannot take this input, or None when it can."""
     tags = get_tags(template).input_tags
     if traits.has_nan and not tags.allow_nan:
@@ -495,7 +501,7 @@ def select_level_models(
     traits = _input_traits(X, categorical_columns, sample_weight is not None)
     usable, skipped = [], []
     for name, template in candidates:
-        reason = unusable_reason(template, traits)
+        reason = _unusable_reason(template, traits)
         if reason is None:
             usable.append((name, template))
         else:

@@ -225,3 +225,42 @@ def test_stratified_holdout_takes_the_fraction_of_every_child_and_keeps_one_trai
     held = _stratified_holdout(nodes, targets, 0.2, np.random.default_rng(0))
     per_group = pd.Series(held).groupby([nodes, targets]).sum().to_dict()
     assert per_group == {(0, 1): 2, (0, 2): 0, (5, 6): 1, (5, 7): 0}
+
+
+@pytest.mark.slow
+def test_hiercls_train_with_model_auto_writes_the_choice_table(tmp_path):
+    import json
+
+    from hydra import compose, initialize_config_dir
+
+    from hiercls.artifacts import load_model
+    from hiercls.cli.config import CONF_DIR
+    from hiercls.cli.train import train
+
+    overrides = [
+        f"paths.output_dir={tmp_path}",
+        "model=auto",
+        "data.n_samples=1500",
+        "sufficiency.min_samples=5",
+        "model.n_jobs=1",
+        "model.verbose=0",
+        "model.estimator.candidates=[linear,knn]",
+        "report.figures=false",
+    ]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    metrics = train(cfg)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    selection = pd.DataFrame(saved["model_selection"])
+    assert list(selection.columns) == list(SELECTION_COLUMNS)
+    assert set(selection.candidate) == {"linear", "knn"}
+    assert selection.groupby("level").chosen.sum().eq(1).all()
+    assert metrics["model_selection"] == saved["model_selection"]
+    page = (tmp_path / "model_selection.md").read_text()
+    assert page.startswith("# Node models chosen per level")
+    assert "Chosen: " in page
+    written = pd.read_csv(tmp_path / "model_selection.csv", keep_default_na=False)
+    assert written.candidate.tolist() == selection.candidate.tolist()
+    model = load_model(tmp_path / "model")
+    classifier = model if isinstance(model, HierarchicalClassifier) else model[-1]
+    assert classifier.model_selection_.candidate.tolist() == selection.candidate.tolist()
