@@ -40,7 +40,7 @@ def render_model_selection(table: pd.DataFrame, about: Mapping[str, str] | None 
     """
     chosen = table[table["chosen"]]
     summary = ", ".join(
-        f"{level}: {candidate}" for level, candidate in zip(chosen["level"], chosen["candidate"])
+        f"{level}: {candidate}" for level, candidate in zip(chosen["level"], chosen["candidate"], strict=True)
     )
     header = "\n".join(f"- {key}: {value}" for key, value in (about or {}).items())
     shown = table.round({"accuracy": 4, "balanced_accuracy": 4, "log_loss": 4, "fit_seconds": 2})
