@@ -264,3 +264,15 @@ def test_hiercls_train_with_model_auto_writes_the_choice_table(tmp_path):
     model = load_model(tmp_path / "model")
     classifier = model if isinstance(model, HierarchicalClassifier) else model[-1]
     assert classifier.model_selection_.candidate.tolist() == selection.candidate.tolist()
+
+
+def test_a_level_above_the_row_budget_is_scored_on_whole_nodes_up_to_the_budget():
+    X, Y = xor_then_linear(400)
+    model = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=250), random_state=0).fit(X, Y)
+    table = model.model_selection_.drop_duplicates("level").set_index("level")
+    used = table.n_train_rows + table.n_validation_rows
+    assert (used == 250).all()
+    # The root alone holds 400 rows: a part of it. The two leaf-level nodes hold about
+    # 200 rows each: one whole node and a part of the other.
+    assert table.loc["group", "n_nodes"] == 1
+    assert table.loc["leaf", "n_nodes"] == 2
