@@ -726,6 +726,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
             The fitted estimator.
         """
         self._level_templates: dict[str, Any] | None = None  # a previous fit's choices go
+        self.__dict__.pop("model_selection_", None)
         X_checked = self._validate_for_fit(X)
         if y is None:
             raise ValueError(
