@@ -276,3 +276,14 @@ def test_a_level_above_the_row_budget_is_scored_on_whole_nodes_up_to_the_budget(
     # 200 rows each: one whole node and a part of the other.
     assert table.loc["group", "n_nodes"] == 1
     assert table.loc["leaf", "n_nodes"] == 2
+
+
+def test_a_candidate_that_cannot_take_sparse_input_is_skipped():
+    from scipy import sparse
+
+    X, Y = xor_then_linear(300)
+    auto = AutoNodeModel(candidates=["hist_gradient_boosting", "linear"])
+    model = HierarchicalClassifier(auto, random_state=0).fit(sparse.csr_matrix(X), Y)
+    notes = model.model_selection_.set_index(["level", "candidate"]).note
+    assert notes[("group", "hist_gradient_boosting")] == "skipped: cannot take sparse X"
+    assert chosen(model) == {"group": "linear", "leaf": "linear"}
