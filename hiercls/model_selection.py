@@ -411,16 +411,22 @@ def _within_budget(
 ) -> list[tuple[int, NDArray[np.intp], NDArray[Any]]]:
     """A random sample of a level's nodes holding at most ``budget`` rows.
 
-    Whole nodes, taken in random order while they fit, so that candidates are compared
-    on nodes of their real size (a model's rank depends on it: trees need rows, a
-    linear model copes with few); the first node that does not fit contributes a
-    random part of its rows up to the budget, so a level always takes part.
+    Whole nodes, so that candidates are compared on nodes of their real size (a
+    model's rank depends on it: trees need rows, a linear model copes with few), drawn
+    with probability proportional to their rows (the score is rows-weighted: a level's
+    many small nodes must not stand for its few large ones); the first node that does
+    not fit contributes a random part of its rows up to the budget, so a level always
+    takes part.
     """
     if budget is None or sum(len(rows) for _, rows, _ in tasks) <= budget:
         return tasks
+    sizes = np.array([len(rows) for _, rows, _ in tasks], dtype=np.float64)
+    # Efraimidis-Spirakis: sorting u ** (1 / weight) descending samples without
+    # replacement with probability proportional to the weights.
+    order = np.argsort(-(rng.random(len(tasks)) ** (1.0 / sizes)), kind="stable")
     kept = []
     room = budget
-    for i in rng.permutation(len(tasks)).tolist():
+    for i in order.tolist():
         node, rows, targets = tasks[i]
         if len(rows) <= room:
             kept.append((node, rows, targets))
