@@ -62,10 +62,10 @@ logger = logging.getLogger(__name__)
 #: The candidates :class:`AutoNodeModel` knows by name.
 CANDIDATE_NAMES = ("linear", "lightgbm", "hist_gradient_boosting", "knn", "prior")
 
-# On TF-IDF rows the linear default is the one to beat and nothing beat it:
-# LightGBM per node reaches leaf accuracy 0.50 against 0.75, 19x slower to fit
-# (experiments/results/real.md), and k-NN see experiments/results/auto.md. The text
-# default therefore costs no selection fits.
+# On TF-IDF rows nothing beat the linear default: LightGBM per node reaches leaf
+# accuracy 0.50 against 0.75, 19x slower to fit (experiments/results/real.md); offered
+# k-NN, the selection kept the linear model at every WordNet level, and k-NN everywhere
+# loses 4.4 points (experiments/results/auto.md). So text costs no selection fits.
 _DENSE_CANDIDATES = ("linear", "lightgbm", "knn")
 _TEXT_CANDIDATES = ("linear",)
 
