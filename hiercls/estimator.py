@@ -37,6 +37,7 @@ from .collapse import check_collapse_keys, collapsed_routes, decision_training_s
 from .exceptions import WeightPruningWarning
 from .explain import explain_paths
 from .hierarchy import Hierarchy, LabelPaths, read_label_paths
+from .model_selection import AutoNodeModel, as_auto_node_model, is_auto, select_level_models
 from .node_models import (
     ConstantNodeModel,
     adapter_for,
@@ -179,14 +180,36 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _templates(self) -> list[Any]:
-        templates = [self.estimator if self.estimator is not None else default_node_estimator()]
+        return self._explicit_templates() + self._auto_templates()
+
+    def _explicit_templates(self) -> list[Any]:
+        """The node models the user named (the default for ``estimator=None``), without auto's."""
+        templates = []
+        if not is_auto(self.estimator):
+            templates.append(self.estimator if self.estimator is not None else default_node_estimator())
         for mapping in (self.level_estimators, self.node_estimators):
             if isinstance(mapping, Mapping):
                 templates.extend(mapping.values())
         return templates
 
+    def _auto_templates(self) -> list[Any]:
+        """With ``estimator="auto"``: the levels' choices once made, the candidates before."""
+        auto = as_auto_node_model(self.estimator)
+        if auto is None:
+            return []
+        chosen = getattr(self, "_level_templates", None)
+        if chosen is not None:
+            return list(chosen.values()) or [default_node_estimator()]
+        return [template for _, template in auto.candidate_templates()]
+
     def _allows_nan(self) -> bool:
-        return all(get_tags(t).input_tags.allow_nan for t in self._templates())
+        allowed = all(get_tags(t).input_tags.allow_nan for t in self._explicit_templates())
+        auto = self._auto_templates()
+        if auto and getattr(self, "_level_templates", None) is None:
+            # Before selection, NaN goes through: the selection skips the candidates that
+            # cannot take it, and names them if none is left (ModelSelectionError).
+            return allowed
+        return allowed and all(get_tags(t).input_tags.allow_nan for t in auto)
 
     def _check_estimator_keys(self, hierarchy: Hierarchy) -> None:
         levels = set(hierarchy.level_names)
@@ -225,7 +248,8 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 )
 
     def _check_accepts_sample_weight(self) -> None:
-        for template in self._templates():
+        # auto's candidates that take no weights are skipped by the selection instead.
+        for template in self._explicit_templates():
             if not adapter_for(template).accepts_sample_weight(template):
                 raise ValueError(
                     f"sample_weight was given but the node model {template!r} does not "
@@ -241,9 +265,21 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
         level_name = hierarchy.level_names[hierarchy.depth[node]]
         if self.level_estimators and level_name in self.level_estimators:
             return self.level_estimators[level_name]
-        if self.estimator is not None:
+        if self.estimator is not None and not is_auto(self.estimator):
             return self.estimator
+        chosen = getattr(self, "_level_templates", None)
+        if chosen and level_name in chosen:
+            return chosen[level_name]
         return default_node_estimator(text_like=self._text_like_input)
+
+    def _is_chosen_by_auto(self, hierarchy: Hierarchy, node: int) -> bool:
+        """Whether ``estimator="auto"`` decides this node's model (no per-level or per-node one)."""
+        if not is_auto(self.estimator):
+            return False
+        if self.node_estimators and hierarchy.node_path(node) in self.node_estimators:
+            return False
+        level_name = hierarchy.level_names[hierarchy.depth[node]]
+        return not (self.level_estimators and level_name in self.level_estimators)
 
     def _fit_node_tasks(
         self,
@@ -378,7 +414,7 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
         self._nan_allowed = self._allows_nan()
         categorical = find_categorical_columns(X) if isinstance(X, pd.DataFrame) else None
         if categorical is not None:
-            for template in self._templates():
+            for template in self._explicit_templates():
                 categorical_node_settings(template, categorical)  # refuse before any work
             X = categorical.encode(X)
         self.categorical_columns_ = categorical
@@ -467,6 +503,11 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         A ``class_weight`` dict is keyed by your labels (``{"J45.9": 5.0}``) or full
         paths (``{("J", "J45", "J45.9"): 5.0}``); each node's model gets the weights
         of its children, 1 for the others.
+        ``"auto"`` (or an :class:`~hiercls.model_selection.AutoNodeModel`, to set
+        the candidates and the budget) chooses each level's model from held-out
+        training rows: by default among the linear model above, LightGBM and k-NN
+        (see ``model_selection_``). Levels in ``level_estimators`` and nodes in
+        ``node_estimators`` keep the models given there.
     level_estimators : dict of str -> classifier, default=None
         Models per level, keyed by level name; the model of level ``"block"`` is the
         one that chooses among blocks, i.e. it sits at the parents of blocks. Their
@@ -543,6 +584,12 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         folds; empty otherwise.
     sufficiency_report_ : SufficiencyReport
         Support of every class before training, what was merged, and notes.
+    model_selection_ : DataFrame
+        Only with ``estimator="auto"``: one row per (level, candidate) with the
+        held-out ``accuracy``, ``balanced_accuracy`` and ``log_loss``, the summed
+        node ``fit_seconds``, the rows used, whether it was ``chosen`` and a
+        ``note`` (why a candidate was skipped or failed, or why a level too small to
+        hold out rows fell back to the default model).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of str
@@ -601,6 +648,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         "stop_threshold": [Interval(Real, 0, 1, closed="both"), None],
         "decoding": [StrOptions({"greedy", "best_path"})],
         "collapse_levels": [list, tuple, None],
+        "estimator": [HasMethods(["fit", "predict"]), StrOptions({"auto"}), AutoNodeModel, None],
     }
 
     def __init__(
@@ -695,6 +743,8 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         self : HierarchicalClassifier
             The fitted estimator.
         """
+        self._level_templates: dict[str, Any] | None = None  # a previous fit's choices go
+        self.__dict__.pop("model_selection_", None)
         X_checked = self._validate_for_fit(X)
         if y is None:
             raise ValueError(
@@ -791,6 +841,8 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
                 models[node] = ConstantNodeModel(int(outcomes[0])).fit(None)
             else:
                 tasks.append((node, rows, targets))
+        if is_auto(self.estimator):
+            self._choose_level_models(X, hierarchy, tasks, sample_weight)
         for (node, _, _), model in zip(
             tasks,
             self._fit_node_tasks(
@@ -801,6 +853,31 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
             models[node] = model
         self._warn_unpruned(hierarchy, models)
         return models
+
+    def _choose_level_models(
+        self,
+        X: Any,
+        hierarchy: Hierarchy,
+        tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]],
+        sample_weight: NDArray[np.float64] | None,
+    ) -> None:
+        """``estimator="auto"``: choose each level's template (see :mod:`hiercls.model_selection`)."""
+        auto = as_auto_node_model(self.estimator)
+        assert auto is not None
+        self._level_templates, self.model_selection_ = select_level_models(
+            auto,
+            X,
+            hierarchy,
+            [task for task in tasks if self._is_chosen_by_auto(hierarchy, task[0])],
+            sample_weight=sample_weight,
+            text_like=self._text_like_input,
+            categorical_columns=self.categorical_columns_,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            verbose=self.verbose,
+        )
+        # NaN at predict time is refused unless every chosen model takes it.
+        self._nan_allowed = self._allows_nan()
 
     def _decode(self, X: Any, *, with_proba: bool = True, scorer: NodeScorer | None = None) -> GreedyPaths:
         if self.decoding == "best_path":

@@ -10,6 +10,7 @@ __all__ = [
     "OutputConflictError",
     "HierarchyError",
     "InsufficientSupportError",
+    "ModelSelectionError",
     "SchemaError",
     "InsufficientSupportWarning",
     "WeightPruningWarning",
@@ -26,6 +27,10 @@ class HierarchyError(ValueError):
 
 class InsufficientSupportError(ValueError):
     """Classes have fewer training samples than ``min_samples`` allows."""
+
+
+class ModelSelectionError(ValueError):
+    """``estimator="auto"`` has no candidate node model that can take the input."""
 
 
 class SchemaError(ValueError):

@@ -296,7 +296,8 @@ TRAIN_ROWS = [
     (
         ["model=nope"],
         2,
-        r"unknown model 'nope'; choose one of: default, lgbm, logreg, mixed \(see hiercls-train --help\)$",
+        r"unknown model 'nope'; choose one of: auto, default, lgbm, logreg, mixed "
+        r"\(see hiercls-train --help\)$",
         "none",
     ),
     (

@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator checks, with three kinds of node model."""
+"""scikit-learn's own estimator checks, with three kinds of node model and estimator="auto"."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ ESTIMATORS = [
     HierarchicalClassifier(),
     HierarchicalClassifier(LGBMClassifier(n_estimators=20)),
     HierarchicalClassifier(LogisticRegression(C=10.0)),
+    HierarchicalClassifier("auto", random_state=0),
     OneVsRestLinearSVC(),
     OneVsRestLogisticRegression(),
 ]

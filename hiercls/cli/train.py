@@ -47,6 +47,7 @@ from ..metrics import (
 from ..multilabel import MultiLabelHierarchicalClassifier
 from ..parallel import fit_backend
 from ..reports import rare_class_report
+from ..reports.model_selection import write_model_selection_report
 from ..reports.path_sets import write_path_bucket_report
 from .config import (
     CONF_DIR,
@@ -373,6 +374,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         about=_about(cfg, output_dir, classifier),
     )
     report.write(output_dir, figures=cfg.report.figures)
+    selection = getattr(classifier, "model_selection_", None)
+    if selection is not None:  # estimator="auto": which node model each level got, and why
+        write_model_selection_report(selection, output_dir, about=_about(cfg, output_dir, classifier))
+        metrics["model_selection"] = json.loads(selection.to_json(orient="records"))
     write_json(output_dir / "metrics.json", metrics)  # last: a run is complete when it exists
     logger.info(
         "Done in %.1fs: test hierarchical F1 %.4f, leaf accuracy %.4f. Artifacts in %s "

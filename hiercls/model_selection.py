@@ -1,0 +1,694 @@
+"""Choosing each level's node model from held-out rows: ``estimator="auto"``.
+
+Which node model is best differs by data set and by level (``experiments/results/
+level_mix.md``: LightGBM at every level of OEWS, k-NN at the coarse and logistic
+regression at the fine levels of the synthetic set). :class:`AutoNodeModel` states a
+small set of candidates and a selection budget; :func:`select_level_models` fits every
+candidate on the training part of each level's nodes, scores it on the held-out part
+and keeps, per level, the best. ``HierarchicalClassifier(estimator="auto")`` then fits
+every node with its level's choice, on all of the node's rows.
+
+The held-out rows are the training rows of ``fit`` (never a test set): per node,
+``validation_fraction`` of each child's rows, drawn with a seed derived from
+``random_state`` and the level.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed, effective_n_jobs
+from numpy.typing import NDArray
+from scipy import sparse
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ._compat import Interval, StrOptions, get_tags
+from .categorical import CategoricalColumns, categorical_node_settings
+from .exceptions import ModelSelectionError
+from .hierarchy import Hierarchy
+from .node_models import (
+    adapter_for,
+    default_node_estimator,
+    fit_node,
+    make_node_estimator,
+    node_seed,
+    outcome_proba,
+    take_rows,
+)
+from .traversal import group_by_node
+
+__all__ = [
+    "AutoNodeModel",
+    "CANDIDATE_NAMES",
+    "SELECTION_COLUMNS",
+    "as_auto_node_model",
+    "candidate_estimator",
+    "is_auto",
+    "select_level_models",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The candidates :class:`AutoNodeModel` knows by name.
+CANDIDATE_NAMES = ("linear", "lightgbm", "hist_gradient_boosting", "knn", "prior")
+
+# On TF-IDF rows nothing beat the linear default: LightGBM per node reaches leaf
+# accuracy 0.50 against 0.75, 19x slower to fit (experiments/results/real.md); offered
+# k-NN, the selection kept the linear model at every WordNet level, and k-NN everywhere
+# loses 4.4 points (experiments/results/auto.md). So text costs no selection fits.
+_DENSE_CANDIDATES = ("linear", "lightgbm", "knn")
+_TEXT_CANDIDATES = ("linear",)
+
+#: Columns of ``model_selection_``, in order.
+SELECTION_COLUMNS = (
+    "level",
+    "candidate",
+    "accuracy",
+    "balanced_accuracy",
+    "log_loss",
+    "fit_seconds",
+    "n_nodes",
+    "n_train_rows",
+    "n_validation_rows",
+    "chosen",
+    "note",
+)
+
+# A held-out row whose model gave its true outcome probability 0 would weigh infinitely.
+_PROBABILITY_FLOOR = 1e-15
+
+
+def candidate_estimator(name: str, *, text_like: bool = False) -> Any:
+    """The unfitted node model behind one of :data:`CANDIDATE_NAMES`.
+
+    Parameters
+    ----------
+    name : str
+        ``"linear"``: hiercls's default linear model (see
+        :func:`~hiercls.node_models.default_node_estimator`); ``"lightgbm"``:
+        ``LGBMClassifier(n_estimators=100)`` (hiercls sizes ``min_child_weight`` and
+        its threads to the node); ``"hist_gradient_boosting"``: scikit-learn's
+        ``HistGradientBoostingClassifier()``; ``"knn"``:
+        ``KNeighborsClassifier(n_neighbors=10, weights="distance")`` (at most the
+        node's rows); ``"prior"``: ``DummyClassifier(strategy="prior")``, the
+        children's training frequencies.
+    text_like : bool, default=False
+        Whether ``X`` looks like TF-IDF rows (picks the linear model).
+
+    Returns
+    -------
+    estimator : estimator
+    """
+    if name == "linear":
+        return default_node_estimator(text_like=text_like)
+    if name == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(n_estimators=100, verbose=-1)
+    if name == "hist_gradient_boosting":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier()
+    if name == "knn":
+        from sklearn.neighbors import KNeighborsClassifier
+
+        # 10 neighbours weighted by distance: the best k of experiments/results/level_mix.md.
+        return KNeighborsClassifier(n_neighbors=10, weights="distance")
+    if name == "prior":
+        from sklearn.dummy import DummyClassifier
+
+        return DummyClassifier(strategy="prior")
+    raise ValueError(f"Unknown candidate {name!r}; the candidates by name are {list(CANDIDATE_NAMES)}.")
+
+
+class AutoNodeModel(BaseEstimator):
+    """How ``HierarchicalClassifier(estimator="auto")`` chooses each level's node model.
+
+    Pass an instance as the ``estimator`` of
+    :class:`~hiercls.HierarchicalClassifier` (``"auto"`` means ``AutoNodeModel()``).
+    For each level, every candidate is fitted on the training part of that level's
+    nodes and scored on the held-out part (rows-weighted over the level's nodes); the
+    best is then fitted on all rows of every node of the level. It is no classifier
+    of its own. Its parameters are reachable as ``estimator__<param>`` (for
+    ``GridSearchCV``) and as ``model.estimator.<param>`` in ``hiercls-train``.
+
+    Parameters
+    ----------
+    candidates : sequence of str or estimator, default=None
+        Names from :data:`CANDIDATE_NAMES` (see :func:`candidate_estimator`) or
+        unfitted classifiers with ``predict_proba``. None: ``("linear", "lightgbm",
+        "knn")``, or ``("linear",)`` for TF-IDF-like input (measured: nothing beat
+        it there; see ``experiments/results/auto.md``). A candidate that
+        cannot take the input (sparse ``X``, NaN, categorical columns, sample
+        weights) is skipped and the reason recorded.
+    validation_fraction : float in (0, 1), default=0.2
+        Share of each node's rows held out, per child (a child with fewer than
+        ``1 / validation_fraction / 2`` rows keeps all of them for training).
+    max_rows_per_level : int, default=5_000
+        Rows of a level used for selection (training and held-out parts together).
+        A larger level contributes a random sample of whole nodes (candidates are
+        ranked on nodes of their real size) and a random part of one more node, up
+        to the budget. This bounds the selection's cost:
+        the candidates' fits on 5,000 rows per level cost less than one full fit of
+        LightGBM on 48,000 OEWS rows (``experiments/results/auto.md``). None uses
+        every row.
+    min_validation_rows : int, default=30
+        Held-out rows a level needs to be scored; a level with fewer (a tiny level)
+        gets the default model, and the fallback is recorded.
+    scoring : {"accuracy", "balanced_accuracy", "log_loss"}, default="accuracy"
+        What the choice maximises (minimises, for log loss) on the held-out rows:
+        accuracy of each node's choice (what greedy decoding needs), the mean
+        recall of the level's classes, or the log loss. Ties go to the candidate
+        that fitted fastest.
+
+    See Also
+    --------
+    HierarchicalClassifier : Its ``model_selection_`` holds the choice table.
+
+    Examples
+    --------
+    >>> from hiercls import HierarchicalClassifier
+    >>> from hiercls.model_selection import AutoNodeModel
+    >>> clf = HierarchicalClassifier(AutoNodeModel(candidates=["linear", "knn"]))
+    >>> clf.get_params()["estimator__candidates"]
+    ['linear', 'knn']
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "candidates": [list, tuple, None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "max_rows_per_level": [Interval(Integral, 2, None, closed="left"), None],
+        "min_validation_rows": [Interval(Integral, 1, None, closed="left")],
+        "scoring": [StrOptions({"accuracy", "balanced_accuracy", "log_loss"})],
+    }
+
+    def __init__(
+        self,
+        candidates: Sequence[Any] | None = None,
+        *,
+        validation_fraction: float = 0.2,
+        max_rows_per_level: int | None = 5_000,
+        min_validation_rows: int = 30,
+        scoring: str = "accuracy",
+    ) -> None:
+        self.candidates = candidates
+        self.validation_fraction = validation_fraction
+        self.max_rows_per_level = max_rows_per_level
+        self.min_validation_rows = min_validation_rows
+        self.scoring = scoring
+
+    def candidate_templates(self, *, text_like: bool = False) -> list[tuple[str, Any]]:
+        """The candidates as ``(name, unfitted estimator)`` pairs.
+
+        Parameters
+        ----------
+        text_like : bool, default=False
+            Whether ``X`` looks like TF-IDF rows (the default set and ``"linear"``).
+
+        Returns
+        -------
+        candidates : list of (str, estimator)
+
+        Raises
+        ------
+        ValueError
+            For an unknown name, an object that is no classifier with
+            ``predict_proba``, an empty set or a name given twice.
+        """
+        self._validate_params()
+        given = self.candidates
+        if given is None:
+            given = _TEXT_CANDIDATES if text_like else _DENSE_CANDIDATES
+        if len(given) == 0:
+            raise ValueError(
+                f"The 'candidates' parameter of AutoNodeModel must name at least one "
+                f"candidate, from {list(CANDIDATE_NAMES)} or estimators; got an empty list."
+            )
+        pairs = []
+        for item in given:
+            if isinstance(item, str):
+                if item not in CANDIDATE_NAMES:
+                    raise ValueError(
+                        f"The 'candidates' parameter of AutoNodeModel must hold names from "
+                        f"{list(CANDIDATE_NAMES)} or classifiers with fit and predict_proba; "
+                        f"got the unknown name {item!r}."
+                    )
+                pairs.append((item, candidate_estimator(item, text_like=text_like)))
+            elif hasattr(item, "fit") and hasattr(item, "predict_proba"):
+                pairs.append((type(item).__name__, item))
+            else:
+                raise ValueError(
+                    f"The 'candidates' parameter of AutoNodeModel must hold names from "
+                    f"{list(CANDIDATE_NAMES)} or classifiers with fit and predict_proba; "
+                    f"got {item!r}."
+                )
+        names = [name for name, _ in pairs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"The 'candidates' parameter of AutoNodeModel names {repeated} more than once; "
+                f"give each candidate once."
+            )
+        return pairs
+
+
+def is_auto(estimator: Any) -> bool:
+    """Whether ``estimator`` asks for per-level selection (``"auto"`` or an AutoNodeModel)."""
+    return isinstance(estimator, AutoNodeModel) or (isinstance(estimator, str) and estimator == "auto")
+
+
+def as_auto_node_model(estimator: Any) -> AutoNodeModel | None:
+    """The :class:`AutoNodeModel` that ``estimator`` stands for, or None."""
+    if isinstance(estimator, AutoNodeModel):
+        return estimator
+    if isinstance(estimator, str) and estimator == "auto":
+        return AutoNodeModel()
+    return None
+
+
+@dataclass(frozen=True)
+class _InputTraits:
+    """What about ``X`` (and the fit) a candidate may be unable to take."""
+
+    sparse: bool
+    has_nan: bool
+    categorical: CategoricalColumns | None
+    weighted: bool
+
+
+def _input_traits(X: Any, categorical: CategoricalColumns | None, weighted: bool) -> _InputTraits:
+    values = X.data if sparse.issparse(X) else np.asarray(X)
+    has_nan = bool(values.dtype.kind == "f" and np.isnan(values).any())
+    return _InputTraits(sparse.issparse(X), has_nan, categorical, weighted)
+
+
+def _unusable_reason(template: Any, traits: _InputTraits) -> str | None:
+    """Why a candidate cannot take this input, or None when it can."""
+    tags = get_tags(template).input_tags
+    if traits.has_nan and not tags.allow_nan:
+        return "cannot take NaN in X"
+    if traits.sparse and not tags.sparse:
+        return "cannot take sparse X"
+    if traits.categorical is not None and not adapter_for(template).accepts_categories:
+        return f"cannot take categorical columns {list(traits.categorical.names)}"
+    if traits.weighted and not adapter_for(template).accepts_sample_weight(template):
+        return "does not accept sample_weight"
+    return None
+
+
+def _stratified_holdout(
+    node_ids: NDArray[np.intp], targets: NDArray[np.intp], fraction: float, rng: np.random.Generator
+) -> NDArray[np.bool_]:
+    """Mark ``round(fraction * size)`` random rows of every (node, child) group as held out.
+
+    A group always keeps at least one training row. One lexsort over the level.
+    """
+    n = len(node_ids)
+    order = np.lexsort((rng.random(n), targets, node_ids))
+    sorted_nodes, sorted_targets = node_ids[order], targets[order]
+    starts = np.flatnonzero(
+        np.concatenate(
+            ([True], (sorted_nodes[1:] != sorted_nodes[:-1]) | (sorted_targets[1:] != sorted_targets[:-1]))
+        )
+    )
+    sizes = np.diff(np.append(starts, n))
+    n_held = np.minimum(np.floor(fraction * sizes + 0.5).astype(np.intp), sizes - 1)
+    rank = np.arange(n) - np.repeat(starts, sizes)
+    held_out = np.empty(n, dtype=bool)
+    held_out[order] = rank < np.repeat(n_held, sizes)
+    return held_out
+
+
+@dataclass(frozen=True)
+class _NodeResult:
+    """Held-out outcome of one candidate at one node."""
+
+    correct: NDArray[np.bool_]
+    true_proba: NDArray[np.float64]
+    fit_seconds: float
+    error: str | None = None
+
+
+def _fit_and_score(
+    estimator: Any,
+    X: Any,
+    train_rows: NDArray[np.intp],
+    train_targets: NDArray[np.intp],
+    validation_rows: NDArray[np.intp],
+    validation_targets: NDArray[np.intp],
+    sample_weight: NDArray[np.float64] | None,
+    fit_params: dict[str, Any],
+) -> _NodeResult:
+    """Fit one candidate on a node's training part and score its held-out part."""
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            # Selection fits are throw-away; the final fit reports convergence.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = fit_node(estimator, X, train_rows, train_targets, sample_weight, fit_params)
+    except Exception as exc:  # noqa: BLE001 - a candidate failing is a result of selection
+        empty = np.zeros(0)
+        return _NodeResult(
+            empty.astype(bool), empty, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"
+        )
+    fit_seconds = time.perf_counter() - started
+    proba = outcome_proba(model, take_rows(X, validation_rows))
+    classes = np.asarray(model.classes_)
+    predicted = classes[np.argmax(proba, axis=1)]
+    position = np.minimum(np.searchsorted(classes, validation_targets), len(classes) - 1)
+    known = classes[position] == validation_targets
+    true_proba = np.where(known, proba[np.arange(len(position)), position], 0.0)
+    return _NodeResult(predicted == validation_targets, true_proba, fit_seconds)
+
+
+@dataclass
+class _LevelPlan:
+    """One level's held-out split: the node jobs and what they hold out."""
+
+    depth: int
+    nodes: list[tuple[int, NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]]
+    n_train_rows: int
+    n_validation_rows: int
+
+
+def _plan_level(
+    depth: int,
+    tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]],
+    auto: AutoNodeModel,
+    rng: np.random.Generator,
+) -> _LevelPlan:
+    tasks = _within_budget(tasks, auto.max_rows_per_level, rng)
+    node_ids = np.concatenate([np.full(len(rows), node, dtype=np.intp) for node, rows, _ in tasks])
+    rows = np.concatenate([rows for _, rows, _ in tasks])
+    targets = np.concatenate([targets for _, _, targets in tasks])
+    held_out = _stratified_holdout(node_ids, targets, auto.validation_fraction, rng)
+    plan = _LevelPlan(depth, [], 0, 0)
+    nodes, groups = group_by_node(node_ids)
+    for node, group in zip(nodes.tolist(), groups, strict=True):
+        train, validation = group[~held_out[group]], group[held_out[group]]
+        # A node whose training part has one outcome, or that holds nothing out, says
+        # nothing about a candidate.
+        if len(validation) == 0 or len(np.unique(targets[train])) < 2:
+            continue
+        plan.nodes.append((node, rows[train], targets[train], rows[validation], targets[validation]))
+        plan.n_train_rows += len(train)
+        plan.n_validation_rows += len(validation)
+    return plan
+
+
+def _within_budget(
+    tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]], budget: int | None, rng: np.random.Generator
+) -> list[tuple[int, NDArray[np.intp], NDArray[Any]]]:
+    """A random sample of a level's nodes holding at most ``budget`` rows.
+
+    Whole nodes, so that candidates are compared on nodes of their real size (a
+    model's rank depends on it: trees need rows, a linear model copes with few), drawn
+    with probability proportional to their rows (the score is rows-weighted: a level's
+    many small nodes must not stand for its few large ones); the first node that does
+    not fit contributes a random part of its rows up to the budget, so a level always
+    takes part.
+    """
+    if budget is None or sum(len(rows) for _, rows, _ in tasks) <= budget:
+        return tasks
+    sizes = np.array([len(rows) for _, rows, _ in tasks], dtype=np.float64)
+    # Efraimidis-Spirakis: sorting u ** (1 / weight) descending samples without
+    # replacement with probability proportional to the weights.
+    order = np.argsort(-(rng.random(len(tasks)) ** (1.0 / sizes)), kind="stable")
+    kept = []
+    room = budget
+    for i in order.tolist():
+        node, rows, targets = tasks[i]
+        if len(rows) <= room:
+            kept.append((node, rows, targets))
+            room -= len(rows)
+            continue
+        if room >= 2:
+            part = np.sort(rng.choice(len(rows), size=room, replace=False))
+            kept.append((node, rows[part], targets[part]))
+        break
+    return kept
+
+
+def _level_scores(
+    results: list[_NodeResult], targets: list[NDArray[np.intp]], weights: list[NDArray[np.float64]]
+) -> dict[str, float]:
+    correct = np.concatenate([r.correct for r in results])
+    true_proba = np.concatenate([r.true_proba for r in results])
+    target = np.concatenate(targets)
+    weight = np.concatenate(weights)
+    total = weight.sum()
+    recalls = (
+        pd.DataFrame({"target": target, "hit": correct * weight, "weight": weight}).groupby("target").sum()
+    )
+    return {
+        "accuracy": float((correct * weight).sum() / total),
+        "balanced_accuracy": float((recalls["hit"] / recalls["weight"]).mean()),
+        "log_loss": float(-(weight * np.log(np.maximum(true_proba, _PROBABILITY_FLOOR))).sum() / total),
+        "fit_seconds": float(sum(r.fit_seconds for r in results)),
+    }
+
+
+def _row(level: str, candidate: str, **fields: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "level": level,
+        "candidate": candidate,
+        "accuracy": np.nan,
+        "balanced_accuracy": np.nan,
+        "log_loss": np.nan,
+        "fit_seconds": 0.0,
+        "n_nodes": 0,
+        "n_train_rows": 0,
+        "n_validation_rows": 0,
+        "chosen": False,
+        "note": "",
+    }
+    row.update(fields)
+    return row
+
+
+def select_level_models(
+    auto: AutoNodeModel,
+    X: Any,
+    hierarchy: Hierarchy,
+    tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]],
+    *,
+    sample_weight: NDArray[np.float64] | None = None,
+    text_like: bool = False,
+    categorical_columns: CategoricalColumns | None = None,
+    n_jobs: int | None = None,
+    random_state: Any = None,
+    verbose: int = 0,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Choose each level's node model among ``auto``'s candidates, on held-out rows.
+
+    Parameters
+    ----------
+    auto : AutoNodeModel
+        The candidates and the selection budget.
+    X : ndarray or sparse matrix
+        Validated training rows (as the node models get them).
+    hierarchy : Hierarchy
+    tasks : list of (node, rows, outcomes)
+        The node fits whose model the selection decides: each parent node with its
+        training rows and each row's outcome (child id, or the node's own id for stop).
+    sample_weight : ndarray, default=None
+        Weights of all rows: passed to the candidates and weighting the scores.
+    text_like : bool, default=False
+        Whether ``X`` looks like TF-IDF rows.
+    categorical_columns : CategoricalColumns, default=None
+        Categorical columns of ``X``, as the estimator found them.
+    n_jobs : int, default=None
+        Parallel node fits (joblib), as in ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the held-out split of each level and each candidate's node models.
+    verbose : int, default=0
+        From 1, one log message per level with its choice.
+
+    Returns
+    -------
+    chosen : dict of str -> estimator
+        The unfitted template chosen for each level that has node fits.
+    table : DataFrame
+        One row per (level, candidate), columns :data:`SELECTION_COLUMNS`: the
+        held-out scores, the candidate's summed node fit seconds, the rows used,
+        whether it was chosen and a note (why it was skipped or failed, or why the
+        level fell back to the default model).
+
+    Raises
+    ------
+    ModelSelectionError
+        When no candidate can take the input.
+    """
+    candidates = auto.candidate_templates(text_like=text_like)
+    traits = _input_traits(X, categorical_columns, sample_weight is not None)
+    usable, skipped = [], []
+    for name, template in candidates:
+        reason = _unusable_reason(template, traits)
+        if reason is None:
+            usable.append((name, template))
+        else:
+            skipped.append((name, reason))
+    if not usable:
+        reasons = "; ".join(f"{name} {reason}" for name, reason in skipped)
+        raise ModelSelectionError(
+            f"No candidate node model of AutoNodeModel can take this input: {reasons}. Add a "
+            f"candidate that can (e.g. 'lightgbm' takes NaN, categorical columns and "
+            f"sample_weight), or impute / encode X."
+        )
+    base_seed = (
+        None
+        if random_state is None
+        else int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    )
+    by_depth: dict[int, list[tuple[int, NDArray[np.intp], NDArray[Any]]]] = {}
+    for task in tasks:
+        by_depth.setdefault(int(hierarchy.depth[task[0]]), []).append(task)
+    plans = []
+    rows: list[dict[str, Any]] = []
+    chosen: dict[str, Any] = {}
+    for depth in sorted(by_depth):
+        level = str(hierarchy.level_names[depth])
+        rows.extend(_row(level, name, note=f"skipped: {reason}") for name, reason in skipped)
+        if len(usable) == 1:
+            chosen[level] = usable[0][1]
+            rows.append(
+                _row(
+                    level,
+                    usable[0][0],
+                    chosen=True,
+                    n_nodes=len(by_depth[depth]),
+                    note="the only usable candidate",
+                )
+            )
+            continue
+        rng = np.random.default_rng(None if base_seed is None else [base_seed, depth])
+        plan = _plan_level(depth, by_depth[depth], auto, rng)
+        if plan.n_validation_rows < auto.min_validation_rows:
+            name, template = _fallback(usable, text_like)
+            chosen[level] = template
+            rows.append(
+                _row(
+                    level,
+                    name,
+                    chosen=True,
+                    n_nodes=len(by_depth[depth]),
+                    n_validation_rows=plan.n_validation_rows,
+                    note=(
+                        f"fallback: {plan.n_validation_rows} held-out rows, fewer than "
+                        f"min_validation_rows={auto.min_validation_rows}; the default model"
+                    ),
+                )
+            )
+            continue
+        plans.append((level, plan))
+
+    n_cores = effective_n_jobs(n_jobs)
+    jobs = [
+        (level, name, node, parts)
+        for level, plan in plans
+        for name, _ in usable
+        for node, *parts in plan.nodes
+    ]
+    jobs.sort(key=lambda job: -len(job[3][0]))  # largest first: workers finish together
+    n_workers = max(1, min(n_cores, len(jobs)))
+    n_threads = max(1, n_cores // n_workers)
+    templates = dict(usable)
+
+    def job_call(name: str, node: int, parts: list[NDArray[np.intp]]) -> Any:
+        template = templates[name]
+        params, fit_params = (
+            ({}, {})
+            if categorical_columns is None
+            else categorical_node_settings(template, categorical_columns)
+        )
+        estimator = make_node_estimator(
+            template,
+            n_rows=len(parts[0]),
+            seed=None if base_seed is None else node_seed(base_seed, node),
+            n_threads=n_threads,
+        )
+        return delayed(_fit_and_score)(estimator.set_params(**params), X, *parts, sample_weight, fit_params)
+
+    if verbose and jobs:
+        logger.info(
+            "Choosing node models: %d candidates x %d levels, %d node fits on %d workers",
+            len(usable),
+            len(plans),
+            len(jobs),
+            n_workers,
+        )
+    results = Parallel(n_jobs=n_workers, verbose=max(0, verbose - 1))(
+        job_call(name, node, parts) for _, name, node, parts in jobs
+    )
+    collected: dict[tuple[str, str], list[tuple[int, list[NDArray[np.intp]], _NodeResult]]] = {}
+    for (level, name, node, parts), result in zip(jobs, results, strict=True):
+        collected.setdefault((level, name), []).append((node, parts, result))
+
+    for level, plan in plans:
+        level_rows = []
+        for name, _ in usable:
+            entries = collected.get((level, name), [])
+            failed = [(node, r.error) for node, _, r in entries if r.error is not None]
+            base = {
+                "n_nodes": len(plan.nodes),
+                "n_train_rows": plan.n_train_rows,
+                "n_validation_rows": plan.n_validation_rows,
+            }
+            if failed:
+                node, error = failed[0]
+                where = repr(hierarchy.node_path(node) or "(root)")
+                level_rows.append(_row(level, name, **base, note=f"failed at node {where}: {error}"[:300]))
+                continue
+            weights = [
+                np.ones(len(parts[3])) if sample_weight is None else sample_weight[parts[2]]
+                for _, parts, _ in entries
+            ]
+            scores = _level_scores([r for _, _, r in entries], [parts[3] for _, parts, _ in entries], weights)
+            level_rows.append(_row(level, name, **base, **scores))
+        scored = [row for row in level_rows if not np.isnan(row["accuracy"])]
+        if scored:
+            sign = -1.0 if auto.scoring == "log_loss" else 1.0
+            best = max(scored, key=lambda row: (sign * row[auto.scoring], -row["fit_seconds"]))
+            best["chosen"] = True
+            chosen[level] = templates[best["candidate"]]
+        else:
+            name, template = _fallback(usable, text_like)
+            chosen[level] = template
+            level_rows.append(_row(level, name, chosen=True, note="fallback: every candidate failed"))
+        rows.extend(level_rows)
+        if verbose:
+            winner = next(row for row in level_rows if row["chosen"])
+            logger.info(
+                "Level %s: %s chosen (held-out %s %.4f on %d rows)",
+                level,
+                winner["candidate"],
+                auto.scoring,
+                winner[auto.scoring],
+                plan.n_validation_rows,
+            )
+    table = pd.DataFrame(rows, columns=list(SELECTION_COLUMNS))
+    order = {str(name): j for j, name in enumerate(hierarchy.level_names)}
+    table = table.sort_values("level", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    return chosen, table
+
+
+def _fallback(usable: list[tuple[str, Any]], text_like: bool) -> tuple[str, Any]:
+    """The default model where it can take the input, else the first usable candidate."""
+    for name, template in usable:
+        if name == "linear":
+            return name, template
+    default = default_node_estimator(text_like=text_like)
+    for name, template in usable:
+        if type(template) is type(default):
+            return name, template
+    return usable[0][0], clone(usable[0][1])

@@ -1,0 +1,289 @@
+"""estimator="auto": each level's node model chosen on held-out training rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lightgbm import LGBMClassifier
+from numpy.testing import assert_array_equal
+from pandas.testing import assert_frame_equal
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
+
+from hiercls import HierarchicalClassifier
+from hiercls.exceptions import ModelSelectionError
+from hiercls.model_selection import (
+    SELECTION_COLUMNS,
+    AutoNodeModel,
+    _stratified_holdout,
+    candidate_estimator,
+)
+
+
+def xor_then_linear(n=800, seed=0):
+    """Level "group" is the XOR of the signs of x0 and x1 (no linear model separates
+    it, trees do); level "leaf" is the sign of a linear score of x2..x7 (a linear model
+    is exact, axis-aligned trees and k-NN in 8 dimensions are not)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 8))
+    group = np.where(X[:, 0] * X[:, 1] > 0, "A", "B")
+    side = X[:, 2:] @ np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0]) > 0
+    leaf = np.char.add(np.char.lower(group), np.where(side, "1", "2"))
+    return X, pd.DataFrame({"group": group, "leaf": leaf})
+
+
+def chosen(model):
+    table = model.model_selection_
+    return dict(zip(table.loc[table.chosen, "level"], table.loc[table.chosen, "candidate"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def fitted_auto():
+    X, Y = xor_then_linear()
+    return HierarchicalClassifier("auto", random_state=0).fit(X, Y), X, Y
+
+
+def test_auto_picks_trees_for_the_xor_level_and_linear_for_the_linear_level(fitted_auto):
+    model, X, Y = fitted_auto
+    assert chosen(model) == {"group": "lightgbm", "leaf": "linear"}
+    root = model.estimators_[0]
+    assert isinstance(root, LGBMClassifier)
+    leaf_models = [m for m in model.estimators_[1:] if m is not None]
+    assert len(leaf_models) == 2
+    assert all(isinstance(m, LogisticRegression) for m in leaf_models)
+    table = model.model_selection_
+    assert list(table.columns) == list(SELECTION_COLUMNS)
+    assert table.groupby("level").chosen.sum().to_dict() == {"group": 1, "leaf": 1}
+    group = table[table.level == "group"].set_index("candidate")
+    assert group.loc["lightgbm", "accuracy"] > group.loc["linear", "accuracy"] + 0.3
+    leaf = table[table.level == "leaf"].set_index("candidate")
+    assert leaf.loc["linear", "accuracy"] > leaf.loc["knn", "accuracy"]
+    assert (table.n_validation_rows > 0).all()
+
+
+def test_auto_fits_what_the_chosen_level_estimators_fit(fitted_auto):
+    model, X, Y = fitted_auto
+    by_hand = HierarchicalClassifier(
+        level_estimators={"group": candidate_estimator("lightgbm"), "leaf": candidate_estimator("linear")},
+        random_state=0,
+    ).fit(X, Y)
+    assert_array_equal(model.predict(X), by_hand.predict(X))
+    for got, expected in zip(model.predict_proba(X), by_hand.predict_proba(X), strict=True):
+        np.testing.assert_allclose(got, expected)
+
+
+def test_auto_is_reproducible_with_random_state():
+    X, Y = xor_then_linear(400, seed=1)
+    first, second = (HierarchicalClassifier("auto", random_state=3).fit(X, Y) for _ in range(2))
+    columns = [c for c in SELECTION_COLUMNS if c != "fit_seconds"]
+    assert_frame_equal(first.model_selection_[columns], second.model_selection_[columns])
+    assert_array_equal(first.predict(X), second.predict(X))
+
+
+@pytest.mark.slow
+def test_the_same_choice_on_one_worker_and_on_two():
+    X, Y = xor_then_linear(400, seed=2)
+    serial = HierarchicalClassifier("auto", random_state=0, n_jobs=1).fit(X, Y)
+    parallel = HierarchicalClassifier("auto", random_state=0, n_jobs=2).fit(X, Y)
+    columns = [c for c in SELECTION_COLUMNS if c != "fit_seconds"]
+    assert_frame_equal(serial.model_selection_[columns], parallel.model_selection_[columns])
+
+
+def test_a_level_too_small_to_hold_out_rows_falls_back_to_the_default_model():
+    X, Y = xor_then_linear(60, seed=0)
+    model = HierarchicalClassifier(AutoNodeModel(min_validation_rows=40), random_state=0).fit(X, Y)
+    table = model.model_selection_
+    assert chosen(model) == {"group": "linear", "leaf": "linear"}
+    assert table.note.str.startswith("fallback:").all()
+    assert table.note.str.contains("min_validation_rows=40").all()
+    assert isinstance(model.estimators_[0], LogisticRegression)
+
+
+def test_a_candidate_that_cannot_take_nan_is_skipped_with_its_reason():
+    X, Y = xor_then_linear(400)
+    X[::7, 3] = np.nan
+    model = HierarchicalClassifier("auto", random_state=0).fit(X, Y)
+    table = model.model_selection_
+    skipped = table[table.note.str.startswith("skipped")]
+    assert sorted(set(skipped.candidate)) == ["knn", "linear"]
+    assert skipped.note.eq("skipped: cannot take NaN in X").all()
+    assert chosen(model) == {"group": "lightgbm", "leaf": "lightgbm"}
+    assert model.predict(X).shape == Y.shape  # NaN at predict time too: LightGBM takes it
+
+
+def test_nan_at_predict_time_is_refused_when_a_chosen_model_cannot_take_it(fitted_auto):
+    model, X, _ = fitted_auto
+    X = X[:5].copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(X)
+
+
+def test_candidates_without_sample_weight_or_categories_are_skipped():
+    X, Y = xor_then_linear(400)
+    weighted = HierarchicalClassifier("auto", random_state=0).fit(X, Y, sample_weight=np.ones(len(X)))
+    table = weighted.model_selection_
+    assert set(table.loc[table.candidate == "knn", "note"]) == {"skipped: does not accept sample_weight"}
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(8)])
+    frame["colour"] = pd.Categorical(np.where(np.arange(len(frame)) % 2, "red", "blue"))
+    categorical = HierarchicalClassifier("auto", random_state=0).fit(frame, Y)
+    notes = categorical.model_selection_.set_index(["level", "candidate"]).note
+    assert notes[("group", "linear")] == "skipped: cannot take categorical columns ['colour']"
+    assert set(chosen(categorical).values()) == {"lightgbm"}
+
+
+def test_levels_and_nodes_with_their_own_models_are_not_selected():
+    X, Y = xor_then_linear(400)
+    model = HierarchicalClassifier(
+        "auto", level_estimators={"group": LGBMClassifier(n_estimators=10, verbose=-1)}, random_state=0
+    ).fit(X, Y)
+    assert set(model.model_selection_.level) == {"leaf"}
+    assert isinstance(model.estimators_[0], LGBMClassifier)
+
+
+def test_a_failing_candidate_is_recorded_and_another_chosen():
+    X, Y = xor_then_linear(400)
+    # n_neighbors=0 fails in every node's fit; the level still gets a model.
+    auto = AutoNodeModel(candidates=["linear", KNeighborsClassifier(n_neighbors=0)])
+    model = HierarchicalClassifier(auto, random_state=0).fit(X, Y)
+    notes = model.model_selection_.set_index(["level", "candidate"]).note
+    assert notes[("group", "KNeighborsClassifier")].startswith("failed at node '(root)'")
+    assert chosen(model) == {"group": "linear", "leaf": "linear"}
+
+
+@pytest.mark.parametrize(
+    ("estimator", "fit_args", "error", "message"),
+    [
+        (AutoNodeModel(candidates=["linear", "xgboost"]), {}, ValueError, "unknown name 'xgboost'"),
+        (AutoNodeModel(candidates=[]), {}, ValueError, "at least one candidate"),
+        (AutoNodeModel(candidates=["knn", "knn"]), {}, ValueError, r"names \['knn'\] more than once"),
+        (AutoNodeModel(candidates=[42]), {}, ValueError, "classifiers with fit and predict_proba; got 42"),
+        (AutoNodeModel(validation_fraction=1.5), {}, ValueError, "'validation_fraction' parameter"),
+        (AutoNodeModel(scoring="f1"), {}, ValueError, "'scoring' parameter"),
+        ("automatic", {}, ValueError, "'estimator' parameter of HierarchicalClassifier"),
+        (
+            AutoNodeModel(candidates=["linear", "knn"]),
+            {"nan": True},
+            ModelSelectionError,
+            "No candidate node model.*linear cannot take NaN in X; knn cannot take NaN",
+        ),
+    ],
+)
+def test_bad_auto_settings_are_refused_before_any_node_is_fitted(estimator, fit_args, error, message):
+    X, Y = xor_then_linear(200)
+    if fit_args.get("nan"):
+        X[0, 0] = np.nan
+    model = HierarchicalClassifier(estimator)
+    with pytest.raises(error, match=message):
+        model.fit(X, Y)
+    assert not hasattr(model, "estimators_")
+    assert not hasattr(model, "model_selection_")
+
+
+def test_auto_parameters_are_reachable_for_grid_search_and_clone():
+    model = HierarchicalClassifier(AutoNodeModel(candidates=["linear", "knn"]), random_state=0)
+    params = model.get_params()
+    assert params["estimator__candidates"] == ["linear", "knn"]
+    copy = clone(model).set_params(estimator__scoring="log_loss")
+    assert copy.estimator.scoring == "log_loss"
+    assert model.estimator.scoring == "accuracy"
+    X, Y = xor_then_linear(300)
+    leaf = Y["leaf"].to_numpy()
+    search = GridSearchCV(model, {"estimator__candidates": [["linear"], ["linear", "lightgbm"]]}, cv=2)
+    search.fit(X, leaf)
+    assert search.best_params_ == {"estimator__candidates": ["linear", "lightgbm"]}
+
+
+def test_auto_as_a_string_equals_the_default_auto_node_model():
+    X, Y = xor_then_linear(300)
+    by_name = HierarchicalClassifier("auto", random_state=0).fit(X, Y)
+    by_object = HierarchicalClassifier(AutoNodeModel(), random_state=0).fit(X, Y)
+    columns = [c for c in SELECTION_COLUMNS if c != "fit_seconds"]
+    assert_frame_equal(by_name.model_selection_[columns], by_object.model_selection_[columns])
+
+
+def test_text_like_input_keeps_the_linear_model_without_selection_fits():
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    X = sparse.random(300, 50, density=0.1, random_state=0, format="csr")
+    X = sparse.diags(1 / np.maximum(np.sqrt(X.multiply(X).sum(axis=1)).A1, 1e-9)) @ X
+    Y = np.column_stack([rng.choice(["a", "b"], 300), rng.choice(["x", "y"], 300)])
+    model = HierarchicalClassifier("auto", random_state=0).fit(X, Y)
+    table = model.model_selection_
+    assert table.candidate.tolist() == ["linear", "linear"]
+    assert table.note.eq("the only usable candidate").all()
+    assert table.chosen.all()
+
+
+def test_stratified_holdout_takes_the_fraction_of_every_child_and_keeps_one_training_row():
+    nodes = np.array([0] * 10 + [0] * 2 + [5] * 5 + [5])
+    targets = np.array([1] * 10 + [2] * 2 + [6] * 5 + [7])
+    held = _stratified_holdout(nodes, targets, 0.2, np.random.default_rng(0))
+    per_group = pd.Series(held).groupby([nodes, targets]).sum().to_dict()
+    assert per_group == {(0, 1): 2, (0, 2): 0, (5, 6): 1, (5, 7): 0}
+
+
+@pytest.mark.slow
+def test_hiercls_train_with_model_auto_writes_the_choice_table(tmp_path):
+    import json
+
+    from hydra import compose, initialize_config_dir
+
+    from hiercls.artifacts import load_model
+    from hiercls.cli.config import CONF_DIR
+    from hiercls.cli.train import train
+
+    overrides = [
+        f"paths.output_dir={tmp_path}",
+        "model=auto",
+        "data.n_samples=1500",
+        "sufficiency.min_samples=5",
+        "model.n_jobs=1",
+        "model.verbose=0",
+        "model.estimator.candidates=[linear,knn]",
+        "report.figures=false",
+    ]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    metrics = train(cfg)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    selection = pd.DataFrame(saved["model_selection"])
+    assert list(selection.columns) == list(SELECTION_COLUMNS)
+    assert set(selection.candidate) == {"linear", "knn"}
+    assert selection.groupby("level").chosen.sum().eq(1).all()
+    assert metrics["model_selection"] == saved["model_selection"]
+    page = (tmp_path / "model_selection.md").read_text()
+    assert page.startswith("# Node models chosen per level")
+    assert "Chosen: " in page
+    written = pd.read_csv(tmp_path / "model_selection.csv", keep_default_na=False)
+    assert written.candidate.tolist() == selection.candidate.tolist()
+    model = load_model(tmp_path / "model")
+    classifier = model if isinstance(model, HierarchicalClassifier) else model[-1]
+    assert classifier.model_selection_.candidate.tolist() == selection.candidate.tolist()
+
+
+def test_a_level_above_the_row_budget_is_scored_on_whole_nodes_up_to_the_budget():
+    X, Y = xor_then_linear(400)
+    model = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=250), random_state=0).fit(X, Y)
+    table = model.model_selection_.drop_duplicates("level").set_index("level")
+    used = table.n_train_rows + table.n_validation_rows
+    assert (used == 250).all()
+    # The root alone holds 400 rows: a part of it. The two leaf-level nodes hold about
+    # 200 rows each: one whole node and a part of the other.
+    assert table.loc["group", "n_nodes"] == 1
+    assert table.loc["leaf", "n_nodes"] == 2
+
+
+def test_a_candidate_that_cannot_take_sparse_input_is_skipped():
+    from scipy import sparse
+
+    X, Y = xor_then_linear(300)
+    auto = AutoNodeModel(candidates=["hist_gradient_boosting", "linear"])
+    model = HierarchicalClassifier(auto, random_state=0).fit(sparse.csr_matrix(X), Y)
+    notes = model.model_selection_.set_index(["level", "candidate"]).note
+    assert notes[("group", "hist_gradient_boosting")] == "skipped: cannot take sparse X"
+    assert chosen(model) == {"group": "linear", "leaf": "linear"}
