@@ -257,9 +257,8 @@ def plan_node_fits(
     -------
     plan : NodeFitPlan
     """
-    common = joblib.hash(
-        (X.shape[1], str(X.dtype), sparse.issparse(X), sample_weight is not None, tuple(hierarchy.level_names))
-    )
+    levels = tuple(hierarchy.level_names)
+    common = joblib.hash((X.shape[1], str(X.dtype), sparse.issparse(X), sample_weight is not None, levels))
     hashes = row_hashes(X)
     plan = NodeFitPlan(fingerprints={})
     paths = []
