@@ -58,7 +58,7 @@ from .traversal import (
     level_marginals,
     top_k_paths,
 )
-from .warm_start import model_settings, plan_node_fits, take_previous_fit
+from .warm_start import NodeSettings, plan_node_fits, take_previous_fit
 
 __all__ = ["HierarchicalClassifier", "PathPrediction", "TopKPaths"]
 
@@ -296,13 +296,27 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 return estimator.set_params(**params), fit_params, True
             return estimator.set_params(**params), fit_params, False
 
+        settings = NodeSettings(
+            fit,
+            lambda template: (
+                ({}, {})
+                if self.categorical_columns_ is None
+                else categorical_node_settings(template, self.categorical_columns_)
+            ),
+            _calibration_folds,
+        )
+
+        def node_settings(node: int, rows: NDArray[np.intp], targets: NDArray[Any]) -> str:
+            return settings.digest(
+                self._template_for(hierarchy, node),
+                n_rows=len(rows),
+                seed=None if base_seed is None else node_seed(base_seed, hierarchy.node_path(node)),
+                class_weights=lambda weights: _node_class_weight(weights, hierarchy, node, targets),
+                keeps_calibration=lambda folds: _smallest_child(targets) >= folds,
+            )
+
         plan = plan_node_fits(
-            X,
-            hierarchy,
-            tasks,
-            sample_weight,
-            lambda node, rows, targets: model_settings(*node_estimator(node, rows, targets, 1)[:2], fit),
-            self.__dict__.pop("_warm_start_from", None),
+            X, hierarchy, tasks, sample_weight, node_settings, self.__dict__.pop("_warm_start_from", None)
         )
         self.node_fingerprints_ = plan.fingerprints
         self.n_nodes_reused_ = len(plan.reused)

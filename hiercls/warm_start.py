@@ -29,10 +29,12 @@ from scipy import sparse
 
 from .exceptions import WarmStartWarning
 from .hierarchy import Hierarchy, as_python
+from .node_models import adapter_for
 
 __all__ = [
     "NodeFitPlan",
     "PreviousFit",
+    "NodeSettings",
     "model_settings",
     "plan_node_fits",
     "row_hashes",
@@ -173,29 +175,120 @@ def take_previous_fit(estimator: Any) -> PreviousFit | None:
     )
 
 
-def model_settings(estimator: Any, fit_params: Mapping[str, Any], fit: Callable[..., Any] | None) -> Any:
-    """What of a node's unfitted model enters its fingerprint: everything but data and threads.
+def model_settings(estimator: Any) -> list[tuple[str, Any]]:
+    """An unfitted model's parameters as they enter a fingerprint: everything but threads.
 
-    The parameters (nested ones flattened, as ``get_params(deep=True)`` lists them),
-    with ``n_jobs`` left out: the threads a node gets change with the number of
-    nodes fitted at once, not the model. A ``class_weight`` keyed by node ids
-    becomes its weights in outcome order, since ids shift when classes are added.
+    The parameters are flattened as ``get_params(deep=True)`` lists them (a nested
+    estimator by its class name, its own parameters under ``<name>__``), with
+    ``n_jobs`` left out: the threads a node gets change with the number of nodes
+    fitted at once, not the model.
     """
-    kept = []
+    kept = [("<class>", f"{type(estimator).__module__}.{type(estimator).__qualname__}")]
     for key, value in sorted(estimator.get_params(deep=True).items()):
         if key == "n_jobs" or key.endswith("__n_jobs"):
             continue
         if hasattr(value, "get_params"):
             value = f"{type(value).__module__}.{type(value).__qualname__}"
-        elif key.endswith("class_weight") and isinstance(value, Mapping):
-            value = [value[outcome] for outcome in sorted(value)]
         kept.append((key, value))
-    return (
-        f"{type(estimator).__module__}.{type(estimator).__qualname__}",
-        kept,
-        sorted(fit_params.items()),
-        None if fit is None else f"{fit.__module__}.{fit.__qualname__}",
-    )
+    return kept
+
+
+@dataclass(frozen=True)
+class _Template:
+    digest: str
+    params: dict[str, Any]
+    node_settings: Callable[[dict[str, Any], int], dict[str, Any]]
+    folds: int | None
+
+
+class NodeSettings:
+    """Digests of the node models' settings in one fit: what of a model is not data.
+
+    A node's model is its template (the base, per-level or per-node estimator)
+    with the size-aware settings of :func:`~hiercls.node_models.make_node_estimator`,
+    its seed, its class weights (by outcome position: node ids shift when classes
+    are added) and, for a cross-validated calibration that the node's rows cannot
+    feed, the fact that it went uncalibrated. The template's parameters are read
+    and hashed once per template (equal default templates count as one), since
+    reading them costs more than the rest.
+
+    Parameters
+    ----------
+    fit : callable or None
+        The one-node fit function (None: :func:`~hiercls.node_models.fit_node`).
+    categorical_settings : callable
+        ``categorical_settings(template) -> (params, fit_params)`` for this fit's input.
+    calibration_folds : callable
+        ``calibration_folds(template) -> int or None``: the folds of a cross-validated
+        calibration, None for other models.
+    """
+
+    def __init__(
+        self,
+        fit: Callable[..., Any] | None,
+        categorical_settings: Callable[[Any], tuple[dict[str, Any], dict[str, Any]]],
+        calibration_folds: Callable[[Any], int | None],
+    ) -> None:
+        self._fit = None if fit is None else f"{fit.__module__}.{fit.__qualname__}"
+        self._categorical_settings = categorical_settings
+        self._calibration_folds = calibration_folds
+        self._templates: dict[Any, _Template] = {}
+        self._alive: list[Any] = []  # templates keyed by id stay alive, so ids stay theirs
+
+    def digest(
+        self,
+        template: Any,
+        *,
+        n_rows: int,
+        seed: int | None,
+        class_weights: Callable[[Mapping[Any, float]], Mapping[int, float]],
+        keeps_calibration: Callable[[int], bool],
+    ) -> str:
+        """The digest of one node's model settings.
+
+        ``class_weights(weights)`` gives the node's weights by outcome id (asked
+        only for a template with a ``class_weight`` mapping); ``keeps_calibration(folds)``
+        whether every outcome has ``folds`` rows (asked only for a calibrated template).
+        """
+        entry = self._template(template)
+        parts: list[Any] = [entry.digest, sorted(entry.node_settings(entry.params, n_rows).items())]
+        if seed is not None and "random_state" in entry.params:
+            parts.append(("seed", seed))
+        weights = entry.params.get("class_weight")
+        if isinstance(weights, Mapping):
+            by_outcome = class_weights(weights)
+            parts.append(("class_weight", [by_outcome[outcome] for outcome in sorted(by_outcome)]))
+        if entry.folds is not None and not keeps_calibration(entry.folds):
+            parts.append("uncalibrated")
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def _template(self, template: Any) -> _Template:
+        key = _template_key(template)
+        entry = self._templates.get(key)
+        if entry is None:
+            params, fit_params = self._categorical_settings(template)
+            settings = (
+                model_settings(template),
+                sorted(params.items()),
+                sorted(fit_params.items()),
+                self._fit,
+            )
+            entry = self._templates[key] = _Template(
+                digest=joblib.hash(settings),
+                params=template.get_params(deep=False),
+                node_settings=adapter_for(template).node_settings,
+                folds=self._calibration_folds(template),
+            )
+            self._alive.append(template)
+        return entry
+
+
+def _template_key(template: Any) -> Any:
+    """Equal keys for templates of one class with equal plain parameters; else the object."""
+    values = vars(template)
+    if all(isinstance(value, (str, int, float, bool, type(None))) for value in values.values()):
+        return type(template), tuple(sorted((k, type(v).__name__, v) for k, v in values.items()))
+    return id(template)
 
 
 @dataclass
@@ -230,7 +323,7 @@ def plan_node_fits(
     hierarchy: Hierarchy,
     tasks: Sequence[tuple[int, NDArray[np.intp], NDArray[Any]]],
     sample_weight: NDArray[np.float64] | None,
-    settings_of: Callable[[int, NDArray[np.intp], NDArray[Any]], Any],
+    settings_of: Callable[[int, NDArray[np.intp], NDArray[Any]], str],
     previous: PreviousFit | None,
 ) -> NodeFitPlan:
     """Fingerprint every task's training problem and take over the unchanged models.
@@ -247,9 +340,8 @@ def plan_node_fits(
         when there is one more column than children).
     sample_weight : ndarray or None
     settings_of : callable
-        ``settings_of(node, rows, targets)``: everything about the node's model that
-        is not data (its parameters, seed, class weights by outcome position, ...),
-        as a value ``joblib.hash`` can digest; node ids must not appear in it.
+        ``settings_of(node, rows, targets)``: a digest of everything about the node's
+        model that is not data (see :class:`NodeSettings`); node ids must not enter it.
     previous : PreviousFit or None
         From :func:`take_previous_fit`; None fits every task.
 
@@ -313,20 +405,21 @@ def _node_fingerprint(
     rows: NDArray[np.intp],
     targets: NDArray[Any],
     sample_weight: NDArray[np.float64] | None,
-    settings: Any,
+    settings: str,
 ) -> str:
     digest = hashlib.sha256(common.encode())
     digest.update(np.ascontiguousarray(hashes[rows]).tobytes())
-    outcomes = _outcomes(hierarchy, node, targets)
+    if targets.ndim == 1:
+        outcomes, positions = np.unique(targets, return_inverse=True)
+        digest.update(positions.astype(np.int32).tobytes())
+    else:
+        outcomes = _outcomes(hierarchy, node, targets)
+        digest.update(np.ascontiguousarray(targets, dtype=np.int8).tobytes())
     # Outcomes by label: their ids shift when a class is added elsewhere, their order not.
     digest.update(repr([_plain(_outcome_label(hierarchy, node, o)) for o in outcomes.tolist()]).encode())
-    if targets.ndim == 1:
-        digest.update(np.searchsorted(outcomes, targets).astype(np.int64).tobytes())
-    else:
-        digest.update(np.ascontiguousarray(targets, dtype=np.int8).tobytes())
     if sample_weight is not None:
         digest.update(np.ascontiguousarray(sample_weight[rows], dtype=np.float64).tobytes())
-    digest.update(joblib.hash(settings).encode())
+    digest.update(settings.encode())
     return digest.hexdigest()
 
 
