@@ -169,7 +169,8 @@ def test_categorical_frames(three_levels):
     )
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    params = {"estimator": HistGradientBoostingClassifier(max_iter=3, min_samples_leaf=2, early_stopping=False)}
+    model = HistGradientBoostingClassifier(max_iter=3, min_samples_leaf=2, early_stopping=False)
+    params = {"estimator": model}
     clf = _fit(frame, Y, **params)
     clf.fit(frame, Y)
     assert (clf.n_nodes_refitted_, clf.n_nodes_reused_) == (0, 5)
