@@ -1,9 +1,9 @@
 """Warm start on WordNet nouns: refit only what new rows changed, against a full refit.
 
-Data: WordNet 3.0 nouns (``load_wordnet_nouns(max_depth=4)``), split once (test 0.2,
-seed 0) and featurized with TF-IDF fitted on the training rows
-(``experiments/_real_data.py``; the vectorizer stays fixed, as it would in
-production). New classes: the training rows of the largest classes below level 0
+Data: WordNet 3.0 nouns (``load_wordnet_nouns(max_depth=d)`` for each ``--depths``
+value, 4 and 6 by default), split once (test 0.2, seed 0) and featurized with TF-IDF
+fitted on the training rows (``experiments/_real_data.py``; the vectorizer stays
+fixed, as it would in production). New classes: the training rows of the largest classes below level 0
 (whole subtrees, a class per parent at most) are held back, largest first, until
 they are 5 % of the training rows, among parents that are fewer than 1 % of the
 tree's parents. The base model is fitted without them (``warm_start=True``); the
@@ -37,7 +37,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _real_data import featurize, load_raw, require_data, split  # noqa: E402
+from _real_data import WORDNET_TARBALL, featurize, require_data, split  # noqa: E402
 from _runner import (  # noqa: E402
     SINGLE_THREAD_ENV,
     git_commit,
@@ -103,6 +103,20 @@ def _is_ancestor(hierarchy: Any, ancestor: int, node: int) -> bool:
     return False
 
 
+def load_wordnet(max_depth: int, n_max: int | None) -> tuple[Any, Any]:
+    """WordNet nouns' texts and paths (None below a path's end), as ``_real_data.load_raw`` gives them."""
+    from hiercls.datasets import load_wordnet_nouns
+
+    bunch = load_wordnet_nouns(source=WORDNET_TARBALL, max_depth=max_depth)
+    X = bunch.data[bunch.text_column].reset_index(drop=True)
+    Y = bunch.target.reset_index(drop=True).astype(object)
+    Y = Y.where(Y.notna(), None)
+    if n_max is not None and n_max < len(Y):
+        keep = np.sort(np.random.default_rng(0).choice(len(Y), n_max, replace=False))
+        X, Y = X.iloc[keep].reset_index(drop=True), Y.iloc[keep].reset_index(drop=True)
+    return X, Y
+
+
 def child(spec: dict[str, Any], result_path: Path) -> None:
     from hiercls import HierarchicalClassifier
     from hiercls.hierarchy import Hierarchy, read_label_paths
@@ -114,7 +128,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
         result.update(phase)
         result_path.write_text(json.dumps(result, default=float))
 
-    X_raw, Y, info = load_raw("wordnet", n_max=spec["n_max"])
+    X_raw, Y = load_wordnet(spec["max_depth"], spec["n_max"])
     X_train_raw, X_test_raw, Y_train, Y_test = split(X_raw, Y)
     X_train, X_test, _ = featurize("wordnet", "linear", X_train_raw, X_test_raw)
     Y_train = Y_train.to_numpy(dtype=object)
@@ -163,8 +177,9 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
     progress(same_predictions=same, max_proba_diff=proba_diff, peak_rss=peak_rss(), phase="done")
 
 
-def table(run: dict[str, Any], quick: bool) -> list[str]:
+def table(runs: list[dict[str, Any]], quick: bool) -> list[str]:
     columns = [
+        "WordNet depth",
         "training rows (new)",
         "new classes (under parents of all)",
         "node models refitted / reused",
@@ -174,11 +189,14 @@ def table(run: dict[str, Any], quick: bool) -> list[str]:
         "test predictions identical",
         "max |Δ predict_proba|",
     ]
-    if run["status"] != "ok":
-        cells = [[run["status"], *[""] * (len(columns) - 1)]]
-    else:
-        cells = [
+    cells = []
+    for run in runs:
+        if run["status"] != "ok":
+            cells.append([str(run["max_depth"]), run["status"], *[""] * (len(columns) - 2)])
+            continue
+        cells.append(
             [
+                str(run["max_depth"]),
                 f"{run['n_train']:,} ({run['n_new_rows']:,}, {run['n_new_rows'] / run['n_train']:.1%})",
                 f"{run['n_new_classes']} (under {run['n_new_parents']} of {run['n_parents']:,} parents)",
                 f"{run['n_nodes_refitted']:,} / {run['n_nodes_reused']:,}",
@@ -188,17 +206,17 @@ def table(run: dict[str, Any], quick: bool) -> list[str]:
                 "yes" if run["same_predictions"] else "NO",
                 f"{run['max_proba_diff']:.1e}",
             ]
-        ]
+        )
     return [
         "# Warm start: refitting after new rows that add classes (WordNet nouns)",
         "",
         f"`python experiments/bench_warm_start.py{' --quick' * quick}`: TF-IDF WordNet nouns "
-        f"(max_depth=4), default node model, random_state=0, one thread; "
-        f"{run.get('n_test', '?'):,} test rows. The base model is fitted without the new rows, "
+        f"(paths cut at the given depth), default node model, random_state=0, one thread; "
+        f"{runs[0].get('n_test', '?'):,} test rows. The base model is fitted without the new rows, "
         f"then fitted again with them appended (warm refit, `warm_start=True`); the full refit "
         f"is a fresh estimator on the same rows.",
         "",
-        *markdown_table(columns, [run], cells),
+        *markdown_table(columns, runs, cells),
     ]
 
 
@@ -208,6 +226,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--depths", type=int, nargs="+", default=[4, 6], help="WordNet max_depth values")
     args = parser.parse_args()
     if args.child:
         child(json.loads(args.child), Path(args.result))
@@ -217,19 +236,23 @@ def main() -> None:
     from _runner import results_dir
 
     out = results_dir(args.quick) / "warm_start_runs.jsonl"
+    runs = []
     with tempfile.TemporaryDirectory() as folder:
-        spec = {"n_max": 20000 if args.quick else None}
-        run = run_spec(
-            __file__,
-            spec,
-            Path(folder) / "warm.json",
-            timeout=args.timeout,
-            memory_limit=16 * 2**30,
-            env={**os.environ, **SINGLE_THREAD_ENV},
-            out=out,
-            machine=machine,
-        )
-    write_table(table(run, args.quick), "warm_start.md", args.quick)
+        for depth in args.depths:
+            spec = {"n_max": 20000 if args.quick else None, "max_depth": depth}
+            runs.append(
+                run_spec(
+                    __file__,
+                    spec,
+                    Path(folder) / f"warm_{depth}.json",
+                    timeout=args.timeout,
+                    memory_limit=16 * 2**30,
+                    env={**os.environ, **SINGLE_THREAD_ENV},
+                    out=out,
+                    machine=machine,
+                )
+            )
+    write_table(table(runs, args.quick), "warm_start.md", args.quick)
 
 
 if __name__ == "__main__":
