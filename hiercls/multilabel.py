@@ -287,6 +287,11 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         self.verbose = verbose
         self.warm_start = warm_start
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # Models saved before warm_start existed load with its default.
+        self.__dict__.setdefault("warm_start", False)
+
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

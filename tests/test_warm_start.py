@@ -254,6 +254,19 @@ def test_multilabel_reuses_and_equals_a_scratch_fit():
     assert clf.classes_ == scratch.classes_
 
 
+@pytest.mark.parametrize("cls", [HierarchicalClassifier, MultiLabelHierarchicalClassifier])
+def test_models_saved_before_warm_start_existed_load_without_it(cls):
+    X, Y = [[0.0], [1.0]] * 4, ([["a"], ["b"]] if cls is HierarchicalClassifier else [[("a",)], [("b",)]]) * 4
+    state = cls(min_samples=1).fit(X, Y).__getstate__()
+    for name in ("warm_start", "node_fingerprints_", "n_nodes_refitted_", "n_nodes_reused_"):
+        del state[name]
+    old = cls.__new__(cls)
+    old.__setstate__(state)
+    assert old.get_params()["warm_start"] is False
+    old.set_params(warm_start=True).fit(X, Y)  # nothing to match: a full fit
+    assert old.n_nodes_reused_ == 0
+
+
 # ------------------------------------------------------------------ row hashes
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 6), st.integers(0, 2**16), st.booleans())
