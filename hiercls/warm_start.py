@@ -436,7 +436,9 @@ def _outcomes(hierarchy: Hierarchy, node: int, targets: NDArray[Any]) -> NDArray
 def _outcome_label(hierarchy: Hierarchy, node: int, outcome: int) -> Any:
     if outcome == node:
         return ("<stop>",)
-    return ("<child>", hierarchy.node_path(outcome)[-1])
+    # The child's own label (its parent is the node): read directly, not by walking its path.
+    labels = hierarchy.level_labels[int(hierarchy.depth[outcome]) - 1]
+    return ("<child>", as_python(labels[int(hierarchy.label_index[outcome])]))
 
 
 def _renamed(
