@@ -59,6 +59,7 @@ from .traversal import (
     level_marginals,
     top_k_paths,
 )
+from .warm_start import NodeSettings, plan_node_fits, take_previous_fit
 
 __all__ = ["HierarchicalClassifier", "PathPrediction", "TopKPaths"]
 
@@ -135,6 +136,7 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -296,24 +298,17 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
         counts the constant models for the log. ``fit`` replaces
         :func:`~hiercls.node_models.fit_node` (same arguments).
         """
-        order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][1]))
-        tasks = [tasks[i] for i in order]  # largest first: workers finish together
-        n_workers = max(1, min(effective_n_jobs(self.n_jobs), len(tasks)))
-        n_threads = max(1, effective_n_jobs(self.n_jobs) // n_workers)
         base_seed = (
             None
             if self.random_state is None
             else int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         )
-        if self.verbose:
-            logger.info(
-                "Fitting %d node models (%d constant) on %d workers",
-                len(tasks),
-                n_constant,
-                n_workers,
-            )
+        uncalibrated: list[int] = []
 
-        def node_task(node: int, rows: NDArray[np.intp], targets: NDArray[np.intp]) -> Any:
+        def node_estimator(
+            node: int, rows: NDArray[np.intp], targets: NDArray[Any], n_threads: int
+        ) -> tuple[Any, dict[str, Any], bool]:
+            """The node's unfitted model, its fit keywords, and whether it lost its calibration."""
             template = self._template_for(hierarchy, node)
             params, fit_params = (
                 ({}, {})
@@ -323,7 +318,7 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
             estimator = make_node_estimator(
                 template,
                 n_rows=len(rows),
-                seed=None if base_seed is None else node_seed(base_seed, node),
+                seed=None if base_seed is None else node_seed(base_seed, hierarchy.node_path(node)),
                 n_threads=n_threads,
             )
             weights = estimator.get_params(deep=False).get("class_weight")
@@ -334,12 +329,59 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
                 # Cross-validated calibration needs `folds` rows of every child; this
                 # node's model goes uncalibrated rather than failing the whole fit.
                 estimator = clone(estimator.estimator) if estimator.estimator is not None else estimator
-                uncalibrated.append(node)
-            return delayed(fit_node_collecting_convergence)(
-                estimator.set_params(**params), X, rows, targets, sample_weight, fit_params, fit=fit
+                return estimator.set_params(**params), fit_params, True
+            return estimator.set_params(**params), fit_params, False
+
+        settings = NodeSettings(
+            fit,
+            lambda template: (
+                ({}, {})
+                if self.categorical_columns_ is None
+                else categorical_node_settings(template, self.categorical_columns_)
+            ),
+            _calibration_folds,
+        )
+
+        def node_settings(node: int, rows: NDArray[np.intp], targets: NDArray[Any]) -> str:
+            return settings.digest(
+                self._template_for(hierarchy, node),
+                n_rows=len(rows),
+                seed=None if base_seed is None else node_seed(base_seed, hierarchy.node_path(node)),
+                class_weights=lambda weights: _node_class_weight(weights, hierarchy, node, targets),
+                keeps_calibration=lambda folds: _smallest_child(targets) >= folds,
             )
 
-        uncalibrated: list[int] = []
+        plan = plan_node_fits(
+            X, hierarchy, tasks, sample_weight, node_settings, self.__dict__.pop("_warm_start_from", None)
+        )
+        self.node_fingerprints_ = plan.fingerprints
+        self.n_nodes_reused_ = len(plan.reused)
+        self.n_nodes_refitted_ = len(tasks) - len(plan.reused)
+        all_tasks, to_fit = tasks, plan.to_fit(len(tasks))
+        tasks = [all_tasks[i] for i in to_fit]
+        uncalibrated.extend(plan.reused_uncalibrated)
+
+        order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][1]))
+        tasks = [tasks[i] for i in order]  # largest first: workers finish together
+        n_workers = max(1, min(effective_n_jobs(self.n_jobs), len(tasks)))
+        n_threads = max(1, effective_n_jobs(self.n_jobs) // n_workers)
+        if self.verbose:
+            logger.info(
+                "Fitting %d node models (%d constant, %d reused unchanged) on %d workers",
+                len(tasks),
+                n_constant,
+                len(plan.reused),
+                n_workers,
+            )
+
+        def node_task(node: int, rows: NDArray[np.intp], targets: NDArray[np.intp]) -> Any:
+            estimator, fit_params, lost_calibration = node_estimator(node, rows, targets, n_threads)
+            if lost_calibration:
+                uncalibrated.append(node)
+            return delayed(fit_node_collecting_convergence)(
+                estimator, X, rows, targets, sample_weight, fit_params, fit=fit
+            )
+
         results = Parallel(n_jobs=n_workers, verbose=max(0, self.verbose - 1), return_as="generator")(
             node_task(node, rows, targets) for node, rows, targets in tasks
         )
@@ -359,9 +401,11 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
             (node, message) for (node, *_), (_, message) in zip(tasks, fitted, strict=True) if message
         ]
         self._warn_not_converged(hierarchy, not_converged, len(tasks))
-        models = [None] * len(tasks)
-        for i, (model, _) in zip(order, fitted, strict=True):
+        models: list[Any] = [None] * len(all_tasks)
+        for i, model in plan.reused.items():
             models[i] = model
+        for i, (model, _) in zip(order, fitted, strict=True):
+            models[to_fit[i]] = model
         return models
 
     def _progress(self, results: Any, total: int) -> Any:
@@ -558,6 +602,16 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
     verbose : int, default=0
         Progress while fitting: from 1, a log message and, on a terminal, a progress
         bar over the node fits; above 1, joblib's own messages too.
+    warm_start : bool, default=False
+        When True, the next ``fit`` takes over every node model whose training
+        problem is unchanged (the same rows by content, in the same order, the same
+        targets, weights and node-model settings; see ``node_fingerprints_``) and
+        fits only the others; new and removed classes are handled, and the tree,
+        ``classes_`` and everything derived are rebuilt. With deterministic node
+        models the result equals a fit from scratch. If ``X`` has another number of
+        features, or ``Y`` other level names, than the earlier fit, nothing is
+        reused: the fit says why in a :class:`~hiercls.exceptions.WarmStartWarning`
+        and fits every node.
 
     Attributes
     ----------
@@ -590,6 +644,13 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         node ``fit_seconds``, the rows used, whether it was ``chosen`` and a
         ``note`` (why a candidate was skipped or failed, or why a level too small to
         hold out rows fell back to the default model).
+    node_fingerprints_ : dict of tuple -> str
+        Per fitted node (by its path of labels; ``()`` is the root), a hex digest of
+        its training problem, which ``warm_start`` compares.
+    n_nodes_refitted_ : int
+        Node models fitted by the last ``fit`` (constant models not counted).
+    n_nodes_reused_ : int
+        Node models the last ``fit`` took over unchanged (0 unless ``warm_start``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of str
@@ -666,6 +727,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         n_jobs: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
+        warm_start: bool = False,
     ) -> None:
         self.estimator = estimator
         self.level_estimators = level_estimators
@@ -679,6 +741,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------ parameters
 
@@ -745,6 +808,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         """
         self._level_templates: dict[str, Any] | None = None  # a previous fit's choices go
         self.__dict__.pop("model_selection_", None)
+        self._warm_start_from = take_previous_fit(self)
         X_checked = self._validate_for_fit(X)
         if y is None:
             raise ValueError(

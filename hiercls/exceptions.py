@@ -9,10 +9,12 @@ __all__ = [
     "ArtifactVersionWarning",
     "OutputConflictError",
     "HierarchyError",
+    "IncompatibleModelError",
     "InsufficientSupportError",
     "ModelSelectionError",
     "SchemaError",
     "InsufficientSupportWarning",
+    "WarmStartWarning",
     "WeightPruningWarning",
 ]
 
@@ -55,3 +57,11 @@ class OutputConflictError(ValueError):
 
 class WeightPruningWarning(UserWarning):
     """A ``weight_threshold`` would remove every weight of some node models; they keep theirs."""
+
+
+class WarmStartWarning(UserWarning):
+    """``warm_start=True`` could reuse no node model: the earlier fit's input differs in kind."""
+
+
+class IncompatibleModelError(ValueError):
+    """A model given to start from (``init_model``) cannot continue with this run's data or settings."""

@@ -32,6 +32,7 @@ from .node_models import adapter_for, node_rows, outcome_proba
 from .sparse_linear import ColumnLookup, SparseLinearModel, positive_proba, stack_binary_models
 from .sufficiency import apply_sufficiency_policy, sufficiency_report
 from .traversal import NodeScorer, Routes, TopPaths, paths_above, top_k_paths
+from .warm_start import take_previous_fit
 
 __all__ = ["IndependentOutcomes", "MultiLabelHierarchicalClassifier", "PathSets", "fit_label_node"]
 
@@ -216,6 +217,10 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         Seeds each node model from this value and the node, whatever ``n_jobs`` is.
     verbose : int, default=0
         From 1, a log message and, on a terminal, a progress bar over node fits.
+    warm_start : bool, default=False
+        When True, the next ``fit`` takes over every node's binary models whose
+        training problem is unchanged and fits only the others, as in
+        :class:`~hiercls.HierarchicalClassifier`.
 
     Attributes
     ----------
@@ -231,6 +236,12 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         Number of paths the model can predict (``len(classes_)``).
     sufficiency_report_ : SufficiencyReport
         Rows per class (rows in which it is active) before training, and what was merged.
+    node_fingerprints_ : dict of tuple -> str
+        Per node with children, a hex digest of its training problem (see ``warm_start``).
+    n_nodes_refitted_ : int
+        Nodes whose binary models the last ``fit`` fitted.
+    n_nodes_reused_ : int
+        Nodes whose models the last ``fit`` took over unchanged.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         When ``X`` had string column names.
@@ -264,6 +275,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         n_jobs: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
+        warm_start: bool = False,
     ) -> None:
         self.estimator = estimator
         self.level_estimators = level_estimators
@@ -275,6 +287,12 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # Models saved before warm_start existed load with its default.
+        self.__dict__.setdefault("warm_start", False)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
@@ -312,6 +330,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         -------
         self : MultiLabelHierarchicalClassifier
         """
+        self._warm_start_from = take_previous_fit(self)
         for template in self._templates():
             params = template.get_params(deep=False) if hasattr(template, "get_params") else {}
             weights = params.get("class_weight")

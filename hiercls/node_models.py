@@ -11,6 +11,7 @@ only what a node needs, never the whole ``HierarchicalClassifier``.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import sys
 import warnings
@@ -29,6 +30,7 @@ from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import has_fit_parameter
 
 from ._allocator import settle_worker_allocator
+from .hierarchy import as_python
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, ovr_proba, ovr_scores
 from .sparse_linear import ColumnLookup, SparseLinearModel, compact_linear_model, softmax_proba
 
@@ -439,13 +441,17 @@ def is_text_like(X: Any) -> bool:
     return bool(row_norms(X, squared=True).max() <= 1 + 1e-6)
 
 
-def node_seed(base_seed: int, node: int) -> int:
-    """Seed of one node's model, derived from the node id and the base seed only.
+def node_seed(base_seed: int, path: tuple[Any, ...]) -> int:
+    """Seed of one node's model, derived from the node's path of labels and the base seed only.
 
     Deriving it from the node (not from the order tasks run in) keeps fits equal
-    whatever ``n_jobs`` is.
+    whatever ``n_jobs`` is; deriving it from the labels (not the node id, which
+    shifts when a class is added elsewhere) lets a warm start reuse the model a fit
+    from scratch would make.
     """
-    return int(np.random.SeedSequence([base_seed, node]).generate_state(1)[0] % (2**31 - 1))
+    text = repr(tuple(as_python(label) for label in path)).encode()
+    key = int.from_bytes(hashlib.sha256(text).digest()[:8], "little")
+    return int(np.random.SeedSequence([base_seed, key]).generate_state(1)[0] % (2**31 - 1))
 
 
 def size_aware_params(estimator: Any, n_rows: int) -> dict[str, Any]:

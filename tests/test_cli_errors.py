@@ -127,6 +127,15 @@ def _write_csvs(tmp_path):
     return paths
 
 
+def _save_multilabel_model(folder):
+    from hiercls import MultiLabelHierarchicalClassifier
+    from hiercls.artifacts import save_model
+
+    X, Y = [[0.0], [1.0]] * 4, [[("a",)], [("b", "b1")]] * 4
+    save_model(MultiLabelHierarchicalClassifier(min_samples=1).fit(X, Y), folder)
+    return folder
+
+
 CSV = ["data=csv", "data.path={csv}", "data.label_columns=[a,b]"]
 # After a run: "failed" is one run folder with FAILED.txt and neither model nor metrics;
 # "none" is no run folder at all (the command line was refused before the run);
@@ -282,6 +291,20 @@ TRAIN_ROWS = [
         r"keys \['species'\] that are not levels of the data",
         "failed",
     ),
+    # init_model: an earlier run's model to start from
+    (
+        ["init_model=missing_run/model"],
+        2,
+        r"init_model='missing_run/model' does not exist; give the model/",
+        "failed",
+    ),
+    (
+        ["init_model={multilabel_model}"],
+        2,
+        r"init_model='.*multilabel_model' holds a MultiLabelHierarchicalClassifier, but this run trains a "
+        r"HierarchicalClassifier; give a model",
+        "failed",
+    ),
     (["sufficiency.min_samples=-1"], 2, r"'min_samples' parameter .* Got -1 instead", "failed"),
     (["sufficiency.policy=nope"], 2, r"'sufficiency_policy' parameter .* Got 'nope' instead", "failed"),
     (["sufficiency=raise", "sufficiency.min_samples=100000"], 2, r"min_samples=100000", "failed"),
@@ -339,6 +362,8 @@ def test_train_rows(run_command, tmp_path, args, code, message, after):
     if "engine=dask" in args:
         pytest.importorskip("distributed")
     paths = _write_csvs(tmp_path)
+    if any("{multilabel_model}" in a for a in args):
+        paths["multilabel_model"] = _save_multilabel_model(tmp_path / "multilabel_model")
     inputs = file_digests(tmp_path)
     args = [a.format(port=unused_port(), **paths) for a in args]
     small = SMALL[1:] if any(a.startswith("data=") for a in args) else SMALL  # n_samples: synthetic only

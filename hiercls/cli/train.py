@@ -58,6 +58,7 @@ from .config import (
     check_targets,
 )
 from .errors import error_boundary, hydra_boundary
+from .init_model import check_init_model, start_from, warm_start_metrics
 
 __all__ = ["train", "main", "build_model", "load_dataset"]
 
@@ -259,6 +260,19 @@ def _fit(cfg: DictConfig, model: Any, X: Any, Y: Any) -> float:
     return time.perf_counter() - started
 
 
+def _log_reuse(cfg: DictConfig, model: Any) -> None:
+    reuse = warm_start_metrics(cfg.get("init_model"), model)
+    if reuse["init_model"] is None:
+        logger.info("Fitted %d node models", reuse["n_nodes_refitted"])
+        return
+    logger.info(
+        "Fitted %d node models and reused %d unchanged ones of init_model=%s",
+        reuse["n_nodes_refitted"],
+        reuse["n_nodes_reused"],
+        reuse["init_model"],
+    )
+
+
 def _timed_predict(model: Any, X: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     predicted = model.predict(X)
@@ -329,6 +343,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     dataset = load_dataset(cfg.data)
     model = build_model(cfg.model, dataset, cfg.data.get("tfidf"), cfg.data.get("threshold", 0.4))
+    model = start_from(cfg.get("init_model"), model)
     if dataset.target is None:
         return train_multilabel(cfg, dataset, model, output_dir)
     split: dict[str, Any] = OmegaConf.to_container(cfg.data.split, resolve=True)  # type: ignore[assignment]
@@ -346,7 +361,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         Y_train.shape[1],
         list(Y_train.columns),
     )
+    check_init_model(cfg.get("init_model"), model, X_train, list(Y_train.columns))
     fit_seconds = _fit(cfg, model, X_train, Y_train)
+    _log_reuse(cfg, model)
     # The model first: a report that fails to write (a full disk) must not lose it.
     save_model(model, output_dir / "model", training_data=(X_train, Y_train))
     classifier = find_classifier(model)
@@ -355,6 +372,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     test_predicted, test_seconds = _timed_predict(model, X_test)
     metrics: dict[str, Any] = {
         "fit_seconds": fit_seconds,
+        **warm_start_metrics(cfg.get("init_model"), model),
         "n_train": len(Y_train),
         "levels": list(Y_train.columns),
         "n_classes": [len(c) for c in classifier.classes_],
@@ -424,13 +442,16 @@ def train_multilabel(cfg: DictConfig, dataset: Any, model: Any, output_dir: Path
     logger.info(
         "Training on %d rows (%d validation, %d test), several paths per row", len(Y["train"]), n_val, n_test
     )
+    check_init_model(cfg.get("init_model"), model, X["train"], None)
     fit_seconds = _fit(cfg, model, X["train"], Y["train"])
+    _log_reuse(cfg, model)
     save_model(model, output_dir / "model", training_data=(X["train"], Y["train"]))
     classifier = find_classifier(model)
     classifier.sufficiency_report_.write(output_dir)
     features = model[:-1] if isinstance(model, Pipeline) else None
     metrics: dict[str, Any] = {
         "fit_seconds": fit_seconds,
+        **warm_start_metrics(cfg.get("init_model"), model),
         "n_train": len(Y["train"]),
         "levels": list(classifier.levels_),
         "n_classes": [len(c) for c in classifier.hierarchy_.level_labels],
