@@ -614,7 +614,7 @@ def select_level_models(
         estimator = make_node_estimator(
             template,
             n_rows=len(parts[0]),
-            seed=None if base_seed is None else node_seed(base_seed, node),
+            seed=None if base_seed is None else node_seed(base_seed, hierarchy.node_path(node)),
             n_threads=n_threads,
         )
         return delayed(_fit_and_score)(estimator.set_params(**params), X, *parts, sample_weight, fit_params)
