@@ -32,6 +32,7 @@ from ._compat import (
     get_tags,
     validate_data,
 )
+from ._portable_state import PortableState
 from .categorical import categorical_node_settings, find_categorical_columns
 from .exceptions import WeightPruningWarning
 from .explain import explain_paths
@@ -117,7 +118,7 @@ def _templates_have(method: str):  # type: ignore[no-untyped-def]
     return check
 
 
-class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
+class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
     """What every hiercls estimator shares: node-model templates, node fits, input checks.
 
     Subclasses give ``fit`` (which builds ``hierarchy_`` and calls

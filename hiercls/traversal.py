@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from ._portable_state import PortableState
 from .hierarchy import ROOT, Hierarchy
 from .node_models import ConstantNodeModel, outcome_proba, outcome_scores, take_rows
 from .sparse_linear import ColumnLookup
@@ -34,7 +35,7 @@ Scorer = Callable[[int, NDArray[np.intp]], NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
-class Routes:
+class Routes(PortableState):
     """Where the outputs of each node's model lead.
 
     Attributes

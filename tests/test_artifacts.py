@@ -11,6 +11,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+import skops.io
 from lightgbm import LGBMClassifier
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
@@ -23,7 +24,13 @@ from hiercls.artifacts import (
     METADATA_FILE,
     MODEL_FILE,
     ArtifactError,
+    ArtifactIntegrityError,
     ArtifactVersionWarning,
+    NewerArtifactFormatError,
+    PickleArtifactError,
+    PickleArtifactWarning,
+    UntrustedTypeError,
+    convert_artifact,
     find_classifier,
     load_model,
     read_metadata,
@@ -158,13 +165,17 @@ def truncate_and_rehash(directory):
 
 
 def not_a_hiercls_model(directory):
-    joblib.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), directory / MODEL_FILE)
+    skops.io.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), directory / MODEL_FILE)
     rehash(directory)
 
 
 def unfitted_hiercls_model(directory):
-    joblib.dump(HierarchicalClassifier(), directory / MODEL_FILE)
+    skops.io.dump(HierarchicalClassifier(), directory / MODEL_FILE)
     rehash(directory)
+
+
+def unknown_model_format(directory):
+    edit_metadata(directory, model_format="onnx")
 
 
 def no_metadata(directory):
@@ -198,37 +209,53 @@ def other_hierarchy(directory):
 
 
 @pytest.mark.parametrize(
-    ("damage", "message"),
+    ("damage", "error", "message"),
     [
-        (corrupt_one_byte, r"file changed or truncated since it was saved"),
-        (truncate, r"file changed or truncated since it was saved"),
-        (truncate_and_rehash, r"model\.joblib' could not be unpickled \(.*\); it is truncated"),
-        (random_bytes, r"model\.joblib' could not be unpickled"),
+        (corrupt_one_byte, ArtifactIntegrityError, r"file changed or truncated since it was saved"),
+        (truncate, ArtifactIntegrityError, r"file changed or truncated since it was saved"),
+        (
+            truncate_and_rehash,
+            ArtifactIntegrityError,
+            r"model\.skops' could not be read as a skops file \(BadZipFile.*\); it is truncated",
+        ),
+        (random_bytes, ArtifactIntegrityError, r"model\.skops' could not be read as a skops file"),
         (
             not_a_hiercls_model,
+            ArtifactError,
             r"holds a sklearn\.linear_model.*LogisticRegression, not a fitted Hier",
         ),
-        (unfitted_hiercls_model, r"not a fitted HierarchicalClassifier"),
-        (no_metadata, r"is not a complete hiercls model artifact: it has no metadata\.json"),
-        (garbled_metadata, r"metadata\.json' is not valid JSON"),
-        (foreign_metadata, r"is not hiercls model metadata"),
-        (metadata_without_hash, r"lacks the keys \['model_sha256'\]"),
-        (newer_format, r"artifact format version 99; this hiercls reads up to version 1\. Upgrade"),
-        (no_model_file, r"has metadata\.json but no model\.joblib"),
-        (other_hierarchy, r"hierarchy does not match metadata\.json"),
+        (unfitted_hiercls_model, ArtifactError, r"not a fitted HierarchicalClassifier"),
+        (
+            no_metadata,
+            ArtifactError,
+            r"is not a complete hiercls model artifact: it has no metadata\.json",
+        ),
+        (garbled_metadata, ArtifactError, r"metadata\.json' is not valid JSON"),
+        (foreign_metadata, ArtifactError, r"is not hiercls model metadata"),
+        (metadata_without_hash, ArtifactError, r"lacks the keys \['model_sha256'\]"),
+        (
+            newer_format,
+            NewerArtifactFormatError,
+            r"artifact format version 99; this hiercls reads up to version 2\. Upgrade",
+        ),
+        (unknown_model_format, ArtifactError, r"names the model format 'onnx'; hiercls artifacts are skops"),
+        (no_model_file, ArtifactError, r"has metadata\.json but no model\.skops"),
+        (other_hierarchy, ArtifactIntegrityError, r"hierarchy does not match metadata\.json"),
     ],
 )
-def test_damaged_artifacts_give_clear_errors(artifact, damage, message):
+def test_damaged_artifacts_give_clear_errors(artifact, damage, error, message):
     damage(artifact)
-    with pytest.raises(ArtifactError, match=message) as info:
+    before = files(artifact)
+    with pytest.raises(error, match=message) as info:
         load_model(artifact)
     assert str(artifact) in str(info.value)
-    assert info.value.__cause__ is None  # no pickle traceback chained to the report
+    assert info.value.__cause__ is None  # no parser traceback chained to the report
+    assert files(artifact) == before  # loading never rewrites or removes anything
 
 
-def test_truncated_pickle_without_verification_is_still_a_clear_error(artifact):
+def test_truncated_file_without_verification_is_still_a_clear_error(artifact):
     truncate(artifact)
-    with pytest.raises(ArtifactError, match=r"could not be unpickled \((EOFError|Unpickling|IndexError)"):
+    with pytest.raises(ArtifactIntegrityError, match=r"could not be read as a skops file \(BadZipFile"):
         load_model(artifact, verify=False)
 
 
@@ -287,7 +314,7 @@ def test_failed_dump_leaves_existing_artifact_untouched(artifact, fitted, monkey
     def broken_dump(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(joblib, "dump", broken_dump)
+    monkeypatch.setattr(skops.io, "dump", broken_dump)
     with pytest.raises(OSError, match="disk full"):
         save_model(fitted, artifact)
     assert files(artifact) == before  # no temporary files left either
@@ -300,7 +327,7 @@ def test_failed_dump_into_new_directory_leaves_nothing_that_loads(tmp_path, fitt
             handle.write(b"\x80\x05partial")
         raise KeyboardInterrupt("killed while dumping")
 
-    monkeypatch.setattr(joblib, "dump", half_dump)
+    monkeypatch.setattr(skops.io, "dump", half_dump)
     with pytest.raises(KeyboardInterrupt, match="killed while dumping"):
         save_model(fitted, tmp_path / "model")
     assert list((tmp_path / "model").iterdir()) == []
@@ -364,7 +391,8 @@ LEGACY_ARTIFACT = Path(__file__).parent / "data" / "legacy_model_c91f941"
 def test_artifact_from_an_earlier_hiercls_still_predicts():
     # Saved by commit c91f941, before fitted models recorded their NaN and categorical
     # handling: a decision tree on 3 numeric columns, animal/plant -> cat/dog, fern/moss.
-    model = load_model(LEGACY_ARTIFACT)
+    with pytest.warns(PickleArtifactWarning, match=r"convert_artifact\('.*legacy_model_c91f941'"):
+        model = load_model(LEGACY_ARTIFACT, allow_pickle=True)
     X = np.loadtxt(LEGACY_ARTIFACT / "X.csv", delimiter=",")
     assert_array_equal(
         model.predict(X[:5]),
