@@ -54,6 +54,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "lightgbm.basic.Booster",
     "collections.OrderedDict",
     # scikit-learn internals of the supported node models
+    "sklearn.tree._tree.Tree",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -103,6 +104,11 @@ def trusted_names(trusted: Any) -> list[str]:
         return []
     if isinstance(trusted, (str, type)):
         trusted = [trusted]
+    if not isinstance(trusted, (list, tuple, set)):
+        raise TypeError(
+            f"trusted must be a list of type names (e.g. 'xgboost.sklearn.XGBClassifier') "
+            f"or types; got {type(trusted).__name__}: {trusted!r}."
+        )
     names = []
     for item in trusted:
         if isinstance(item, type):

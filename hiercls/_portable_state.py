@@ -149,19 +149,21 @@ def _decode_index(encoded: EncodedPandas) -> pd.Index:
     if encoded.kind == "range":
         assert encoded.range is not None
         return pd.RangeIndex(*encoded.range, name=encoded.name)
-    return pd.Index(_decode_series_values(encoded), name=encoded.name)
+    return pd.Index(_decode_series_values(encoded), name=encoded.name, dtype=None)
 
 
-def _decode_series_values(encoded: EncodedPandas) -> Any:
+def _decode_series_values(encoded: EncodedPandas) -> pd.Series:
+    """The values as a Series on a RangeIndex (the caller sets index and name)."""
     if encoded.dtype == "category":
         assert encoded.categories is not None
-        return pd.Categorical.from_codes(
+        categorical = pd.Categorical.from_codes(
             encoded.values, categories=_decode_index(encoded.categories), ordered=encoded.ordered
         )
+        return pd.Series(categorical)
     stored = decode_value(encoded.values)
-    values = pd.array(stored, dtype=object) if encoded.dtype == "object" else stored
-    series = pd.Series(values)
-    return series.astype(encoded.dtype).array
+    if encoded.dtype == "object":  # pandas would infer its string dtype from strings
+        return pd.Series(stored, dtype=object)
+    return pd.Series(stored).astype(encoded.dtype)
 
 
 def encode_value(value: Any, where: str = "fitted state") -> Any:
@@ -232,13 +234,19 @@ def decode_value(value: Any) -> Any:
         if value.kind == "frame":
             assert value.index is not None
             assert value.column_labels is not None
-            columns = {i: _decode_series_values(column) for i, column in enumerate(value.columns)}
-            frame = pd.DataFrame(columns, index=_decode_index(value.index))
+            index = _decode_index(value.index)
+            if value.columns:
+                frame = pd.DataFrame({i: _decode_series_values(c) for i, c in enumerate(value.columns)})
+                frame.index = index
+            else:
+                frame = pd.DataFrame(index=index)
             frame.columns = _decode_index(value.column_labels)
             return frame
         if value.kind == "series":
             assert value.index is not None
-            return pd.Series(_decode_series_values(value), index=_decode_index(value.index), name=value.name)
+            series = _decode_series_values(value)
+            series.index = _decode_index(value.index)
+            return series.rename(value.name)
         return _decode_index(value)
     if isinstance(value, EncodedStrings):
         return value.values.astype(object)
