@@ -154,24 +154,21 @@ def read_model_file(path: Path, model_format: str, trusted: Any) -> Any:
             ) from None
     import skops.io
 
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     names = trusted_names(trusted)
     try:
-        refused = untrusted_types(path, names)
-    except Exception as exc:  # noqa: BLE001 - a damaged zip or schema reads alike
-        raise ArtifactIntegrityError(
-            f"'{path}' could not be read as a skops file ({type(exc).__name__}: {exc}); it "
-            f"is truncated or damaged. Save the model again."
-        ) from None
-    if refused:
+        # skops audits every type of the file before it builds any object.
+        return skops.io.load(path, trusted=list(TRUSTED_TYPES) + names)
+    except UntrustedTypesFoundException:
+        refused = untrusted_types(path, names)  # read again only to name them
         listed = ", ".join(repr(name) for name in refused)
         raise UntrustedTypeError(
             f"'{path}' holds types that hiercls does not trust: {listed}. Loading builds "
             f"only trusted types; if you trust the artifact's source, pass them: "
             f"load_model(path, trusted=[{listed}]) (hiercls-predict: trust=[{','.join(refused)}]).",
             refused,
-        )
-    try:
-        return skops.io.load(path, trusted=list(TRUSTED_TYPES) + names)
+        ) from None
     except Exception as exc:  # noqa: BLE001 - a damaged file fails anywhere in the tree
         raise ArtifactIntegrityError(
             f"'{path}' could not be read as a skops file ({type(exc).__name__}: {exc}); it "
