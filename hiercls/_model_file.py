@@ -153,7 +153,6 @@ def read_model_file(path: Path, model_format: str, trusted: Any) -> Any:
                 f"the model again."
             ) from None
     import skops.io
-
     from skops.io.exceptions import UntrustedTypesFoundException
 
     names = trusted_names(trusted)
