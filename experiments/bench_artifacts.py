@@ -176,31 +176,51 @@ def main(argv: list[str] | None = None) -> None:
             directory = Path(tmp) / case
             directory.mkdir()
             quick = ["--quick"] if args.quick else []
-            built = _run(["--child", "build", "--case", case, "--dir", str(directory), *quick],
-                         Path(tmp) / "build.json", timeout=3600)
+            built = _run(
+                ["--child", "build", "--case", case, "--dir", str(directory), *quick],
+                Path(tmp) / "build.json",
+                timeout=3600,
+            )
             print(f"{case}: fitted in {built['fit_s']:.1f} s; {built['data']}", flush=True)
             for model_format in FORMATS:
                 loads = [
-                    _run(["--child", "load", "--format", model_format, "--dir", str(directory)],
-                         Path(tmp) / "load.json", timeout=600)
+                    _run(
+                        ["--child", "load", "--format", model_format, "--dir", str(directory)],
+                        Path(tmp) / "load.json",
+                        timeout=600,
+                    )
                     for _ in range(N_LOADS)
                 ]
                 times = [load["load_s"] for load in loads]
                 row = {**machine, "case": case, "format": model_format, "loads": loads, "build": built}
                 rows.append(row)
-                cells.append([
-                    case,
-                    f"`{model_format}`",
-                    f"{built[f'{model_format}_bytes'] / 1e6:,.2f}",
-                    f"{built[f'{model_format}_save_s']:.2f}",
-                    f"{statistics.median(times):.3f}",
-                    f"{min(times):.3f}–{max(times):.3f}",
-                    _mib(statistics.median(load["peak_rss_bytes"] - load["rss_before_bytes"] for load in loads)),
-                    "yes" if all(load["identical"] for load in loads) else "**no**",
-                ])
+                cells.append(
+                    [
+                        case,
+                        f"`{model_format}`",
+                        f"{built[f'{model_format}_bytes'] / 1e6:,.2f}",
+                        f"{built[f'{model_format}_save_s']:.2f}",
+                        f"{statistics.median(times):.3f}",
+                        f"{min(times):.3f}–{max(times):.3f}",
+                        _mib(
+                            statistics.median(
+                                load["peak_rss_bytes"] - load["rss_before_bytes"] for load in loads
+                            )
+                        ),
+                        "yes" if all(load["identical"] for load in loads) else "**no**",
+                    ]
+                )
                 print(" | ".join(cells[-1]), flush=True)
-    columns = ["model", "format", "file MB", "save s", f"load s (median of {N_LOADS})", "load s range",
-               "load peak RSS growth MiB", "predictions identical"]
+    columns = [
+        "model",
+        "format",
+        "file MB",
+        "save s",
+        f"load s (median of {N_LOADS})",
+        "load s range",
+        "load peak RSS growth MiB",
+        "predictions identical",
+    ]
     lines = [
         "# Artifact formats: skops (default) against pickle",
         "",
