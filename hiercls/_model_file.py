@@ -53,6 +53,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "lightgbm.sklearn.LGBMClassifier",
     "lightgbm.basic.Booster",
     "collections.OrderedDict",
+    # SimpleImputer keeps the object dtype of its input (skops' own dtype node covers others)
+    "numpy.dtype",
     # scikit-learn internals of the supported node models
     "sklearn.tree._tree.Tree",
     "sklearn.calibration._CalibratedClassifier",

@@ -435,12 +435,18 @@ def _pipeline(make):
 def _column_transformer():
     import pandas as pd
     from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import OneHotEncoder
 
-    X = pd.DataFrame({"colour": ["red", "blue", "green", "grey"] * 6, "size": np.arange(24.0)})
+    colours = pd.Series(["red", "blue", "green", None] * 6, dtype=object)
+    X = pd.DataFrame({"colour": colours, "size": np.arange(24.0)})
+    # The imputer keeps the object dtype of its input: a numpy.dtype in the file.
+    impute_then_encode = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="none"), OneHotEncoder(handle_unknown="ignore")
+    )
     encode = ColumnTransformer(
         [
-            ("onehot", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+            ("onehot", impute_then_encode, ["colour"]),
             ("scale", StandardScaler(), ["size"]),
         ]
     )
