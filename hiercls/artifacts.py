@@ -1,11 +1,15 @@
 """Model artifacts: save a fitted model with its metadata, check it, load it.
 
-:func:`save_model` writes a directory holding ``model.joblib`` (the pickled model)
-and ``metadata.json`` (versions, levels, features, fingerprints, training class
-counts); :func:`load_model` checks the metadata before unpickling and
-:func:`read_metadata` returns it. **An artifact is a pickle: loading one runs code
-chosen by whoever wrote it. Load artifacts only from a source you trust.**
-:func:`find_classifier` finds the HierarchicalClassifier in a model or Pipeline.
+:func:`save_model` writes a directory holding the model file and ``metadata.json``
+(versions, levels, features, fingerprints, training class counts). The model file is
+``model.skops`` by default: scikit-learn's secure persistence format (skops), which
+loads only the types on a trusted list (:data:`TRUSTED_TYPES` plus those the caller
+names), so loading runs no code from the file. ``format="pickle"`` writes
+``model.joblib`` instead, which :func:`load_model` reads only with
+``allow_pickle=True``; :func:`convert_artifact` turns a pickle artifact (e.g. from
+an earlier hiercls) into a skops one. :func:`read_metadata` reads the metadata
+alone; :func:`find_classifier` finds the HierarchicalClassifier in a model or
+Pipeline.
 """
 
 from __future__ import annotations
@@ -30,28 +34,49 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import fsync_directory, json_text, sha256_file, stage
+from ._model_file import MODEL_FILES, MODEL_FORMATS, TRUSTED_TYPES, read_model_file, trusted_names
+from ._model_file import untrusted_types as _untrusted_types
+from ._model_file import write_model_file as _write_model_file
 from .estimator import BaseHierarchicalClassifier, HierarchicalClassifier
-from .exceptions import ArtifactError, ArtifactVersionWarning
+from .exceptions import (
+    ArtifactError,
+    ArtifactIntegrityError,
+    ArtifactVersionWarning,
+    NewerArtifactFormatError,
+    PickleArtifactError,
+    PickleArtifactWarning,
+    UntrustedTypeError,
+)
 from .hierarchy import is_path_sets, label_texts, read_label_paths, read_path_sets
 from .multilabel import MultiLabelHierarchicalClassifier
 
 __all__ = [
     "ArtifactError",
+    "ArtifactIntegrityError",
     "artifact_checksum",
     "ArtifactVersionWarning",
+    "convert_artifact",
     "FORMAT_VERSION",
     "METADATA_FILE",
     "MODEL_FILE",
+    "MODEL_FILES",
+    "NewerArtifactFormatError",
+    "PickleArtifactError",
+    "PickleArtifactWarning",
+    "TRUSTED_TYPES",
+    "UntrustedTypeError",
     "find_classifier",
     "load_model",
     "read_metadata",
     "save_model",
 ]
 
-MODEL_FILE = "model.joblib"
+#: The model file of the default (skops) format; ``MODEL_FILES`` maps each format to its file.
+MODEL_FILE = MODEL_FILES["skops"]
 METADATA_FILE = "metadata.json"
-#: Version of the artifact layout; :func:`load_model` refuses newer ones.
-FORMAT_VERSION = 1
+#: Version of the artifact layout; :func:`load_model` refuses newer ones. Version 1
+#: artifacts (hiercls before the skops format) hold a pickle, ``model.joblib``.
+FORMAT_VERSION = 2
 _ARTIFACT_KIND = "hiercls-model"
 
 
@@ -251,9 +276,11 @@ def _build_metadata(
         "format": _ARTIFACT_KIND,
         "format_version": FORMAT_VERSION,
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "model_file": MODEL_FILE,
-        "model_sha256": None,  # filled in once the pickle is written
+        "model_format": None,  # filled in when the model file is written
+        "model_file": None,
+        "model_sha256": None,
         "model_bytes": None,
+        "types_to_trust": [],
         "versions": _versions(),
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "node_model_classes": _node_model_classes(classifier),
@@ -276,31 +303,39 @@ def save_model(
     *,
     training_data: tuple[Any, Any] | None = None,
     extra_metadata: Mapping[str, Any] | None = None,
+    format: str = "skops",  # noqa: A002 - the word users know from file formats
 ) -> Path:
-    """Save a fitted model as an artifact directory: ``model.joblib`` + ``metadata.json``.
+    """Save a fitted model as an artifact directory: the model file + ``metadata.json``.
 
-    ``model.joblib`` is the model pickled with joblib. **It is a pickle**: loading it
-    executes code, so share artifacts only with people who trust their source.
+    With ``format="skops"`` (the default) the model file is ``model.skops``, written
+    with scikit-learn's secure persistence format (:mod:`skops.io`): a zip of JSON
+    and numpy arrays that :func:`load_model` turns back into objects of trusted types
+    only, without running code from the file. ``format="pickle"`` writes
+    ``model.joblib`` (joblib's pickle) instead; **loading a pickle runs code chosen by
+    whoever wrote it**, so :func:`load_model` reads it only with ``allow_pickle=True``.
+
     ``metadata.json`` records the format version, the creation time (UTC), the
     versions of hiercls, scikit-learn, LightGBM, numpy, pandas, joblib and Python, the
     model class and node model classes, level names, number of classes per level,
     feature names (or the number of features) and the input columns' dtypes (for a
     ``category`` column also its categories' dtype), the hierarchy fingerprint, the
-    SHA-256 and size of ``model.joblib``, and, when ``training_data`` is given, a
-    fingerprint of the training data and the training class counts per level, from Y
-    and from the model's own predictions on X (the baseline for the drift report of
-    batch prediction).
+    model file's format, name, SHA-256 and size, the types it holds that are not in
+    :data:`TRUSTED_TYPES` (``types_to_trust``: a custom node model, say), and, when
+    ``training_data`` is given, a fingerprint of the training data and the training
+    class counts per level, from Y and from the model's own predictions on X (the
+    baseline for the drift report of batch prediction).
 
     Writes are atomic: both files are written under temporary names in ``path``,
-    then ``metadata.json`` is removed, ``model.joblib`` renamed into place and
-    ``metadata.json`` renamed last. An artifact is complete exactly when its
+    then ``metadata.json`` is removed, the model file renamed into place and
+    ``metadata.json`` renamed last (a model file of the other format left by an
+    earlier save is removed after that). An artifact is complete exactly when its
     metadata exists and the model's SHA-256 matches it, so a crash at any point
     leaves either the previous artifact untouched or nothing that loads.
 
     Parameters
     ----------
-    model : HierarchicalClassifier or Pipeline
-        Fitted; a Pipeline must end with a HierarchicalClassifier.
+    model : HierarchicalClassifier, MultiLabelHierarchicalClassifier or Pipeline
+        Fitted; a Pipeline must end with one of them.
     path : path-like
         The artifact directory, e.g. ``<run>/model``; created if needed.
     training_data : tuple (X, Y), default=None
@@ -311,6 +346,8 @@ def save_model(
         per-level counts of the model's predictions on X (one ``predict`` call).
     extra_metadata : mapping, default=None
         JSON-serialisable values stored under ``"extra"``.
+    format : {"skops", "pickle"}, default="skops"
+        The model file's format (see above).
 
     Returns
     -------
@@ -321,14 +358,18 @@ def save_model(
     ------
     TypeError
         When ``model`` is not a HierarchicalClassifier or a Pipeline ending with one,
-        or ``extra_metadata`` is not JSON-serialisable.
+        ``extra_metadata`` is not JSON-serialisable, or the model holds something the
+        skops format cannot store (nothing is written then).
+    ValueError
+        When ``format`` is not "skops" or "pickle".
     sklearn.exceptions.NotFittedError
         When the model is not fitted.
 
     See Also
     --------
     load_model : Load and verify an artifact.
-    read_metadata : Read ``metadata.json`` without unpickling.
+    read_metadata : Read ``metadata.json`` without loading the model.
+    convert_artifact : Turn a pickle artifact into a skops one.
 
     Examples
     --------
@@ -342,6 +383,10 @@ def save_model(
     ...     load_model(artifact).predict([[10.0]]).tolist()
     [['b', 'b1']]
     """
+    if format not in MODEL_FORMATS:
+        raise ValueError(
+            f"format={format!r} is not an artifact format; choose 'skops' (default) or 'pickle'."
+        )
     classifier = find_classifier(model)
     check_is_fitted(classifier)
     if training_data is not None and (
@@ -352,15 +397,22 @@ def save_model(
         )
     metadata = _build_metadata(model, classifier, training_data, extra_metadata)
     json_text(metadata)  # fail on bad extra_metadata before writing
-    directory = Path(path)
+    return _write_artifact(model, Path(path), metadata, format)
+
+
+def _write_artifact(model: Any, directory: Path, metadata: dict[str, Any], model_format: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    model_path = directory / MODEL_FILE
+    model_path = directory / MODEL_FILES[model_format]
     metadata_path = directory / METADATA_FILE
     staged: list[Path] = []
     try:
-        staged.append(stage(model_path, lambda tmp: joblib.dump(model, tmp)))
+        staged.append(stage(model_path, lambda tmp: _write_model_file(model, tmp, model_format)))
+        metadata["model_format"] = model_format
+        metadata["model_file"] = model_path.name
         metadata["model_sha256"] = sha256_file(staged[0])
         metadata["model_bytes"] = staged[0].stat().st_size
+        if model_format == "skops":
+            metadata["types_to_trust"] = _untrusted_types(staged[0], [])
         text = json_text(metadata) + "\n"
         staged.append(stage(metadata_path, lambda tmp: tmp.write_text(text, encoding="utf-8")))
         # Commit: without metadata nothing looks complete, so drop the old one first.
@@ -370,6 +422,8 @@ def save_model(
     finally:
         for temporary in staged:
             temporary.unlink(missing_ok=True)
+    for other in set(MODEL_FILES.values()) - {model_path.name}:
+        (directory / other).unlink(missing_ok=True)  # an earlier save's, in the other format
     fsync_directory(directory)
     return directory
 
@@ -378,8 +432,8 @@ def save_model(
 FAILED_RUN_FILE = "FAILED.txt"
 
 
-def _artifact_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """(directory, model file) for an artifact directory or a file inside it."""
+def _artifact_directory(path: str | os.PathLike[str]) -> Path:
+    """The artifact directory of an artifact directory, a run folder or a file inside it."""
     path = Path(path)
     if path.is_dir():
         # A hiercls-train run folder holds its artifact in model/: accept the folder
@@ -392,27 +446,25 @@ def _artifact_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
             raise ArtifactError(
                 f"'{path}' is a hiercls-train run that failed before saving its model: {reason}"
             )
-        return path, path / MODEL_FILE
+        return path
     if not path.exists():
         raise FileNotFoundError(
             f"No model artifact at '{path}': the path does not exist. Give the directory "
             f"that save_model wrote (holding {MODEL_FILE} and {METADATA_FILE})."
         )
-    if path.name == METADATA_FILE:
-        return path.parent, path.parent / MODEL_FILE
-    if path.name != MODEL_FILE:
+    if path.name != METADATA_FILE and path.name not in MODEL_FILES.values():
         raise ArtifactError(
             f"'{path}' is a file, not a hiercls model artifact; give the directory that "
             f"save_model wrote (holding {MODEL_FILE} and {METADATA_FILE}), or a hiercls-train run folder."
         )
-    return path.parent, path
+    return path.parent
 
 
 _REQUIRED_KEYS = ("format_version", "model_sha256", "versions", "levels", "hierarchy_fingerprint")
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check an artifact's ``metadata.json`` without unpickling the model.
+    """Read and check an artifact's ``metadata.json`` without loading the model.
 
     Parameters
     ----------
@@ -422,17 +474,19 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     Returns
     -------
     metadata : dict
-        See :func:`save_model` for the keys.
+        See :func:`save_model` for the keys. Artifacts of format version 1 (hiercls
+        before the skops format) get ``"model_format": "pickle"``.
 
     Raises
     ------
     FileNotFoundError
         When ``path`` does not exist.
+    NewerArtifactFormatError
+        When the artifact comes from a newer artifact format.
     ArtifactError
-        When the metadata is missing, is not valid JSON, is not a hiercls artifact's,
-        or comes from a newer artifact format.
+        When the metadata is missing, is not valid JSON, or is not a hiercls artifact's.
     """
-    directory, _ = _artifact_paths(path)
+    directory = _artifact_directory(path)
     metadata_path = directory / METADATA_FILE
     if not metadata_path.is_file():
         raise ArtifactError(
@@ -458,9 +512,18 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"'{metadata_path}' lacks the keys {missing}; the artifact is damaged. Save the model again."
         )
     if not isinstance(metadata["format_version"], int) or metadata["format_version"] > FORMAT_VERSION:
-        raise ArtifactError(
+        raise NewerArtifactFormatError(
             f"'{directory}' has artifact format version {metadata['format_version']!r}; "
             f"this hiercls reads up to version {FORMAT_VERSION}. Upgrade hiercls."
+        )
+    if metadata["format_version"] < 2:  # before the skops format, every artifact was a pickle
+        metadata.setdefault("model_format", "pickle")
+        metadata.setdefault("model_file", MODEL_FILES["pickle"])
+    if metadata.get("model_format") not in MODEL_FORMATS:
+        raise ArtifactError(
+            f"'{metadata_path}' names the model format {metadata.get('model_format')!r}; "
+            f"hiercls artifacts are {' or '.join(MODEL_FORMATS)}. The artifact is damaged; "
+            f"save the model again."
         )
     return metadata
 
@@ -478,49 +541,93 @@ def _version_mismatch(metadata: dict[str, Any]) -> str | None:
     return "; ".join(differences) or None
 
 
-def load_model(path: str | os.PathLike[str], *, verify: bool = True) -> Any:
+def load_model(
+    path: str | os.PathLike[str],
+    *,
+    trusted: Any = None,
+    allow_pickle: bool = False,
+    verify: bool = True,
+) -> Any:
     """Load a model artifact written by :func:`save_model`, checking it first.
 
-    **The artifact is a pickle: loading it runs code chosen by whoever wrote it.
-    Load only artifacts from a source you trust**; the checks below catch damage
-    and mistakes, not tampering by someone who can also rewrite the metadata.
+    A skops artifact (the default format) is loaded without running code from the
+    file: only objects of trusted types are built, those of :data:`TRUSTED_TYPES`
+    (hiercls's own classes, the scikit-learn, LightGBM, numpy and scipy types its
+    models use) and those named in ``trusted``. A file holding any other type is
+    refused with :class:`UntrustedTypeError` naming the types, before any of the
+    model is built.
 
-    Before unpickling, the metadata is read and, with ``verify=True``, the SHA-256 of
-    ``model.joblib`` is compared with the one recorded at save time. Artifacts saved
+    A pickle artifact (``format="pickle"``, or any artifact of hiercls before the
+    skops format) is refused with :class:`PickleArtifactError` before it is read,
+    unless ``allow_pickle=True``: **unpickling runs code chosen by whoever wrote the
+    file**. With ``allow_pickle=True`` it loads with a :class:`PickleArtifactWarning`
+    saying how to convert it (:func:`convert_artifact`).
+
+    Before loading, the metadata is read and, with ``verify=True``, the SHA-256 of
+    the model file is compared with the one recorded at save time. Artifacts saved
     with another scikit-learn version (or LightGBM version, for LightGBM node
     models) load with one :class:`ArtifactVersionWarning` naming both versions
     (scikit-learn's own per-estimator ``InconsistentVersionWarning`` is then
-    silenced). Files that are not hiercls artifacts, and truncated or damaged
-    pickles, raise :class:`ArtifactError` naming the path instead of an unpickling
-    traceback.
+    silenced).
 
     Parameters
     ----------
     path : path-like
-        The artifact directory, or ``model.joblib`` / ``metadata.json`` inside it.
+        The artifact directory, or a file inside it.
+    trusted : list of str or type, default=None
+        Types to trust beyond :data:`TRUSTED_TYPES`, by fully qualified name
+        (``"xgboost.sklearn.XGBClassifier"``) or as the type; trust only types whose
+        construction from the file's data you trust (e.g. a node model class of your
+        own). ``metadata.json`` lists under ``types_to_trust`` those a skops artifact
+        needs.
+    allow_pickle : bool, default=False
+        Load a pickle artifact. Only for artifacts from a source you trust.
     verify : bool, default=True
-        Compare the SHA-256 of ``model.joblib`` with the metadata (reads the file
-        once more; turn off only for very large models from a verified source).
+        Compare the SHA-256 of the model file with the metadata (reads the file once
+        more; turn off only for very large models from a verified source).
 
     Returns
     -------
-    model : HierarchicalClassifier or Pipeline
+    model : HierarchicalClassifier, MultiLabelHierarchicalClassifier or Pipeline
         As it was saved.
 
     Raises
     ------
     FileNotFoundError
         When ``path`` does not exist.
+    TypeError
+        When ``trusted`` holds something that is neither a type nor a type name.
+    PickleArtifactError
+        A pickle artifact, without ``allow_pickle=True``.
+    UntrustedTypeError
+        A skops artifact holding types that are not trusted.
+    NewerArtifactFormatError
+        An artifact from a newer hiercls artifact format.
+    ArtifactIntegrityError
+        A model file changed or truncated since it was saved, one that does not
+        parse, or one that does not match the metadata's hierarchy.
     ArtifactError
-        Missing or damaged metadata, a changed or truncated model file, a file that
-        does not unpickle, or an object that is not a fitted hiercls model.
+        Missing or damaged metadata, a missing model file, or an object that is not
+        a fitted hiercls model (all the errors above subclass it).
 
     See Also
     --------
-    save_model, read_metadata
+    save_model, read_metadata, convert_artifact
     """
-    directory, model_path = _artifact_paths(path)
+    names = trusted_names(trusted)
+    directory = _artifact_directory(path)
     metadata = read_metadata(directory)
+    model_format = metadata["model_format"]
+    model_path = directory / MODEL_FILES[model_format]
+    if model_format == "pickle" and not allow_pickle:
+        raise PickleArtifactError(
+            f"'{directory}' holds a pickle ({model_path.name}, written by hiercls before "
+            f"the skops format or with format='pickle'). Loading a pickle runs code chosen "
+            f"by whoever wrote it, so it is refused by default. If you trust its source, "
+            f"load it with load_model(path, allow_pickle=True) (hiercls-predict: "
+            f"allow_pickle=true), and convert it once with "
+            f"hiercls.artifacts.convert_artifact(path, allow_pickle=True)."
+        )
     if not model_path.is_file():
         raise ArtifactError(
             f"'{directory}' has {METADATA_FILE} but no {model_path.name}; the artifact is "
@@ -529,7 +636,7 @@ def load_model(path: str | os.PathLike[str], *, verify: bool = True) -> Any:
     if verify:
         actual = sha256_file(model_path)
         if actual != metadata["model_sha256"]:
-            raise ArtifactError(
+            raise ArtifactIntegrityError(
                 f"'{model_path}' does not match its metadata: SHA-256 {actual[:16]}... "
                 f"instead of {str(metadata['model_sha256'])[:16]}... (file changed or "
                 f"truncated since it was saved). Save the model again, or restore it."
@@ -543,19 +650,20 @@ def load_model(path: str | os.PathLike[str], *, verify: bool = True) -> Any:
             ArtifactVersionWarning,
             stacklevel=2,
         )
+    if model_format == "pickle":
+        warnings.warn(
+            f"'{directory}' is a pickle artifact, loaded because allow_pickle=True. "
+            f"Convert it once to the skops format, which loads without running code: "
+            f"hiercls.artifacts.convert_artifact('{directory}', allow_pickle=True).",
+            PickleArtifactWarning,
+            stacklevel=2,
+        )
     with warnings.catch_warnings():
         if mismatch:
             from sklearn.exceptions import InconsistentVersionWarning
 
             warnings.simplefilter("ignore", InconsistentVersionWarning)
-        try:
-            model = joblib.load(model_path)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure reads alike
-            raise ArtifactError(
-                f"'{model_path}' could not be unpickled ({type(exc).__name__}: {exc}); it "
-                f"is truncated, damaged, or needs a package that is not installed. Save "
-                f"the model again."
-            ) from None
+        model = read_model_file(model_path, model_format, names)
     try:
         classifier = find_classifier(model)
         check_is_fitted(classifier)
@@ -565,7 +673,7 @@ def load_model(path: str | os.PathLike[str], *, verify: bool = True) -> Any:
             f"not a fitted HierarchicalClassifier (or a Pipeline ending with one)."
         ) from None
     if classifier.hierarchy_.fingerprint() != metadata["hierarchy_fingerprint"]:
-        raise ArtifactError(
+        raise ArtifactIntegrityError(
             f"'{model_path}' holds a model whose hierarchy does not match {METADATA_FILE} "
             f"(fingerprint {classifier.hierarchy_.fingerprint()[:16]}... instead of "
             f"{str(metadata['hierarchy_fingerprint'])[:16]}...); the files come from "
@@ -573,6 +681,59 @@ def load_model(path: str | os.PathLike[str], *, verify: bool = True) -> Any:
         )
     _LOADED_CHECKSUMS[model] = metadata["model_sha256"]
     return model
+
+
+def convert_artifact(
+    path: str | os.PathLike[str],
+    *,
+    allow_pickle: bool = False,
+    trusted: Any = None,
+) -> Path:
+    """Rewrite an artifact in place in the skops format, keeping its metadata.
+
+    Meant for pickle artifacts, e.g. those of hiercls before the skops format: after
+    conversion :func:`load_model` reads them without ``allow_pickle``. The training
+    data summary (fingerprint, class counts, the drift baseline), the input features
+    and ``extra`` are kept; ``converted_from`` records the old format, format version
+    and SHA-256. The write is atomic, as in :func:`save_model`.
+
+    Parameters
+    ----------
+    path : path-like
+        The artifact directory, or a file inside it.
+    allow_pickle : bool, default=False
+        Required to read a pickle artifact (see :func:`load_model`).
+    trusted : list of str or type, default=None
+        Passed to :func:`load_model`.
+
+    Returns
+    -------
+    path : Path
+        The artifact directory.
+
+    Raises
+    ------
+    PickleArtifactError, UntrustedTypeError, ArtifactIntegrityError, ArtifactError
+        As :func:`load_model`; nothing is written then.
+    TypeError
+        The model holds something the skops format cannot store.
+    """
+    directory = _artifact_directory(path)
+    old = read_metadata(directory)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PickleArtifactWarning)  # converting is what it asks for
+        model = load_model(directory, trusted=trusted, allow_pickle=allow_pickle)
+    metadata = _build_metadata(model, find_classifier(model), None, old.get("extra"))
+    for key in ("training_data", "input_features", "created_utc"):
+        if key in old:
+            metadata[key] = old[key]
+    metadata["converted_from"] = {
+        "model_format": old["model_format"],
+        "format_version": old["format_version"],
+        "model_sha256": old["model_sha256"],
+        "versions": old.get("versions"),
+    }
+    return _write_artifact(model, directory, metadata, "skops")
 
 
 # The recorded SHA-256 of the artifact each loaded model came from: a model loaded in

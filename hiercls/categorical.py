@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._portable_state import PortableState
 from .node_models import adapter_for
 
 __all__ = ["CategoricalColumns", "find_categorical_columns", "categorical_node_settings"]
 
 
 @dataclass(frozen=True)
-class CategoricalColumns:
+class CategoricalColumns(PortableState):
     """The categorical columns of a training DataFrame and their categories.
 
     Attributes

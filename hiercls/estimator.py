@@ -32,6 +32,8 @@ from ._compat import (
     get_tags,
     validate_data,
 )
+from ._node_bank import NodeModelBank
+from ._portable_state import PortableState
 from .categorical import categorical_node_settings, find_categorical_columns
 from .collapse import check_collapse_keys, collapsed_routes, decision_training_sets, resolve_collapse_levels
 from .exceptions import WeightPruningWarning
@@ -119,7 +121,7 @@ def _templates_have(method: str):  # type: ignore[no-untyped-def]
     return check
 
 
-class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
+class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
     """What every hiercls estimator shares: node-model templates, node fits, input checks.
 
     Subclasses give ``fit`` (which builds ``hierarchy_`` and calls
@@ -138,6 +140,17 @@ class BaseHierarchicalClassifier(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()  # a new dict (PortableState encodes every value)
+        if isinstance(state.get("estimators_"), list):
+            state["estimators_"] = NodeModelBank.pack(state["estimators_"])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state.get("estimators_"), NodeModelBank):
+            state = {**state, "estimators_": state["estimators_"].unpack()}
+        super().__setstate__(state)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Get parameters, including ``<level>__<param>`` of per-level estimators.
@@ -772,7 +785,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
             if self._text_like_input:
                 # Saved before node weights were stored compactly (commit 2e35ab6 and
                 # earlier): their full-width coef_ is mostly zeros.
-                self.estimators_ = [compact_dense_linear_model(m) for m in state["estimators_"]]
+                self.estimators_ = [compact_dense_linear_model(m) for m in self.estimators_]
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()

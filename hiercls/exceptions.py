@@ -6,7 +6,12 @@ specific type or ``ValueError``.
 
 __all__ = [
     "ArtifactError",
+    "ArtifactIntegrityError",
     "ArtifactVersionWarning",
+    "NewerArtifactFormatError",
+    "PickleArtifactError",
+    "PickleArtifactWarning",
+    "UntrustedTypeError",
     "OutputConflictError",
     "HierarchyError",
     "IncompatibleModelError",
@@ -45,6 +50,45 @@ class InsufficientSupportWarning(UserWarning):
 
 class ArtifactError(ValueError):
     """A path does not hold a complete, unchanged hiercls model artifact."""
+
+
+class ArtifactIntegrityError(ArtifactError):
+    """An artifact's model file is truncated, changed since it was saved, or unreadable.
+
+    Raised when its SHA-256 differs from the one in ``metadata.json``, when it does
+    not parse as its recorded format, or when the model and the metadata come from
+    different saves.
+    """
+
+
+class NewerArtifactFormatError(ArtifactError):
+    """An artifact was written in a newer artifact format than this hiercls reads."""
+
+
+class PickleArtifactError(ArtifactError):
+    """An artifact is a pickle, and loading it was not allowed with ``allow_pickle=True``.
+
+    Loading a pickle runs code chosen by whoever wrote it, so it is refused before
+    any byte of it is read.
+    """
+
+
+class UntrustedTypeError(ArtifactError):
+    """A skops artifact holds types that are neither trusted by hiercls nor by the caller.
+
+    Attributes
+    ----------
+    types : list of str
+        The fully qualified names of the untrusted types.
+    """
+
+    def __init__(self, message: str, types: list[str]) -> None:
+        super().__init__(message)
+        self.types = types
+
+
+class PickleArtifactWarning(UserWarning):
+    """A pickle artifact was loaded (with ``allow_pickle=True``); convert it to skops."""
 
 
 class ArtifactVersionWarning(UserWarning):

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 from sklearn.utils.multiclass import type_of_target
 
+from ._portable_state import PortableState
 from .exceptions import HierarchyError
 
 __all__ = [
@@ -306,7 +307,7 @@ def _check_no_gaps(missing: NDArray[np.bool_], level_names: Sequence[str], input
 
 
 @dataclass(frozen=True, eq=False)
-class Hierarchy:
+class Hierarchy(PortableState):
     """Immutable label tree with integer node ids.
 
     Build it with :meth:`from_label_paths` (inferred from training targets) or

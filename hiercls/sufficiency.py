@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._atomic import write_text
 from ._formatting import markdown_table
+from ._portable_state import PortableState
 from .exceptions import InsufficientSupportError, InsufficientSupportWarning
 from .hierarchy import Hierarchy, as_python, encode_path_sets, is_path_sets, read_label_paths
 
@@ -61,7 +62,7 @@ def model_minimum(estimator: Any) -> tuple[str, int] | None:
 
 
 @dataclass(frozen=True)
-class SufficiencyReport:
+class SufficiencyReport(PortableState):
     """Training support of every class, checked against ``min_samples``.
 
     Attributes

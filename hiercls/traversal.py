@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from ._portable_state import PortableState
 from .hierarchy import ROOT, Hierarchy
 from .node_models import ConstantNodeModel, outcome_proba, outcome_scores, take_rows
 from .sparse_linear import ColumnLookup
@@ -34,7 +35,7 @@ Scorer = Callable[[int, NDArray[np.intp]], NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
-class LevelSkips:
+class LevelSkips(PortableState):
     """Node models whose outcomes lie more than one level down (collapsed levels).
 
     Such a model chooses among grandchildren (or deeper nodes) directly; an outcome
@@ -83,7 +84,7 @@ def _group_of(member: Any, column: NDArray[np.intp]) -> NDArray[np.intp]:
 
 
 @dataclass(frozen=True)
-class Routes:
+class Routes(PortableState):
     """Where the outputs of each node's model lead.
 
     Attributes

@@ -357,8 +357,8 @@ def test_corrupted_model_file_writes_nothing(tmp_path, artifact, inputs):
     broken.mkdir()
     for item in artifact.iterdir():
         (broken / item.name).write_bytes(item.read_bytes())
-    raw = (broken / "model.joblib").read_bytes()
-    (broken / "model.joblib").write_bytes(raw[: len(raw) // 3])
+    raw = (broken / "model.skops").read_bytes()
+    (broken / "model.skops").write_bytes(raw[: len(raw) // 3])
     with pytest.raises(ArtifactError, match=r"file changed or truncated since it was saved"):
         predict_file(broken, inputs / "in.parquet", tmp_path / "out", quiet=True)
     assert not (tmp_path / "out").exists()

@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from omegaconf import OmegaConf
 
 from hiercls import HierarchicalClassifier
-from hiercls.artifacts import ArtifactError, save_model
+from hiercls.artifacts import ArtifactError, load_model, save_model
 from hiercls.batch import SUMMARY_FILE, OutputConflictError
 from hiercls.cli.config import CONF_DIR, ConfigError
 from hiercls.cli.errors import EXIT_BAD_INPUT
@@ -208,7 +208,7 @@ def test_damaged_model_artifact(setup, tmp_path):
     directory, _, _ = setup
     broken = tmp_path / "model"
     broken.mkdir()
-    (broken / "model.joblib").write_bytes(b"not a pickle")
+    (broken / "model.skops").write_bytes(b"not a pickle")
     (broken / "metadata.json").write_text((directory / "model" / "metadata.json").read_text())
     cfg = compose_predict([*base(directory, "never"), f"model_path={broken}"])
     with pytest.raises(ArtifactError, match=r"file changed or truncated since it was saved"):
@@ -299,13 +299,35 @@ PREDICT_ROWS = [
     (
         {"model_path": "{d}/truncated"},
         2,
-        r"model\.joblib' does not match its metadata.*truncated",
+        r"model\.skops' does not match its metadata.*truncated",
         "nothing",
     ),
     (
         {"model_path": "{d}/future"},
         2,
-        r"has artifact format version 99; this hiercls reads up to version 1\. Upgrade hiercls",
+        r"has artifact format version 99; this hiercls reads up to version 2\. Upgrade hiercls",
+        "nothing",
+    ),
+    # pickle artifacts: refused unless allowed
+    (
+        {"model_path": "{d}/pickled"},
+        2,
+        r"pickled' holds a pickle \(model\.joblib.*\(hiercls-predict: allow_pickle=true\)",
+        "nothing",
+    ),
+    ({"model_path": "{d}/pickled", "extra": ["allow_pickle=true"]}, 0, None, "scored"),
+    (
+        {"extra": ["allow_pickle=sure"]},
+        2,
+        r"allow_pickle='sure' is not a boolean; write allow_pickle=true",
+        "nothing",
+    ),
+    # trusted types: a list of type names
+    ({"extra": ["trust=[sklearn.tree._classes.DecisionTreeClassifier]"]}, 0, None, "scored"),
+    (
+        {"extra": ["trust=sklearn"]},
+        2,
+        r"'trusted' parameter of predict_file must be a list of type names .* Got 'sklearn' instead",
         "nothing",
     ),
     (
@@ -568,8 +590,9 @@ def _write_inputs(directory, new, model_dir):
     (directory / "failed_run").mkdir()
     (directory / "failed_run" / FAILED_RUN_FILE).write_text("This run failed.\nno space left\n")
     shutil.copytree(model_dir, directory / "truncated")
-    pickle = directory / "truncated" / "model.joblib"
-    pickle.write_bytes(pickle.read_bytes()[:1000])
+    model_file = directory / "truncated" / "model.skops"
+    model_file.write_bytes(model_file.read_bytes()[:1000])
+    save_model(load_model(model_dir), directory / "pickled", format="pickle")
     shutil.copytree(model_dir, directory / "future")
     metadata = json.loads((directory / "future" / "metadata.json").read_text())
     (directory / "future" / "metadata.json").write_text(json.dumps({**metadata, "format_version": 99}))

@@ -28,6 +28,7 @@ logger = logging.getLogger("hiercls.batch")
 
 
 _COLUMN_NAMES = SequenceOf(str, "a list of column names", empty=True)
+_TYPE_NAMES = SequenceOf(str, "a list of type names such as 'mypackage.MyNodeModel'", empty=True)
 
 
 def _column_list(value: Sequence[str] | None) -> list[str]:
@@ -77,6 +78,8 @@ def _progress_bar(total: int | None, quiet: bool, estimated: bool) -> Any:
         "output_format": [StrOptions({"parquet", "csv"})],
         "confidence": [StrictInterval(Real, 0, 1, closed="both")],
         "engine": [StrOptions({"local", "dask"}), LocalEngine, DaskEngine],
+        "trusted": [_TYPE_NAMES, None],
+        "allow_pickle": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -97,6 +100,8 @@ def predict_file(
     overwrite: bool = False,
     quiet: bool = False,
     engine: str | LocalEngine | DaskEngine = "local",
+    trusted: Sequence[str] | None = None,
+    allow_pickle: bool = False,
 ) -> BatchSummary:
     """Score a CSV or Parquet file of any size into numbered, resumable output parts.
 
@@ -129,7 +134,8 @@ def predict_file(
     model : HierarchicalClassifier, Pipeline or path-like
         A fitted model (a Pipeline must end with a HierarchicalClassifier), or the
         directory of an artifact written by :func:`hiercls.artifacts.save_model`, which is
-        loaded with :func:`hiercls.artifacts.load_model` (a pickle: trusted sources only).
+        loaded with :func:`hiercls.artifacts.load_model` (see ``trusted`` and
+        ``allow_pickle``).
         Only an artifact carries the training class distribution for the drift
         report.
     input_path : path-like
@@ -168,6 +174,12 @@ def predict_file(
         No progress bar (for cron jobs); the summary is still logged.
     engine : {"local", "dask"}, LocalEngine or DaskEngine, default="local"
         ``"dask"`` is ``DaskEngine()``: a 2-worker LocalCluster.
+    trusted : list of str, default=None
+        For a ``model`` path: type names to trust beyond
+        :data:`hiercls.artifacts.TRUSTED_TYPES` (see :func:`~hiercls.artifacts.load_model`).
+    allow_pickle : bool, default=False
+        For a ``model`` path: load a pickle artifact (it runs code chosen by whoever
+        wrote it; trusted sources only).
 
     Returns
     -------
@@ -185,7 +197,10 @@ def predict_file(
         ``output_dir`` holds another job's output, or another process is writing
         to it.
     hiercls.ArtifactError
-        ``model`` is a path to a damaged or foreign artifact.
+        ``model`` is a path to a damaged or foreign artifact, a pickle artifact
+        without ``allow_pickle=True``, or a skops artifact holding untrusted types
+        (the subclasses of :class:`~hiercls.ArtifactError` in
+        :mod:`hiercls.exceptions` say which).
     FileNotFoundError
         The input file or the model path does not exist.
 
@@ -219,7 +234,7 @@ def predict_file(
     metadata = None
     if isinstance(model, (str, os.PathLike)):
         metadata = read_metadata(model)
-        model = load_model(model)
+        model = load_model(model, trusted=trusted, allow_pickle=allow_pickle)
     classifier = find_classifier(model)
     if explain and not isinstance(classifier, HierarchicalClassifier):
         raise ValueError(

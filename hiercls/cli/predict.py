@@ -5,6 +5,8 @@
     hiercls-predict model_path=outputs/runs/<run>/model input=new_rows.parquet output=scored/
     hiercls-predict ... engine=dask engine.address=tcp://scheduler:8786
     hiercls-predict ... top_k=3 id_columns=[row_id] format=csv quiet=true
+    hiercls-predict ... trust=[mypackage.MyNodeModel]   # a type the model needs
+    hiercls-predict ... allow_pickle=true               # a pickle artifact you trust
 
 Running the same command again after a kill continues from the first missing part.
 The config is ``conf/predict.yaml`` with the ``engine`` group (``local``, ``dask``).
@@ -35,7 +37,7 @@ def _check(cfg: DictConfig) -> None:
     for key in ("model_path", "input", "output"):
         if not str(cfg[key]).strip():
             raise ConfigError(f"{key} is empty; give a path, e.g. {key}=<path>.")
-    check_booleans(cfg, "overwrite", "quiet")
+    check_booleans(cfg, "overwrite", "quiet", "allow_pickle")
     if not Path(cfg.model_path).exists():
         raise ConfigError(
             f"model_path={cfg.model_path!r} does not exist; give the model directory that "
@@ -97,6 +99,8 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         overwrite=options["overwrite"],
         quiet=options["quiet"],
         engine=engine,
+        trusted=options["trust"],
+        allow_pickle=options["allow_pickle"],
     )
     return summary.to_dict()
 
