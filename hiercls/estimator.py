@@ -785,7 +785,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
             if self._text_like_input:
                 # Saved before node weights were stored compactly (commit 2e35ab6 and
                 # earlier): their full-width coef_ is mostly zeros.
-                self.estimators_ = [compact_dense_linear_model(m) for m in self.estimators_]
+                self.estimators_ = [compact_dense_linear_model(m) for m in self.__dict__["estimators_"]]
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
