@@ -531,6 +531,21 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
             # which only sends a valid X down the slow path).
             return bool(np.isfinite(values.sum()))
 
+    def _explain_inputs(self, X: ArrayLike, top: Any, feature_names: Any) -> tuple[Any, NDArray[Any]]:
+        """``explain``'s checked ``X`` and the names of its columns; refuses a bad ``top``."""
+        if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
+            raise ValueError(f"top must be a positive integer; got {top!r}.")
+        X_checked: Any = self._validate_for_predict(X)
+        if feature_names is None:
+            feature_names = getattr(self, "feature_names_in_", None)
+        if feature_names is None:
+            feature_names = [f"x{j}" for j in range(X_checked.shape[1])]
+        if len(feature_names) != X_checked.shape[1]:
+            raise ValueError(
+                f"feature_names has {len(feature_names)} names for {X_checked.shape[1]} columns of X."
+            )
+        return X_checked, np.asarray(feature_names, dtype=object)
+
     def _check_k(self, k: Any, *, allow_zero: bool = False) -> int:
         """``k`` as an int, at most the number of complete paths the model can predict."""
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < (0 if allow_zero else 1):
@@ -1145,19 +1160,9 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         TypeError
             For a node model on some path that is neither linear nor LightGBM.
         """
-        if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
-            raise ValueError(f"top must be a positive integer; got {top!r}.")
-        X_checked: Any = self._validate_for_predict(X)
-        if feature_names is None:
-            feature_names = getattr(self, "feature_names_in_", None)
-        if feature_names is None:
-            feature_names = [f"x{j}" for j in range(X_checked.shape[1])]
-        if len(feature_names) != X_checked.shape[1]:
-            raise ValueError(
-                f"feature_names has {len(feature_names)} names for {X_checked.shape[1]} columns of X."
-            )
+        X_checked, names = self._explain_inputs(X, top, feature_names)
         node_codes = self._decode(X_checked, with_proba=False).node_codes
-        return explain_paths(self, X_checked, node_codes, np.asarray(feature_names, dtype=object), int(top))
+        return explain_paths(self, X_checked, node_codes, names, int(top))
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Exact-path accuracy: the share of rows whose whole predicted path is right.

@@ -587,24 +587,14 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         TypeError
             For a node model on some path that is neither linear nor LightGBM.
         """
-        if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
-            raise ValueError(f"top must be a positive integer; got {top!r}.")
-        X_checked: Any = self._validate_for_predict(X)
-        if feature_names is None:
-            feature_names = getattr(self, "feature_names_in_", None)
-        if feature_names is None:
-            feature_names = [f"x{j}" for j in range(X_checked.shape[1])]
-        if len(feature_names) != X_checked.shape[1]:
-            raise ValueError(
-                f"feature_names has {len(feature_names)} names for {X_checked.shape[1]} columns of X."
-            )
+        X_checked, names = self._explain_inputs(X, top, feature_names)
         found = self.predict_paths(X_checked)
         return explain_path_sets(
             self,
             X_checked,
             found.row,
             self._class_nodes[found.class_index],
-            np.asarray(feature_names, dtype=object),
+            names,
             int(top),
         )
 
