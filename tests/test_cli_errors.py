@@ -612,6 +612,14 @@ def test_a_killed_predict_job_resumes_to_the_same_output(tmp_path, seconds):
     pd.testing.assert_frame_equal(got, expected)
 
 
+def _hear_ctrl_c() -> None:
+    """In the child: take SIGINT's default again. A shell starts background jobs (CI
+    launched with ``&``, nohup) with SIGINT ignored, and Python then keeps ignoring it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_a_predict_job_keeps_the_parts_and_says_how_to_resume(tmp_path):
     import signal
@@ -638,7 +646,12 @@ def test_ctrl_c_during_a_predict_job_keeps_the_parts_and_says_how_to_resume(tmp_
         f"hydra.run.dir={tmp_path / 'run'}",
     ]
     run = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_hear_ctrl_c,
     )
     deadline = time.monotonic() + 60
     while len(list(out.glob("part-*.parquet"))) < 3 and time.monotonic() < deadline and run.poll() is None:
@@ -674,7 +687,12 @@ def test_ctrl_c_during_a_train_run_marks_the_run_failed(tmp_path):
         "data.n_samples=60000",
     ]
     run = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_hear_ctrl_c,
     )
     log = run_dir / "train.log"
     deadline = time.monotonic() + 60
