@@ -355,6 +355,7 @@ TRAIN_ROWS = [
 ]
 
 
+@pytest.mark.slow  # ~50 end-to-end command runs: the full suite's, not the fast loop's
 @pytest.mark.parametrize(("args", "code", "message", "after"), TRAIN_ROWS)
 def test_train_rows(run_command, tmp_path, args, code, message, after):
     from conftest import file_digests, unused_port

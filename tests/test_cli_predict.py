@@ -610,6 +610,7 @@ def other_model(setup):
     return directory / "other_model"
 
 
+@pytest.mark.slow  # ~50 end-to-end command runs: the full suite's, not the fast loop's
 @pytest.mark.parametrize(("change", "code", "message", "after"), PREDICT_ROWS)
 def test_predict_rows(run_command, setup, other_model, tmp_path, change, code, message, after):
     import shutil

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from lightgbm import LGBMClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hiercls import HierarchicalClassifier
 from hiercls.linear import OneVsRestLinearSVC, OneVsRestLogisticRegression
+
+# Hundreds of scikit-learn checks: the full suite runs them, the fast loop does not.
+pytestmark = pytest.mark.slow
 
 ESTIMATORS = [
     HierarchicalClassifier(),

@@ -9,10 +9,14 @@ expected failures; every other check passes.
 
 from __future__ import annotations
 
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hiercls import MultiLabelHierarchicalClassifier
+
+# Hundreds of scikit-learn checks: the full suite runs them, the fast loop does not.
+pytestmark = pytest.mark.slow
 
 SPARSE_INDICATOR = "predict returns a sparse indicator of paths, not 1-D labels or a dense array"
 EXPECTED_FAILURES = {
