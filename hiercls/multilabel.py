@@ -375,7 +375,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         self._class_of_node = np.full(hierarchy.n_nodes, -1, dtype=np.intp)
         self._class_of_node[self._class_nodes] = np.arange(len(self._class_nodes))
         self.n_paths_ = len(self.classes_)
-        self._whole_tree = LinearLabelTree.from_models(self.estimators_, hierarchy.depth, self._class_of_node)
+        self._whole_tree = self._build_whole_tree()
         return self
 
     def _fit_label_tree(
@@ -457,11 +457,12 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         """
         if n_rows is not None and n_rows > WHOLE_TREE_MAX_ROWS:
             return None
-        if "_whole_tree" not in self.__dict__:  # loaded by a reader that skipped __setstate__
-            self._whole_tree = LinearLabelTree.from_models(
-                self.estimators_, self.hierarchy_.depth, self._class_of_node
-            )
+        if "_whole_tree" not in self.__dict__:  # dropped from the saved state (see __getstate__)
+            self._whole_tree = self._build_whole_tree()
         return self._whole_tree
+
+    def _build_whole_tree(self) -> LinearLabelTree | None:
+        return LinearLabelTree.from_models(self.estimators_, self.hierarchy_.depth, self._class_of_node)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
