@@ -67,6 +67,10 @@ __all__ = ["HierarchicalClassifier", "PathPrediction", "TopKPaths"]
 
 logger = logging.getLogger(__name__)
 
+#: ``estimator=None`` on input that is not TF-IDF-like selects each level's model
+#: (``"auto"``) from this many training rows on; below, it is LogisticRegression.
+DEFAULT_SELECTION_MIN_ROWS = 5_000
+
 
 @dataclass(frozen=True)
 class PathPrediction:
@@ -207,9 +211,20 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
                 templates.extend(mapping.values())
         return templates
 
+    def _auto_node_model(self) -> AutoNodeModel | None:
+        """The model selection in effect: ``estimator="auto"``, or the default's on non-text input."""
+        auto = as_auto_node_model(self.estimator)
+        if auto is None and self.estimator is None and self._default_is_auto():
+            return AutoNodeModel()
+        return auto
+
+    def _default_is_auto(self) -> bool:
+        """Whether ``estimator=None`` selects each level's model (known once ``X`` is seen)."""
+        return False
+
     def _auto_templates(self) -> list[Any]:
         """With ``estimator="auto"``: the levels' choices once made, the candidates before."""
-        auto = as_auto_node_model(self.estimator)
+        auto = self._auto_node_model()
         if auto is None:
             return []
         chosen = getattr(self, "_level_templates", None)
@@ -289,7 +304,7 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
 
     def _is_chosen_by_auto(self, hierarchy: Hierarchy, node: int) -> bool:
         """Whether ``estimator="auto"`` decides this node's model (no per-level or per-node one)."""
-        if not is_auto(self.estimator):
+        if self._auto_node_model() is None:
             return False
         if self.node_estimators and hierarchy.node_path(node) in self.node_estimators:
             return False
@@ -488,6 +503,7 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
             X_checked = X_checked.copy()
             X_checked.sum_duplicates()
         self._text_like_input = is_text_like(X_checked)
+        self._n_fit_rows = X_checked.shape[0]
         return X_checked
 
     def _validate_for_predict(self, X: ArrayLike) -> Any:
@@ -564,22 +580,31 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
 
     Parameters
     ----------
-    estimator : classifier, default=None
-        Base model cloned for every parent node. None means a linear model chosen by
-        the input: for TF-IDF-like ``X`` (sparse, non-negative, rows of L2 norm at
-        most 1), ``OneVsRestLinearSVC()`` (:mod:`hiercls.linear`: one L2-loss linear
-        SVM per child, solved in the dual with square-root balanced class weights,
-        each node fitted on the columns its rows use, probabilities from the squared
-        hinge's link), which gives rare children a fair share; for any other ``X``,
-        ``LogisticRegression(max_iter=1000)``, faster and more accurate there.
-        A ``class_weight`` dict is keyed by your labels (``{"J45.9": 5.0}``) or full
-        paths (``{("J", "J45", "J45.9"): 5.0}``); each node's model gets the weights
-        of its children, 1 for the others.
+    estimator : classifier, "auto" or None, default=None
+        Base model cloned for every parent node. None chooses by the input:
+
+        - TF-IDF-like ``X`` (sparse, non-negative, rows of L2 norm at most 1):
+          ``OneVsRestLinearSVC()`` (:mod:`hiercls.linear`: one L2-loss linear SVM per
+          child, solved in the dual with square-root balanced class weights, each
+          node fitted on the columns its rows use, probabilities from the squared
+          hinge's link), which gives rare children a fair share;
+        - any other ``X`` with at least ``DEFAULT_SELECTION_MIN_ROWS`` (5,000) rows:
+          ``"auto"`` below, since no single model is best there (measured in
+          ``experiments/results/auto.md``: linear is last on every dense set). The
+          chosen LightGBM or k-NN nodes predict 10-200x slower than linear ones:
+          pass ``LogisticRegression(max_iter=1000)`` when prediction speed matters
+          more than accuracy;
+        - smaller non-text ``X``: ``LogisticRegression(max_iter=1000)``, where held-out
+          scores could not tell the candidates apart.
+
         ``"auto"`` (or an :class:`~hiercls.model_selection.AutoNodeModel`, to set
         the candidates and the budget) chooses each level's model from held-out
         training rows: by default among the linear model above, LightGBM and k-NN
         (see ``model_selection_``). Levels in ``level_estimators`` and nodes in
         ``node_estimators`` keep the models given there.
+        A ``class_weight`` dict is keyed by your labels (``{"J45.9": 5.0}``) or full
+        paths (``{("J", "J45", "J45.9"): 5.0}``); each node's model gets the weights
+        of its children, 1 for the others.
     level_estimators : dict of str -> classifier, default=None
         Models per level, keyed by level name; the model of level ``"block"`` is the
         one that chooses among blocks, i.e. it sits at the parents of blocks. Their
@@ -667,7 +692,8 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
     sufficiency_report_ : SufficiencyReport
         Support of every class before training, what was merged, and notes.
     model_selection_ : DataFrame
-        Only with ``estimator="auto"``: one row per (level, candidate) with the
+        Only when levels' models were selected (``estimator="auto"``, or ``None`` on
+        5,000 or more rows that are not TF-IDF-like): one row per (level, candidate) with the
         held-out ``accuracy``, ``balanced_accuracy`` and ``log_loss``, the summed
         node ``fit_seconds``, the rows used, whether it was ``chosen`` and a
         ``note`` (why a candidate was skipped or failed, or why a level too small to
@@ -814,6 +840,16 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         tags.target_tags.single_output = True
         return tags
 
+    def _default_is_auto(self) -> bool:
+        # experiments/results/auto.md: on dense input the linear model is last on every
+        # data set (hierarchical F1 0.83 vs 0.88 synthetic, 0.18 vs 0.29 OEWS) and the
+        # selection costs 0.8-1.4x its fit; on TF-IDF the linear model is the choice.
+        # On fewer rows the held-out scores cannot tell the candidates apart, and the
+        # selection would cost several times the fit it informs.
+        if getattr(self, "_text_like_input", True):
+            return False
+        return getattr(self, "_n_fit_rows", 0) >= DEFAULT_SELECTION_MIN_ROWS
+
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):  # type: ignore[no-untyped-def]
@@ -933,7 +969,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
                 models[node] = ConstantNodeModel(int(outcomes[0])).fit(None)
             else:
                 tasks.append((node, rows, targets))
-        if is_auto(self.estimator):
+        if self._auto_node_model() is not None:
             self._choose_level_models(X, hierarchy, tasks, sample_weight)
         for (node, _, _), model in zip(
             tasks,
@@ -954,7 +990,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         sample_weight: NDArray[np.float64] | None,
     ) -> None:
         """``estimator="auto"``: choose each level's template (see :mod:`hiercls.model_selection`)."""
-        auto = as_auto_node_model(self.estimator)
+        auto = self._auto_node_model()
         assert auto is not None
         self._level_templates, self.model_selection_ = select_level_models(
             auto,
