@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import has_fit_parameter
 
 from ._allocator import settle_worker_allocator
+from ._threads import SINGLE_THREAD_MAX_ROWS, one_openmp_thread
 from .hierarchy import as_python
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, ovr_proba, ovr_scores
 from .sparse_linear import ColumnLookup, SparseLinearModel, compact_linear_model, softmax_proba
@@ -125,6 +127,52 @@ def _one_vs_rest_proba(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArr
 
 def _own_proba(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[np.float64]:
     # Also the ranking scores of models without decision values of their own here.
+    if X.shape[0] <= SINGLE_THREAD_MAX_ROWS:
+        with one_openmp_thread(model):
+            return _predicted_proba(model, X)
+    return _predicted_proba(model, X)
+
+
+def _lightgbm_proba(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[np.float64]:
+    # LGBMClassifier.predict_proba spends ~1 ms per call re-reading its parameters and
+    # re-validating X (both already done here), 20x what the booster takes for a row:
+    # call the booster as the wrapper would. Custom objectives, and models carrying
+    # extra keyword parameters (which may be prediction settings), keep the wrapper.
+    if not _plain_lightgbm_classifier(model):
+        return _own_proba(model, X, lookup)
+    # A few rows on one thread, as for the other OpenMP models (see _own_proba); the
+    # booster's own num_threads would override an OpenMP limit.
+    return _booster_proba(model, X, 1 if X.shape[0] <= SINGLE_THREAD_MAX_ROWS else _threads_of(model))
+
+
+def _plain_lightgbm_classifier(model: Any) -> bool:
+    from lightgbm import LGBMClassifier
+
+    return (
+        isinstance(model, LGBMClassifier)
+        and type(model).predict_proba is LGBMClassifier.predict_proba
+        and not callable(model.objective)
+        and getattr(model, "_other_params", None) == {}
+    )
+
+
+def _threads_of(model: Any) -> int:
+    # Threads change no result. None: OpenMP's default (0 to LightGBM); negative:
+    # counted back from the number of cores, as the wrapper does.
+    n_jobs = model.n_jobs
+    if n_jobs is None:
+        return 0
+    return int(n_jobs) if n_jobs >= 0 else max((os.cpu_count() or 1) + 1 + int(n_jobs), 1)
+
+
+def _booster_proba(model: Any, X: Any, n_threads: int) -> NDArray[np.float64]:
+    result = np.asarray(model.booster_.predict(X, num_threads=n_threads), dtype=np.float64)
+    if result.ndim == 1:
+        return np.column_stack([1.0 - result, result])
+    return result
+
+
+def _predicted_proba(model: Any, X: Any) -> NDArray[np.float64]:
     if hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(X), dtype=np.float64)
     predicted = model.predict(X)
@@ -348,6 +396,8 @@ NODE_MODEL_ADAPTERS: tuple[NodeModelAdapter, ...] = (
     NodeModelAdapter(
         "LightGBM",
         _subclass_of("lightgbm", "LGBMModel"),
+        scores=_lightgbm_proba,
+        proba=_lightgbm_proba,
         all_cores_by_default=True,
         node_settings=_lightgbm_settings,
         category_fit_parameter="categorical_feature",

@@ -416,3 +416,51 @@ def test_node_settings_follow_the_kind_and_the_size():
     assert size_aware_params(LGBMClassifier(), 3) == {"verbose": -1, "min_child_weight": 1.0}
     assert size_aware_params(LGBMClassifier(verbose=1, min_child_weight=0.5), 3) == {}
     assert size_aware_params(LogisticRegression(), 3) == {}
+
+
+# ------------------------------------------ LightGBM scored through its booster
+def _lightgbm_node(n_classes: int, **params):
+    from lightgbm import LGBMClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = np.argmax(X[:, :n_classes] + rng.normal(scale=0.5, size=(300, n_classes)), axis=1)
+    y[np.isnan(X[:, :n_classes]).any(axis=1)] = 0
+    model = LGBMClassifier(n_estimators=15, min_child_samples=5, verbose=-1, **params).fit(X, y)
+    return model, X
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("n_jobs", [None, 1, -1])
+@pytest.mark.parametrize("n_rows", [1, 64, 65, 300])
+def test_lightgbm_node_probabilities_equal_its_own_predict_proba(n_classes, n_jobs, n_rows):
+    model, X = _lightgbm_node(n_classes, n_jobs=n_jobs)
+
+    proba = outcome_proba(model, X[:n_rows])
+
+    np.testing.assert_array_equal(proba, model.predict_proba(X[:n_rows]))
+    np.testing.assert_array_equal(outcome_scores(model, X[:n_rows]), proba)
+
+
+def test_lightgbm_node_probabilities_on_sparse_rows_equal_its_own():
+    model, X = _lightgbm_node(3)
+    rows = sp.csr_matrix(np.nan_to_num(X[:40]))
+
+    np.testing.assert_array_equal(outcome_proba(model, rows), model.predict_proba(rows))
+
+
+def test_lightgbm_models_that_change_prediction_keep_their_own_predict_proba():
+    from lightgbm import LGBMClassifier
+
+    class Sharpened(LGBMClassifier):
+        def predict_proba(self, X, **kwargs):
+            p = super().predict_proba(X, **kwargs) ** 2
+            return p / p.sum(axis=1, keepdims=True)
+
+    model, X = _lightgbm_node(3)
+    sharpened = Sharpened(**model.get_params()).fit(X, np.argmax(model.predict_proba(X), axis=1))
+    extra, _ = _lightgbm_node(3, pred_early_stop=True, pred_early_stop_margin=0.5)
+
+    np.testing.assert_array_equal(outcome_proba(sharpened, X), sharpened.predict_proba(X))
+    np.testing.assert_array_equal(outcome_proba(extra, X), extra.predict_proba(X))
