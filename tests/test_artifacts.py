@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from hiercls import HierarchicalClassifier, MultiLabelHierarchicalClassifier
 from hiercls._portable_state import PortableState
 from hiercls.artifacts import (
+    FORMAT_VERSION,
     METADATA_FILE,
     MODEL_FILE,
     ArtifactError,
@@ -708,7 +709,7 @@ def test_convert_artifact_keeps_metadata_and_loads_without_pickle(tmp_path):
     convert_artifact(copy, allow_pickle=True)
     new = read_metadata(copy)
     assert new["model_format"] == "skops"
-    assert new["format_version"] == 2
+    assert new["format_version"] == FORMAT_VERSION
     assert new["converted_from"]["model_sha256"] == old["model_sha256"]
     assert new["training_data"] == old["training_data"]
     assert sorted(p.name for p in copy.iterdir()) == ["X.csv", METADATA_FILE, "model.skops"]
