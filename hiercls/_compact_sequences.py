@@ -175,9 +175,14 @@ def _encode_arrays(items: list[Any], container: str) -> EncodedArrays | None:
 
 def _split(flat: Any, lengths: NDArray[np.int64]) -> list[Any]:
     """``flat`` (a list, str or array) cut into consecutive pieces of ``lengths``."""
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
-    return [flat[start:end] for start, end in zip(starts, ends, strict=True)]
+    ends = np.cumsum(lengths)
+    if (lengths < 0).any() or (ends[-1] if len(ends) else 0) != len(flat):
+        raise ValueError(
+            f"{len(lengths)} lengths that do not add up to the {len(flat)} items; the state is damaged"
+        )
+    ends_list = ends.tolist()
+    starts = [0, *ends_list[:-1]]
+    return [flat[start:end] for start, end in zip(starts, ends_list, strict=True)]
 
 
 def _decode_scalars(encoded: EncodedScalars) -> list[Any]:
@@ -194,11 +199,13 @@ def _decode_scalars(encoded: EncodedScalars) -> list[Any]:
             columns[kind] = column.tolist()
     kinds = encoded.kinds
     present = np.unique(kinds).tolist()
-    if len(present) == 1 and present[0] != _NONE:
+    if len(present) == 1 and present[0] != _NONE and len(columns[present[0]]) == len(kinds):
         return columns[present[0]]
     scalars = np.full(len(kinds), None, dtype=object)
     for kind in present:
         if kind != _NONE:
+            if np.count_nonzero(kinds == kind) != len(columns[kind]):
+                raise ValueError("the kinds of the scalars do not match their columns; the state is damaged")
             column = np.empty(len(columns[kind]), dtype=object)
             column[:] = columns[kind]
             scalars[kinds == kind] = column
