@@ -407,6 +407,22 @@ def test_artifact_from_an_earlier_hiercls_still_predicts():
     assert model.__sklearn_tags__().input_tags.allow_nan  # decision trees take NaN
 
 
+SKOPS_V2_ARTIFACT = Path(__file__).parent / "data" / "skops_v2_text_model_b9ab121"
+
+
+def test_skops_artifact_of_format_version_2_still_loads_and_predicts():
+    # Saved by commit b9ab121 (TF-IDF + classifier, warm-started twice), before long
+    # sequences were stored as arrays: its labels, vocabulary and routes are item by item.
+    assert read_metadata(SKOPS_V2_ARTIFACT)["format_version"] == 2
+    model = load_model(SKOPS_V2_ARTIFACT)
+    texts = json.loads((SKOPS_V2_ARTIFACT / "texts.json").read_text())
+    expected = np.load(SKOPS_V2_ARTIFACT / "expected.npz")
+    got = model[-1].predict_paths(model[:-1].transform(texts))
+    assert_array_equal(got.labels.astype(str), expected["labels"])
+    assert_array_equal(got.path_proba, expected["path_proba"])
+    assert all(isinstance(path, tuple) for path in model[-1].node_fingerprints_)
+
+
 def test_a_failed_run_folder_says_why_it_has_no_model(tmp_path):
     (tmp_path / "FAILED.txt").write_text("This run failed and its outputs are incomplete.\nno space left\n")
     with pytest.raises(
