@@ -104,7 +104,8 @@ def encode_sequence(values: Sequence[Any] | NDArray[Any]) -> EncodedScalars | En
     items = values.tolist() if isinstance(values, np.ndarray) else list(values)
     if not items:
         return None
-    if type(items[0]) is np.ndarray:
+    first = next((item for item in items if item is not None), None)
+    if type(first) is np.ndarray:
         return None if container == "ndarray" else _encode_arrays(items, container)
     tuple_lengths = None
     if type(items[0]) is tuple:
@@ -225,6 +226,8 @@ def decode_sequence(encoded: EncodedScalars | EncodedArrays) -> Any:
     """
     if isinstance(encoded, EncodedArrays):
         lengths = encoded.lengths
+        if (lengths < -1).any():
+            raise ValueError("negative array lengths other than -1 (None); the state is damaged")
         pieces = iter(_split(encoded.values, lengths[lengths >= 0]))
         items = [None if length < 0 else next(pieces) for length in lengths.tolist()]
         return _CONTAINERS[encoded.container](items)

@@ -67,6 +67,7 @@ SEQUENCES = {
     "labels with None (object array)": _object_array(["root", None, "leaf"]),
     "paths (object array)": _object_array([("a", "b"), ("c",)]),
     "arrays and None": [np.array([1, 2], dtype=np.intp), None, np.array([], dtype=np.intp), np.array([3])],
+    "None, then arrays": (None, np.array([0.5]), np.array([1.5, 2.5])),
 }
 
 
