@@ -213,7 +213,8 @@ def encode_value(value: Any, where: str = "fitted state") -> Any:
         return _encode_series(value, where)
     if isinstance(value, pd.Index):
         return _encode_index(value, where)
-    if isinstance(value, np.ndarray) and value.dtype == object and value.size:
+    # Exactly ndarray: a masked array (a subclass) would lose its mask.
+    if type(value) is np.ndarray and value.dtype == object and value.size:
         if value.ndim == 1:
             encoded = encode_sequence(value)
             return value if encoded is None else encoded

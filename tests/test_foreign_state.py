@@ -109,6 +109,8 @@ class WordCounter(TransformerMixin, BaseEstimator):
         words = sorted({word for text in X for word in text.split()})
         self.vocabulary_ = {word: i for i, word in enumerate(words)}
         self.stop_words_ = tuple(words[:20])
+        # a masked object array (as GridSearchCV's cv_results_ hold): kept with its mask
+        self.short_words_ = np.ma.masked_array(np.array(words, dtype=object), [len(w) > 4 for w in words])
         return self
 
     def transform(self, X):
@@ -131,6 +133,9 @@ def test_own_transformer_is_refused_until_trusted_then_restored_exactly(tmp_path
     loaded = load_model(directory, trusted=[WordCounter])
     assert_identical(loaded[0].vocabulary_, model[0].vocabulary_)
     assert_identical(loaded[0].stop_words_, model[0].stop_words_)
+    assert type(loaded[0].short_words_) is np.ma.MaskedArray
+    assert_array_equal(loaded[0].short_words_.mask, model[0].short_words_.mask)
+    assert_array_equal(loaded[0].short_words_.data, model[0].short_words_.data)
     _same_predictions(loaded, model, texts)
 
 
