@@ -240,7 +240,7 @@ def other_hierarchy(directory):
         (
             newer_format,
             NewerArtifactFormatError,
-            r"artifact format version 99; this hiercls reads up to version 2\. Upgrade",
+            rf"artifact format version 99; this hiercls reads up to version {FORMAT_VERSION}\. Upgrade",
         ),
         (unknown_model_format, ArtifactError, r"names the model format 'onnx'; hiercls artifacts are skops"),
         (no_model_file, ArtifactError, r"has metadata\.json but no model\.skops"),
