@@ -4,6 +4,9 @@
 the types on a trusted list. :data:`TRUSTED_TYPES` is hiercls's one list: its own
 classes and the scikit-learn, LightGBM and Python types its models hold beyond
 what skops trusts by default (scikit-learn estimators, numpy, scipy sparse).
+Before writing, the state of the model's scikit-learn estimators (a vocabulary, say)
+is encoded as hiercls's own objects are (:mod:`hiercls._foreign_state`), and decoded
+after loading.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 import joblib
 
+from ._foreign_state import decode_foreign_estimators, encode_foreign_estimators
 from .exceptions import ArtifactIntegrityError, UntrustedTypeError
 
 __all__ = [
@@ -52,6 +56,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "hiercls._portable_state.EncodedPandas",
     "hiercls._portable_state.EncodedDict",
     "hiercls._portable_state.EncodedStrings",
+    "hiercls._compact_sequences.EncodedScalars",
+    "hiercls._compact_sequences.EncodedArrays",
     # LightGBM node models: the booster is stored as its model string
     "lightgbm.sklearn.LGBMClassifier",
     "lightgbm.basic.Booster",
@@ -88,7 +94,7 @@ def write_model_file(model: Any, path: Path, model_format: str) -> None:
     import skops.io
 
     try:
-        skops.io.dump(model, path, compression=zipfile.ZIP_DEFLATED)
+        skops.io.dump(encode_foreign_estimators(model), path, compression=zipfile.ZIP_DEFLATED)
     except (TypeError, NotImplementedError) as exc:
         raise TypeError(
             f"The model cannot be saved in the skops format: {exc} Save it with "
@@ -165,7 +171,8 @@ def read_model_file(path: Path, model_format: str, trusted: Any) -> Any:
     names = trusted_names(trusted)
     try:
         # skops audits every type of the file before it builds any object.
-        return skops.io.load(path, trusted=list(TRUSTED_TYPES) + names)
+        model = skops.io.load(path, trusted=list(TRUSTED_TYPES) + names)
+        return decode_foreign_estimators(model)
     except UntrustedTypesFoundException:
         refused = untrusted_types(path, names)  # read again only to name them
         listed = ", ".join(repr(name) for name in refused)

@@ -5,8 +5,11 @@ caller trusts; it cannot store pandas objects (their ``__reduce__`` builds inter
 with arbitrary callables) nor dicts keyed by tuples. :class:`PortableState` gives a
 class ``__getstate__``/``__setstate__`` that swap those values for
 :class:`EncodedPandas` / :class:`EncodedDict` (arrays, lists and strings only) when
-saving and rebuild them when loading. Pickle goes through the same two methods, so
-both artifact formats restore the same objects.
+saving and rebuild them when loading. Object arrays, and lists, tuples and dicts of
+many scalars or arrays (label tables, node paths, per-node outcomes), become a few
+arrays (:mod:`hiercls._compact_sequences`), which skops stores far faster than item by
+item. Pickle goes through the same two methods, so both artifact formats restore the
+same objects.
 
 A hiercls class whose fitted state (or a frozen dataclass it holds) may contain a
 DataFrame, Series, Index or a dict with non-string keys inherits
@@ -20,10 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._compact_sequences import EncodedArrays, EncodedScalars, decode_sequence, encode_sequence
+
 __all__ = ["EncodedDict", "EncodedPandas", "EncodedStrings", "PortableState", "decode_value", "encode_value"]
 
 # dtype kinds numpy saves without pickle: bool, ints, floats, complex, datetimes, timedeltas.
 _NUMPY_NATIVE_KINDS = "biufcmM"
+# Shorter lists, tuples and dicts stay as they are: stored item by item, they cost little.
+_MIN_ITEMS = 16
 
 
 class EncodedPandas:
@@ -70,7 +77,9 @@ class EncodedStrings:
     """An object array of strings (labels, feature names) as a fixed-width unicode array.
 
     skops stores an object array item by item in its JSON schema; a unicode array is
-    one ``.npy`` file, smaller and far faster to load.
+    one ``.npy`` file, smaller and far faster to load. Artifacts of format version 2
+    hold 1-D ones; since version 3 those are :class:`EncodedScalars`, and this class
+    is written only for object arrays of more dimensions.
 
     Attributes
     ----------
@@ -82,15 +91,18 @@ class EncodedStrings:
 
 
 class EncodedDict:
-    """A dict whose keys are not all strings (e.g. node paths as tuples), as two lists.
+    """A dict whose keys are not all strings (e.g. node paths as tuples), or a long dict.
 
     Attributes
     ----------
-    keys, values : list
-        In the dict's order.
+    keys : list or EncodedScalars
+        In the dict's order; a long dict's (16 items or more) scalar or tuple keys as
+        :class:`EncodedScalars`.
+    values : list, EncodedScalars or EncodedArrays
+        In the dict's order, encoded as a list would be.
     """
 
-    def __init__(self, keys: list[Any], values: list[Any]) -> None:
+    def __init__(self, keys: Any, values: Any) -> None:
         self.keys = keys
         self.values = values
 
@@ -201,17 +213,29 @@ def encode_value(value: Any, where: str = "fitted state") -> Any:
         return _encode_series(value, where)
     if isinstance(value, pd.Index):
         return _encode_index(value, where)
-    if isinstance(value, np.ndarray) and value.dtype == object and value.size:
+    # Exactly ndarray: a masked array (a subclass) would lose its mask.
+    if type(value) is np.ndarray and value.dtype == object and value.size:
+        if value.ndim == 1:
+            encoded = encode_sequence(value)
+            return value if encoded is None else encoded
         if all(type(item) is str for item in value.flat):
             return EncodedStrings(value.astype(str))
         return value
     if isinstance(value, dict) and type(value) is dict:
+        if len(value) >= _MIN_ITEMS:
+            keys = encode_sequence(list(value))
+            if isinstance(keys, EncodedScalars):
+                return EncodedDict(keys, encode_value(list(value.values()), f"{where} (values)"))
         items = {key: encode_value(item, f"{where}[{key!r}]") for key, item in value.items()}
         if not all(isinstance(key, str) for key in items):
             return EncodedDict(list(items), list(items.values()))
         changed = any(items[key] is not value[key] for key in items)
         return items if changed else value
     if type(value) in (list, tuple):
+        if len(value) >= _MIN_ITEMS:
+            encoded = encode_sequence(value)
+            if encoded is not None:
+                return encoded
         items_list = [encode_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
         if all(new is old for new, old in zip(items_list, value, strict=True)):
             return value
@@ -248,11 +272,12 @@ def decode_value(value: Any) -> Any:
             series.index = _decode_index(value.index)
             return series.rename(value.name)
         return _decode_index(value)
+    if isinstance(value, (EncodedScalars, EncodedArrays)):
+        return decode_sequence(value)
     if isinstance(value, EncodedStrings):
         return value.values.astype(object)
     if isinstance(value, EncodedDict):
-        pairs = zip(value.keys, value.values, strict=True)
-        return {decode_value(key): decode_value(item) for key, item in pairs}
+        return dict(zip(decode_value(value.keys), decode_value(value.values), strict=True))
     if type(value) is dict:
         return {key: decode_value(item) for key, item in value.items()}
     if type(value) in (list, tuple):

@@ -75,8 +75,10 @@ __all__ = [
 MODEL_FILE = MODEL_FILES["skops"]
 METADATA_FILE = "metadata.json"
 #: Version of the artifact layout; :func:`load_model` refuses newer ones. Version 1
-#: artifacts (hiercls before the skops format) hold a pickle, ``model.joblib``.
-FORMAT_VERSION = 2
+#: artifacts (hiercls before the skops format) hold a pickle, ``model.joblib``; version
+#: 3 skops files store long sequences (a vocabulary, label tables) as a few arrays,
+#: which hiercls before it cannot decode.
+FORMAT_VERSION = 3
 _ARTIFACT_KIND = "hiercls-model"
 
 

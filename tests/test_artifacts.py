@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from hiercls import HierarchicalClassifier, MultiLabelHierarchicalClassifier
 from hiercls._portable_state import PortableState
 from hiercls.artifacts import (
+    FORMAT_VERSION,
     METADATA_FILE,
     MODEL_FILE,
     ArtifactError,
@@ -239,7 +240,7 @@ def other_hierarchy(directory):
         (
             newer_format,
             NewerArtifactFormatError,
-            r"artifact format version 99; this hiercls reads up to version 2\. Upgrade",
+            rf"artifact format version 99; this hiercls reads up to version {FORMAT_VERSION}\. Upgrade",
         ),
         (unknown_model_format, ArtifactError, r"names the model format 'onnx'; hiercls artifacts are skops"),
         (no_model_file, ArtifactError, r"has metadata\.json but no model\.skops"),
@@ -404,6 +405,22 @@ def test_artifact_from_an_earlier_hiercls_still_predicts():
     assert model.predict_paths(X).labels.shape == (8, 2)
     assert model.predict_proba(X)[1].shape == (8, 4)
     assert model.__sklearn_tags__().input_tags.allow_nan  # decision trees take NaN
+
+
+SKOPS_V2_ARTIFACT = Path(__file__).parent / "data" / "skops_v2_text_model_b9ab121"
+
+
+def test_skops_artifact_of_format_version_2_still_loads_and_predicts():
+    # Saved by commit b9ab121 (TF-IDF + classifier, warm-started twice), before long
+    # sequences were stored as arrays: its labels, vocabulary and routes are item by item.
+    assert read_metadata(SKOPS_V2_ARTIFACT)["format_version"] == 2
+    model = load_model(SKOPS_V2_ARTIFACT)
+    texts = json.loads((SKOPS_V2_ARTIFACT / "texts.json").read_text())
+    expected = np.load(SKOPS_V2_ARTIFACT / "expected.npz")
+    got = model[-1].predict_paths(model[:-1].transform(texts))
+    assert_array_equal(got.labels.astype(str), expected["labels"])
+    assert_array_equal(got.path_proba, expected["path_proba"])
+    assert all(isinstance(path, tuple) for path in model[-1].node_fingerprints_)
 
 
 def test_a_failed_run_folder_says_why_it_has_no_model(tmp_path):
@@ -708,7 +725,7 @@ def test_convert_artifact_keeps_metadata_and_loads_without_pickle(tmp_path):
     convert_artifact(copy, allow_pickle=True)
     new = read_metadata(copy)
     assert new["model_format"] == "skops"
-    assert new["format_version"] == 2
+    assert new["format_version"] == FORMAT_VERSION
     assert new["converted_from"]["model_sha256"] == old["model_sha256"]
     assert new["training_data"] == old["training_data"]
     assert sorted(p.name for p in copy.iterdir()) == ["X.csv", METADATA_FILE, "model.skops"]

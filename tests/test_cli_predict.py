@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from omegaconf import OmegaConf
 
 from hiercls import HierarchicalClassifier
-from hiercls.artifacts import ArtifactError, load_model, save_model
+from hiercls.artifacts import FORMAT_VERSION, ArtifactError, load_model, save_model
 from hiercls.batch import SUMMARY_FILE, OutputConflictError
 from hiercls.cli.config import CONF_DIR, ConfigError
 from hiercls.cli.errors import EXIT_BAD_INPUT
@@ -305,7 +305,7 @@ PREDICT_ROWS = [
     (
         {"model_path": "{d}/future"},
         2,
-        r"has artifact format version 99; this hiercls reads up to version 2\. Upgrade hiercls",
+        rf"has artifact format version 99; this hiercls reads up to version {FORMAT_VERSION}\. Upgrade",
         "nothing",
     ),
     # pickle artifacts: refused unless allowed
