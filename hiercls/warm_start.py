@@ -228,6 +228,8 @@ class NodeSettings:
         self._categorical_settings = categorical_settings
         self._calibration_folds = calibration_folds
         self._templates: dict[Any, _Template] = {}
+        self._by_id: dict[int, _Template] = {}
+        self._digests: dict[Any, str] = {}
         self._alive: list[Any] = []  # templates keyed by id stay alive, so ids stay theirs
 
     def digest(
@@ -246,10 +248,22 @@ class NodeSettings:
         whether every outcome has ``folds`` rows (asked only for a calibrated template).
         """
         entry = self._template(template)
-        parts: list[Any] = [entry.digest, sorted(entry.node_settings(entry.params, n_rows).items())]
+        node_settings = sorted(entry.node_settings(entry.params, n_rows).items())
+        parts: list[Any] = [entry.digest, node_settings]
         if seed is not None and "random_state" in entry.params:
             parts.append(("seed", seed))
         weights = entry.params.get("class_weight")
+        shared = not isinstance(weights, Mapping) and entry.folds is None
+        if shared:
+            # Nodes of one template mostly share their settings: one digest for all of them.
+            try:
+                key = (entry.digest, tuple(node_settings), len(parts), seed)
+                return self._digests[key]
+            except KeyError:
+                digest = self._digests[key] = hashlib.sha256(repr(parts).encode()).hexdigest()
+                return digest
+            except TypeError:  # a setting that cannot be a key
+                pass
         if isinstance(weights, Mapping):
             by_outcome = class_weights(weights)
             parts.append(("class_weight", [by_outcome[outcome] for outcome in sorted(by_outcome)]))
@@ -258,6 +272,9 @@ class NodeSettings:
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     def _template(self, template: Any) -> _Template:
+        entry = self._by_id.get(id(template))
+        if entry is not None:
+            return entry
         key = _template_key(template)
         entry = self._templates.get(key)
         if entry is None:
@@ -274,7 +291,8 @@ class NodeSettings:
                 node_settings=adapter_for(template).node_settings,
                 folds=self._calibration_folds(template),
             )
-            self._alive.append(template)
+        self._alive.append(template)
+        self._by_id[id(template)] = entry
         return entry
 
 
@@ -372,23 +390,23 @@ def plan_node_fits(
             stacklevel=5,
         )
         return plan
-    new_node_of_key = _NodeOfKey(path_keys)
-    old_path_keys = _path_keys(previous.hierarchy)
-    for i, ((node, _, targets), path) in enumerate(zip(tasks, paths, strict=True)):
-        if previous.fingerprints.get(path) != plan.fingerprints[path] or path not in previous.node_of_path:
-            continue
-        model = _renamed(
-            previous.models[previous.node_of_path[path]],
-            old_path_keys,
-            new_node_of_key,
-            hierarchy,
-            node,
-            targets,
-        )
+    matched = [
+        (i, path, previous.models[previous.node_of_path[path]])
+        for i, path in enumerate(paths)
+        if previous.fingerprints.get(path) == plan.fingerprints[path] and path in previous.node_of_path
+    ]
+    renamed = _renamed(
+        [model for _, _, model in matched],
+        _path_keys(previous.hierarchy),
+        _NodeOfKey(path_keys),
+        hierarchy,
+        [tasks[i] for i, _, _ in matched],
+    )
+    for (i, path, _), model in zip(matched, renamed, strict=True):
         if model is not None:
             plan.reused[i] = model
             if path in previous.uncalibrated:
-                plan.reused_uncalibrated.append(node)
+                plan.reused_uncalibrated.append(tasks[i][0])
     return plan
 
 
@@ -523,41 +541,57 @@ def _outcomes(hierarchy: Hierarchy, node: int, targets: NDArray[Any]) -> NDArray
 
 
 def _renamed(
-    model: Any,
+    models: Sequence[Any],
     old_path_keys: NDArray[np.uint64],
     new_node_of_key: _NodeOfKey,
     new: Hierarchy,
-    new_node: int,
-    targets: NDArray[Any],
-) -> Any | None:
-    """``model`` with its outcomes renamed to the new node ids; None when that cannot be done.
+    tasks: Sequence[tuple[int, NDArray[np.intp], NDArray[Any]]],
+) -> list[Any | None]:
+    """Each model with its outcomes renamed to its task's node ids; None where that cannot be done.
 
-    The fingerprints being equal, the model's outcomes name the same paths as the
+    The fingerprints being equal, a model's outcomes name the same paths as its
     task's; their new ids must also keep the model's order (the order a fit from
     scratch would give them). A model whose ``classes_`` is a plain attribute
     (scikit-learn's convention, and hiercls's own compact models) gets a shallow
     copy with the new ids; other models (LightGBM keeps its own label encoder) are
-    only taken over when no id changed.
+    only taken over when no id changed. The ids of all models are mapped at once.
     """
-    old_outcomes = np.asarray(getattr(model, "classes_", []), dtype=np.intp)
-    new_outcomes = new_node_of_key(old_path_keys[old_outcomes])
-    if (new_outcomes < 0).any():
-        return None
-    if targets.ndim == 1:
-        if (np.diff(new_outcomes) <= 0).any():
-            return None
-    elif not np.array_equal(new_outcomes, _outcomes(new, new_node, targets)):
-        return None
-    if np.array_equal(old_outcomes, new_outcomes):
-        return model
-    if "classes_" not in vars(model):
-        return None
-    # A shallow copy of the attributes, as copy.copy makes, without the round trip
-    # through __getstate__ (which re-encodes a compact model's weights).
-    renamed = object.__new__(type(model))
-    renamed.__dict__.update(vars(model))
-    renamed.classes_ = new_outcomes.astype(np.asarray(model.classes_).dtype)
-    return renamed
+    if not models:
+        return []
+    old = [np.asarray(getattr(model, "classes_", []), dtype=np.intp) for model in models]
+    sizes = np.array([len(outcomes) for outcomes in old], dtype=np.intp)
+    ends = np.cumsum(sizes)
+    old_ids = np.concatenate(old)
+    new_ids = new_node_of_key(old_path_keys[old_ids])
+    ordered = np.r_[True, np.diff(new_ids) > 0]
+    ordered[ends[:-1]] = True  # each model's first outcome starts its own order
+    nonempty = sizes > 0
+    starts = (ends - sizes)[nonempty]
+    valid = np.zeros(len(models), dtype=bool)
+    valid[nonempty] = np.logical_and.reduceat(ordered & (new_ids >= 0), starts)
+    same = np.ones(len(models), dtype=bool)
+    same[nonempty] = np.logical_and.reduceat(new_ids == old_ids, starts)
+    out: list[Any | None] = []
+    for model, (node, _, targets), ok, unchanged, end, size in zip(
+        models, tasks, valid.tolist(), same.tolist(), ends.tolist(), sizes.tolist(), strict=True
+    ):
+        outcomes = new_ids[end - size : end]
+        if targets.ndim == 2:  # the children, then the stop: not ascending ids
+            ok = bool((outcomes >= 0).all()) and np.array_equal(outcomes, _outcomes(new, node, targets))
+        if not ok or size == 0:
+            out.append(None)
+        elif unchanged:
+            out.append(model)
+        elif "classes_" not in vars(model):
+            out.append(None)
+        else:
+            # A shallow copy of the attributes, as copy.copy makes, without the round
+            # trip through __getstate__ (which re-encodes a compact model's weights).
+            renamed = object.__new__(type(model))
+            renamed.__dict__.update(vars(model))
+            renamed.classes_ = outcomes.astype(np.asarray(model.classes_).dtype)
+            out.append(renamed)
+    return out
 
 
 def _plain(path: tuple[Any, ...]) -> tuple[Any, ...]:
