@@ -1,8 +1,8 @@
 """Warm start: reuse the node models whose training problem has not changed.
 
 Every fit gives each fitted node a fingerprint of its training problem: the content
-of its rows in order, their targets (as the children's labels, since node ids shift
-when classes are added), their sample weights, and the node model's settings (the
+of its rows in order, their targets (as the outcomes' paths of labels, since node ids
+shift when classes are added), their sample weights, and the node model's settings (the
 template's parameters, the size-aware settings, the seed, class weights and
 categorical columns). The fingerprints are kept as a plain dict from node path to a
 hex string (``node_fingerprints_``). With ``warm_start=True``, the next fit takes over
