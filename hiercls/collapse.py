@@ -143,6 +143,7 @@ def decision_training_sets(
     One stable argsort per block groups the rows of every deciding node.
     """
     n = node_codes.shape[0]
+    n_children = hierarchy.n_children  # computed on each access: once here, not once per node
     for first, last in _blocks(hierarchy.n_levels, collapsed):
         parent_codes = node_codes[:, first - 1] if first else np.zeros(n, dtype=np.intp)
         rows_below = np.flatnonzero(parent_codes >= 0)
@@ -157,7 +158,7 @@ def decision_training_sets(
         )
         nodes, groups = group_by_node(parent_codes[rows_below])
         for node, group in zip(nodes.tolist(), groups, strict=True):
-            if hierarchy.n_children[node] == 0:
+            if n_children[node] == 0:
                 continue
             yield node, rows_below[group], outcomes[group]
 

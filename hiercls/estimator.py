@@ -370,11 +370,24 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
             _calibration_folds,
         )
 
+        level_templates: dict[int, Any] = {}
+
+        def template_of(node: int) -> Any:
+            # Templates differ by level unless node_estimators names the node: one lookup per level.
+            if self.node_estimators:
+                return self._template_for(hierarchy, node)
+            depth = int(hierarchy.depth[node])
+            if depth not in level_templates:
+                level_templates[depth] = self._template_for(hierarchy, node)
+            return level_templates[depth]
+
         def node_settings(node: int, rows: NDArray[np.intp], targets: NDArray[Any]) -> str:
             return settings.digest(
-                self._template_for(hierarchy, node),
+                template_of(node),
                 n_rows=len(rows),
-                seed=None if base_seed is None else node_seed(base_seed, hierarchy.node_path(node)),
+                # The node's seed follows from the base seed and its path, and fingerprints
+                # are compared by path: the base seed stands for it, without a hash per node.
+                seed=base_seed,
                 class_weights=lambda weights: _node_class_weight(weights, hierarchy, node, targets),
                 keeps_calibration=lambda folds: _smallest_child(targets) >= folds,
             )

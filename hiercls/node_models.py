@@ -642,8 +642,16 @@ def node_rows(estimator: Any, X: Any, rows: NDArray[np.intp]) -> tuple[Any, NDAr
         return X_node, None
     # Rows without any stored value still need one (all-zero) column for the solver;
     # its weight is zero, so the compact model keeps no columns.
-    columns = np.unique(X_node.indices) if X_node.nnz else np.zeros(1, dtype=np.intp)
-    return _keep_columns(X_node, columns), columns
+    if not X_node.nnz:
+        return _keep_columns(X_node, np.zeros(1, dtype=np.intp)), np.zeros(1, dtype=np.intp)
+    if X_node.nnz < X_node.shape[1] // _DENSE_COLUMN_MAP_RATIO:
+        columns = np.unique(X_node.indices)
+        return _keep_columns(X_node, columns), columns
+    # Many stored values for the width (a large node): counting per column and a
+    # column map are one pass each, where sorting the stored indices costs their log.
+    column_map = np.cumsum(np.bincount(X_node.indices, minlength=X_node.shape[1]) > 0) - 1
+    columns = np.flatnonzero(np.diff(column_map, prepend=-1)).astype(X_node.indices.dtype)
+    return _keep_columns(X_node, columns, column_map), columns
 
 
 def compact_dense_linear_model(model: Any) -> Any:
@@ -686,6 +694,11 @@ def fit_node_collecting_convergence(
     return model, message
 
 
+# A node's columns come from a map over all of X's columns once it has at least
+# width / this many stored values; fewer, and sorting its stored indices is cheaper.
+_DENSE_COLUMN_MAP_RATIO = 4
+
+
 def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:
     """``X[rows]``, without a copy when ``rows`` are all of X's rows in order."""
     n = X.shape[0]
@@ -696,11 +709,12 @@ def take_rows(X: Any, rows: NDArray[np.intp]) -> Any:
     return X[rows]
 
 
-def _keep_columns(X: Any, columns: NDArray[np.intp]) -> Any:
+def _keep_columns(X: Any, columns: NDArray[np.intp], column_map: NDArray[np.intp] | None = None) -> Any:
     """CSR ``X[:, columns]`` for ``columns`` = every column with a stored entry.
 
     Renumbering the stored column indices is one pass over them; scipy's general
-    column indexing would build an index map per call.
+    column indexing would build an index map per call. ``column_map`` (the new
+    position of every column of ``X`` that is kept) replaces the binary search.
     """
     X = X.tocsr()
     if X.nnz > np.iinfo(np.int32).max:
@@ -710,7 +724,10 @@ def _keep_columns(X: Any, columns: NDArray[np.intp]) -> Any:
             f"hierarchy) or reduce the features (e.g. TfidfVectorizer(max_features=...))."
         )
     # liblinear takes 32-bit indices only: a node's columns and values always fit.
-    indices = np.searchsorted(columns, X.indices).astype(np.int32)
+    if column_map is None:
+        indices = np.searchsorted(columns, X.indices).astype(np.int32)
+    else:
+        indices = column_map[X.indices].astype(np.int32)
     # X may be a read-only memory map (joblib's worker processes): never share buffers
     # that scipy could later sort or deduplicate in place.
     data = X.data if X.data.flags.writeable else X.data.copy()

@@ -1,8 +1,8 @@
 """Warm start: reuse the node models whose training problem has not changed.
 
 Every fit gives each fitted node a fingerprint of its training problem: the content
-of its rows in order, their targets (as the children's labels, since node ids shift
-when classes are added), their sample weights, and the node model's settings (the
+of its rows in order, their targets (as the outcomes' paths of labels, since node ids
+shift when classes are added), their sample weights, and the node model's settings (the
 template's parameters, the size-aware settings, the seed, class weights and
 categorical columns). The fingerprints are kept as a plain dict from node path to a
 hex string (``node_fingerprints_``). With ``warm_start=True``, the next fit takes over
@@ -14,7 +14,6 @@ Nothing here fits a model: :func:`plan_node_fits` decides, the estimator fits.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import warnings
@@ -24,6 +23,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
 
@@ -158,12 +158,7 @@ def take_previous_fit(estimator: Any) -> PreviousFit | None:
         or len(models) != hierarchy.n_nodes
     ):
         return None
-    wanted = set(fingerprints)
-    node_of_path = {}
-    for node in np.flatnonzero(hierarchy.n_children > 0).tolist():
-        path = _plain(hierarchy.node_path(node))
-        if path in wanted:
-            node_of_path[path] = node
+    node_of_path = {path: node for node, path in _node_paths(hierarchy).items() if path in fingerprints}
     return PreviousFit(
         hierarchy=hierarchy,
         models=list(models),
@@ -233,6 +228,8 @@ class NodeSettings:
         self._categorical_settings = categorical_settings
         self._calibration_folds = calibration_folds
         self._templates: dict[Any, _Template] = {}
+        self._by_id: dict[int, _Template] = {}
+        self._digests: dict[Any, str] = {}
         self._alive: list[Any] = []  # templates keyed by id stay alive, so ids stay theirs
 
     def digest(
@@ -251,10 +248,22 @@ class NodeSettings:
         whether every outcome has ``folds`` rows (asked only for a calibrated template).
         """
         entry = self._template(template)
-        parts: list[Any] = [entry.digest, sorted(entry.node_settings(entry.params, n_rows).items())]
+        node_settings = sorted(entry.node_settings(entry.params, n_rows).items())
+        parts: list[Any] = [entry.digest, node_settings]
         if seed is not None and "random_state" in entry.params:
             parts.append(("seed", seed))
         weights = entry.params.get("class_weight")
+        shared = not isinstance(weights, Mapping) and entry.folds is None
+        if shared:
+            # Nodes of one template mostly share their settings: one digest for all of them.
+            try:
+                key = (entry.digest, tuple(node_settings), len(parts), seed)
+                return self._digests[key]
+            except KeyError:
+                digest = self._digests[key] = hashlib.sha256(repr(parts).encode()).hexdigest()
+                return digest
+            except TypeError:  # a setting that cannot be a key
+                pass
         if isinstance(weights, Mapping):
             by_outcome = class_weights(weights)
             parts.append(("class_weight", [by_outcome[outcome] for outcome in sorted(by_outcome)]))
@@ -263,6 +272,9 @@ class NodeSettings:
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     def _template(self, template: Any) -> _Template:
+        entry = self._by_id.get(id(template))
+        if entry is not None:
+            return entry
         key = _template_key(template)
         entry = self._templates.get(key)
         if entry is None:
@@ -279,7 +291,8 @@ class NodeSettings:
                 node_settings=adapter_for(template).node_settings,
                 folds=self._calibration_folds(template),
             )
-            self._alive.append(template)
+        self._alive.append(template)
+        self._by_id[id(template)] = entry
         return entry
 
 
@@ -328,6 +341,11 @@ def plan_node_fits(
 ) -> NodeFitPlan:
     """Fingerprint every task's training problem and take over the unchanged models.
 
+    ``X`` is hashed once per fit (:func:`row_hashes`); each task's rows, targets and
+    weights then enter its fingerprint through one vectorised pass over all tasks'
+    rows (a sum per task of mixed per-row keys, see :func:`_task_digests`), so a
+    node costs O(1) Python work beyond its rows.
+
     Parameters
     ----------
     X : ndarray or sparse matrix
@@ -351,15 +369,17 @@ def plan_node_fits(
     """
     levels = tuple(hierarchy.level_names)
     common = joblib.hash((X.shape[1], str(X.dtype), sparse.issparse(X), sample_weight is not None, levels))
-    hashes = row_hashes(X)
+    path_keys = _path_keys(hierarchy)
+    digests = _task_digests(row_hashes(X), hierarchy, path_keys, tasks, sample_weight)
+    prefix = common.encode()
+    node_paths = _node_paths(hierarchy)
     plan = NodeFitPlan(fingerprints={})
     paths = []
-    for node, rows, targets in tasks:
-        path = _plain(hierarchy.node_path(node))
+    for (node, rows, targets), digest in zip(tasks, digests, strict=True):
+        path = node_paths[node]
         paths.append(path)
-        plan.fingerprints[path] = _node_fingerprint(
-            common, hashes, hierarchy, node, rows, targets, sample_weight, settings_of(node, rows, targets)
-        )
+        settings = settings_of(node, rows, targets).encode()
+        plan.fingerprints[path] = hashlib.sha256(prefix + digest.tobytes() + settings).hexdigest()
     if previous is None:
         return plan
     plan.reason = _incompatibility(previous, X.shape[1], tuple(hierarchy.level_names))
@@ -370,22 +390,23 @@ def plan_node_fits(
             stacklevel=5,
         )
         return plan
-    for i, ((node, _, targets), path) in enumerate(zip(tasks, paths, strict=True)):
-        if previous.fingerprints.get(path) != plan.fingerprints[path] or path not in previous.node_of_path:
-            continue
-        old_node = previous.node_of_path[path]
-        model = _renamed(
-            previous.models[old_node],
-            previous.hierarchy,
-            old_node,
-            hierarchy,
-            node,
-            _outcomes(hierarchy, node, targets),
-        )
+    matched = [
+        (i, path, previous.models[previous.node_of_path[path]])
+        for i, path in enumerate(paths)
+        if previous.fingerprints.get(path) == plan.fingerprints[path] and path in previous.node_of_path
+    ]
+    renamed = _renamed(
+        [model for _, _, model in matched],
+        _path_keys(previous.hierarchy),
+        _NodeOfKey(path_keys),
+        hierarchy,
+        [tasks[i] for i, _, _ in matched],
+    )
+    for (i, path, _), model in zip(matched, renamed, strict=True):
         if model is not None:
             plan.reused[i] = model
             if path in previous.uncalibrated:
-                plan.reused_uncalibrated.append(node)
+                plan.reused_uncalibrated.append(tasks[i][0])
     return plan
 
 
@@ -397,30 +418,116 @@ def _incompatibility(previous: PreviousFit, n_features: int, level_names: tuple[
     return ""
 
 
-def _node_fingerprint(
-    common: str,
+def _label_keys(labels: NDArray[Any]) -> NDArray[np.uint64]:
+    """A 64-bit key per label of one level, equal in every process for equal labels.
+
+    The int ``1`` and the str ``'1'`` are two labels: each kind of label array is
+    hashed under its own tag.
+    """
+    kind = pd.api.types.infer_dtype(labels, skipna=False)
+    if kind == "string":
+        keys, tag = pd.util.hash_array(np.asarray(labels, dtype=object), categorize=False), 1
+    elif kind == "integer" and np.asarray(labels).dtype.kind in "iuO":
+        try:
+            keys, tag = pd.util.hash_array(np.asarray(labels, dtype=np.int64), categorize=False), 2
+        except OverflowError:  # beyond int64: the general case below
+            kind = "mixed"
+    if kind not in ("string", "integer"):
+        texts = np.array([repr(as_python(label)) for label in labels.tolist()], dtype=object)
+        keys, tag = pd.util.hash_array(texts, categorize=False), 3
+    return _mix(keys.astype(np.uint64) ^ np.uint64(tag))
+
+
+def _path_keys(hierarchy: Hierarchy) -> NDArray[np.uint64]:
+    """A 64-bit key of every node's path of labels, per node id: ids shift, paths do not."""
+    keys = np.empty(hierarchy.n_nodes, dtype=np.uint64)
+    keys[0] = _ROW_HASH_SEEDS[0]
+    with np.errstate(over="ignore"):
+        for level, labels in enumerate(hierarchy.level_labels):
+            nodes = np.arange(hierarchy.level_ptr[level], hierarchy.level_ptr[level + 1])
+            label_keys = _label_keys(labels)[hierarchy.label_index[nodes]]
+            keys[nodes] = _mix(_mix(keys[hierarchy.parent[nodes]]) ^ label_keys)
+    return keys
+
+
+class _NodeOfKey:
+    """Node id of a path key in one hierarchy (-1 where no node has that path)."""
+
+    def __init__(self, path_keys: NDArray[np.uint64]) -> None:
+        self._order = np.argsort(path_keys, kind="stable")
+        self._sorted = path_keys[self._order]
+
+    def __call__(self, keys: NDArray[np.uint64]) -> NDArray[np.intp]:
+        at = np.minimum(np.searchsorted(self._sorted, keys), len(self._sorted) - 1)
+        return np.where(self._sorted[at] == keys, self._order[at], -1).astype(np.intp)
+
+
+def _node_paths(hierarchy: Hierarchy) -> dict[int, tuple[Any, ...]]:
+    """The path of labels (plain Python values) of every node with children, by node id."""
+    has_children = hierarchy.n_children > 0
+    paths: dict[int, tuple[Any, ...]] = {0: ()}
+    parent = hierarchy.parent.tolist()
+    label_index = hierarchy.label_index.tolist()
+    for level, labels in enumerate(hierarchy.level_labels[:-1]):
+        plain = [as_python(label) for label in labels.tolist()]
+        first, last = int(hierarchy.level_ptr[level]), int(hierarchy.level_ptr[level + 1])
+        for node in (first + np.flatnonzero(has_children[first:last])).tolist():
+            paths[node] = (*paths[parent[node]], plain[label_index[node]])
+    return paths
+
+
+def _task_digests(
     hashes: NDArray[np.uint64],
     hierarchy: Hierarchy,
-    node: int,
-    rows: NDArray[np.intp],
-    targets: NDArray[Any],
+    path_keys: NDArray[np.uint64],
+    tasks: Sequence[tuple[int, NDArray[np.intp], NDArray[Any]]],
     sample_weight: NDArray[np.float64] | None,
-    settings: str,
-) -> str:
-    digest = hashlib.sha256(common.encode())
-    digest.update(np.ascontiguousarray(hashes[rows]).tobytes())
-    if targets.ndim == 1:
-        outcomes, positions = np.unique(targets, return_inverse=True)
-        digest.update(positions.astype(np.int32).tobytes())
-    else:
-        outcomes = _outcomes(hierarchy, node, targets)
-        digest.update(np.ascontiguousarray(targets, dtype=np.int8).tobytes())
-    # Outcomes by label: their ids shift when a class is added elsewhere, their order not.
-    digest.update(repr([_plain(_outcome_label(hierarchy, node, o)) for o in outcomes.tolist()]).encode())
-    if sample_weight is not None:
-        digest.update(np.ascontiguousarray(sample_weight[rows], dtype=np.float64).tobytes())
-    digest.update(settings.encode())
-    return digest.hexdigest()
+) -> NDArray[np.uint64]:
+    """A 128-bit digest of every task's rows (by content, in order), targets and weights.
+
+    Every row of a task gets a key that mixes its content hash, its position in the
+    task, its target (the outcome's path key: outcome ids shift when classes are
+    added elsewhere, their paths do not) and its weight; a task's digest is the
+    wrapping sum of its rows' keys. One pass over all tasks' rows at once.
+
+    Returns
+    -------
+    digests : ndarray of uint64, shape (n_tasks, 2)
+    """
+    if not tasks:
+        return np.empty((0, 2), dtype=np.uint64)
+    sizes = np.array([len(rows) for _, rows, _ in tasks], dtype=np.intp)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
+    rows = np.concatenate([rows for _, rows, _ in tasks])
+    position = (np.arange(len(rows), dtype=np.intp) - np.repeat(starts, sizes)).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        if all(targets.ndim == 1 for _, _, targets in tasks):
+            target_keys = path_keys[np.concatenate([targets for _, _, targets in tasks])]
+        else:
+            target_keys = np.concatenate(
+                [_multi_target_keys(hierarchy, path_keys, node, targets) for node, _, targets in tasks]
+            )
+        weight_bits = (
+            np.zeros(len(rows), dtype=np.uint64)
+            if sample_weight is None
+            else _value_bits(np.asarray(sample_weight, dtype=np.float64)[rows])
+        )
+        digests = np.empty((len(tasks), 2), dtype=np.uint64)
+        for k, seed in enumerate(_ROW_HASH_SEEDS):
+            entry = _mix(hashes[rows, k] ^ _mix(position ^ seed))
+            entry = _mix(_mix(entry ^ target_keys) ^ weight_bits)
+            sums = np.add.reduceat(entry, starts, dtype=np.uint64)
+            digests[:, k] = _mix(sums ^ _mix(sizes.astype(np.uint64) + seed))
+    return digests
+
+
+def _multi_target_keys(
+    hierarchy: Hierarchy, path_keys: NDArray[np.uint64], node: int, targets: NDArray[Any]
+) -> NDArray[np.uint64]:
+    """Per row of a 2-D task, a key of the outcomes it has (their path keys; the node's own for a stop)."""
+    column_keys = _mix(path_keys[_outcomes(hierarchy, node, targets)] ^ _GOLDEN)
+    with np.errstate(over="ignore"):
+        return (np.asarray(targets, dtype=np.uint64) * column_keys).sum(axis=1, dtype=np.uint64)  # type: ignore[no-any-return]
 
 
 def _outcomes(hierarchy: Hierarchy, node: int, targets: NDArray[Any]) -> NDArray[np.intp]:
@@ -433,39 +540,58 @@ def _outcomes(hierarchy: Hierarchy, node: int, targets: NDArray[Any]) -> NDArray
     return children
 
 
-def _outcome_label(hierarchy: Hierarchy, node: int, outcome: int) -> Any:
-    if outcome == node:
-        return ("<stop>",)
-    # The child's own label (its parent is the node): read directly, not by walking its path.
-    labels = hierarchy.level_labels[int(hierarchy.depth[outcome]) - 1]
-    return ("<child>", as_python(labels[int(hierarchy.label_index[outcome])]))
-
-
 def _renamed(
-    model: Any, old: Hierarchy, old_node: int, new: Hierarchy, new_node: int, new_outcomes: NDArray[np.intp]
-) -> Any | None:
-    """``model`` with its outcomes renamed to ``new_outcomes``; None when that cannot be done.
+    models: Sequence[Any],
+    old_path_keys: NDArray[np.uint64],
+    new_node_of_key: _NodeOfKey,
+    new: Hierarchy,
+    tasks: Sequence[tuple[int, NDArray[np.intp], NDArray[Any]]],
+) -> list[Any | None]:
+    """Each model with its outcomes renamed to its task's node ids; None where that cannot be done.
 
-    The outcomes must name the same children (or the stop) in the same order. A
-    model whose ``classes_`` is a plain attribute (scikit-learn's convention, and
-    hiercls's own compact models) gets a shallow copy with the new ids; other models
-    (LightGBM keeps its own label encoder) are only taken over when no id changed.
+    The fingerprints being equal, a model's outcomes name the same paths as its
+    task's; their new ids must also keep the model's order (the order a fit from
+    scratch would give them). A model whose ``classes_`` is a plain attribute
+    (scikit-learn's convention, and hiercls's own compact models) gets a shallow
+    copy with the new ids; other models (LightGBM keeps its own label encoder) are
+    only taken over when no id changed. The ids of all models are mapped at once.
     """
-    old_outcomes = np.asarray(getattr(model, "classes_", []), dtype=np.intp)
-    if len(old_outcomes) != len(new_outcomes):
-        return None
-    for old_outcome, new_outcome in zip(old_outcomes.tolist(), new_outcomes.tolist(), strict=True):
-        if _plain(_outcome_label(old, old_node, old_outcome)) != _plain(
-            _outcome_label(new, new_node, new_outcome)
-        ):
-            return None
-    if np.array_equal(old_outcomes, new_outcomes):
-        return model
-    if "classes_" not in vars(model):
-        return None
-    renamed = copy.copy(model)
-    renamed.classes_ = new_outcomes.astype(np.asarray(model.classes_).dtype)
-    return renamed
+    if not models:
+        return []
+    old = [np.asarray(getattr(model, "classes_", []), dtype=np.intp) for model in models]
+    sizes = np.array([len(outcomes) for outcomes in old], dtype=np.intp)
+    ends = np.cumsum(sizes)
+    old_ids = np.concatenate(old)
+    new_ids = new_node_of_key(old_path_keys[old_ids])
+    ordered = np.r_[True, np.diff(new_ids) > 0]
+    ordered[ends[:-1]] = True  # each model's first outcome starts its own order
+    nonempty = sizes > 0
+    starts = (ends - sizes)[nonempty]
+    valid = np.zeros(len(models), dtype=bool)
+    valid[nonempty] = np.logical_and.reduceat(ordered & (new_ids >= 0), starts)
+    same = np.ones(len(models), dtype=bool)
+    same[nonempty] = np.logical_and.reduceat(new_ids == old_ids, starts)
+    out: list[Any | None] = []
+    for model, (node, _, targets), ok, unchanged, end, size in zip(
+        models, tasks, valid.tolist(), same.tolist(), ends.tolist(), sizes.tolist(), strict=True
+    ):
+        outcomes = new_ids[end - size : end]
+        if targets.ndim == 2:  # the children, then the stop: not ascending ids
+            ok = bool((outcomes >= 0).all()) and np.array_equal(outcomes, _outcomes(new, node, targets))
+        if not ok or size == 0:
+            out.append(None)
+        elif unchanged:
+            out.append(model)
+        elif "classes_" not in vars(model):
+            out.append(None)
+        else:
+            # A shallow copy of the attributes, as copy.copy makes, without the round
+            # trip through __getstate__ (which re-encodes a compact model's weights).
+            renamed = object.__new__(type(model))
+            renamed.__dict__.update(vars(model))
+            renamed.classes_ = outcomes.astype(np.asarray(model.classes_).dtype)
+            out.append(renamed)
+    return out
 
 
 def _plain(path: tuple[Any, ...]) -> tuple[Any, ...]:

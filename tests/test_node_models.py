@@ -18,6 +18,7 @@ from hiercls.node_models import (
     adapter_for,
     fit_node,
     make_node_estimator,
+    node_rows,
     outcome_proba,
     outcome_scores,
     size_aware_params,
@@ -65,6 +66,23 @@ def test_fit_on_used_columns_equals_fit_on_all_columns(model):
     np.testing.assert_array_equal(narrow.predict(X), full.predict(X.toarray()))
     if hasattr(full, "predict_proba"):
         np.testing.assert_allclose(narrow.predict_proba(X), full.predict_proba(X.toarray()), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [np.arange(60), np.arange(120), np.array([61]), np.array([5, 70, 7])],
+    ids=["block", "all", "one_row_few_values", "few_rows_few_values"],
+)
+def test_node_rows_keep_exactly_the_used_columns_in_order(rows):
+    # Nodes with many stored values for the width are renumbered through a column
+    # map, the others by sorting their indices: both give X[rows][:, used columns].
+    X, _ = _sparse_rows_using_few_columns()
+    X_node, columns = node_rows(OneVsRestLinearSVC(), X, rows)
+    expected = np.unique(X[rows].indices)
+    np.testing.assert_array_equal(columns, expected)
+    assert columns.dtype == expected.dtype
+    np.testing.assert_array_equal(X_node.toarray(), X[rows][:, expected].toarray())
+    assert X_node.indices.dtype == np.int32
 
 
 def test_take_rows_keeps_the_matrix_when_every_row_is_taken():

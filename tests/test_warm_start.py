@@ -162,6 +162,97 @@ def test_sparse_text_like_input_with_compact_models(three_levels):
     _assert_same_model(clf, _fit(X_text[kept], Y[kept]), X_text)
 
 
+def _text_like(X):
+    rng = np.random.default_rng(0)
+    X_text = sparse.csr_matrix(
+        np.abs(X) / np.abs(X).sum(axis=1, keepdims=True) * rng.uniform(0.5, 1, (len(X), 1))
+    )
+    noise = sparse.random(len(X), 30, density=0.1, random_state=0) * 0.1
+    return sparse.hstack([X_text, noise]).tocsr()
+
+
+def test_rows_added_in_one_branch_refit_its_ancestors_and_equal_a_scratch_fit(three_levels):
+    X, Y, _ = three_levels
+    X2, Y2 = _with_rows(
+        X, Y, [(("animal", "mammal", "dog"), (-9, 9)), (("animal", "mammal", "cat"), (-9, 4))]
+    )
+    X_text = _text_like(X2)
+    old = np.arange(len(X))
+    clf = _fit(X_text[old], Y2[old])
+    assert type(clf.estimators_[0]).__name__ == "SparseLinearModel"
+    clf.fit(X_text, Y2)
+    # root, animal and animal/mammal see the new rows; plant and plant/tree do not.
+    assert (clf.n_nodes_refitted_, clf.n_nodes_reused_) == (3, 2)
+    _assert_same_model(clf, _fit(X_text, Y2), X_text)
+
+
+def test_labels_of_another_type_are_other_classes(int_labels):
+    X, Y, _ = int_labels
+    clf = _fit(X, Y)
+    assert (clf.n_nodes_refitted_, clf.n_nodes_reused_) == (3, 0)
+    as_text = Y.astype(str).astype(object)  # 1 and "1" are two labels: every outcome is new
+    clf.fit(X, as_text)
+    assert (clf.n_nodes_refitted_, clf.n_nodes_reused_) == (3, 0)
+    clf.fit(X, as_text)
+    assert (clf.n_nodes_refitted_, clf.n_nodes_reused_) == (0, 3)
+    _assert_same_model(clf, _fit(X, as_text), X)
+
+
+def test_mixed_label_types_in_one_level_keep_their_fingerprints(int_labels):
+    X, Y, _ = int_labels
+    mixed = Y.astype(object)
+    mixed[Y[:, 2] == 101, 2] = "100"  # the int 100 and the str "100" side by side under (1, 10)
+    clf = _fit(X, mixed)
+    clf.fit(X, mixed)
+    assert (clf.n_nodes_refitted_, clf.n_nodes_reused_) == (0, 3)
+    _assert_same_model(clf, _fit(X, mixed), X)
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=4), st.integers(0, 2**16))
+def test_a_warm_fit_after_appended_rows_equals_a_scratch_fit(leaves, seed):
+    from conftest import THREE_LEVELS
+
+    X, Y, _ = clustered(THREE_LEVELS)
+    X2, Y2 = _with_rows(X, Y, [THREE_LEVELS[leaf] for leaf in leaves], seed=seed)
+    clf = _fit(X, Y)
+    clf.fit(X2, Y2)
+    scratch = _fit(X2, Y2)
+    _assert_same_model(clf, scratch, X2)
+    assert clf.n_nodes_refitted_ + clf.n_nodes_reused_ == scratch.n_nodes_refitted_
+
+
+@pytest.mark.slow
+def test_fingerprints_are_the_same_in_another_process(three_levels):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    X, Y, _ = three_levels
+    mixed = Y.copy()
+    mixed[:6, 2] = 7  # an int among the strs of one level
+    code = (
+        "import json, sys, numpy as np\n"
+        "from hiercls import HierarchicalClassifier\n"
+        "X, Y = json.loads(sys.stdin.read())\n"
+        "clf = HierarchicalClassifier(min_samples=1, random_state=0)\n"
+        "clf.fit(np.array(X), np.array(Y, dtype=object))\n"
+        "print(json.dumps(sorted((repr(k), v) for k, v in clf.node_fingerprints_.items())))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps([X.tolist(), mixed.tolist()]),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
+    here = _fit(X, mixed).node_fingerprints_
+    assert json.loads(done.stdout) == [list(item) for item in sorted((repr(k), v) for k, v in here.items())]
+
+
 def test_categorical_frames(three_levels):
     X, Y, _ = three_levels
     frame = pd.DataFrame(
