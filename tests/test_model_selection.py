@@ -163,6 +163,10 @@ def test_a_failing_candidate_is_recorded_and_another_chosen():
         (AutoNodeModel(candidates=[42]), {}, ValueError, "classifiers with fit and predict_proba; got 42"),
         (AutoNodeModel(validation_fraction=1.5), {}, ValueError, "'validation_fraction' parameter"),
         (AutoNodeModel(scoring="f1"), {}, ValueError, "'scoring' parameter"),
+        (AutoNodeModel(max_rounds=0), {}, ValueError, r"'max_rounds' parameter .* range \[1, inf\)"),
+        (AutoNodeModel(budget_growth=1), {}, ValueError, r"'budget_growth' parameter .* range \(1\.0, inf\)"),
+        (AutoNodeModel(max_rows_per_level=1), {}, ValueError, "'max_rows_per_level' parameter"),
+        (AutoNodeModel(tie_standard_errors=-1.0), {}, ValueError, "'tie_standard_errors' parameter"),
         ("automatic", {}, ValueError, "'estimator' parameter of HierarchicalClassifier"),
         (
             AutoNodeModel(candidates=["linear", "knn"]),
@@ -287,3 +291,82 @@ def test_a_candidate_that_cannot_take_sparse_input_is_skipped():
     notes = model.model_selection_.set_index(["level", "candidate"]).note
     assert notes[("group", "hist_gradient_boosting")] == "skipped: cannot take sparse X"
     assert chosen(model) == {"group": "linear", "leaf": "linear"}
+
+
+def test_candidates_tied_within_noise_race_on_more_rows_until_the_level_is_used_up():
+    X, Y = xor_then_linear(400)
+    # A tie threshold no lead can pass: every round ties, and the budget grows 100, 300,
+    # 900 rows until the level (400 rows at each level) is used up in round 3.
+    racing = AutoNodeModel(max_rows_per_level=100, tie_standard_errors=1e9, min_validation_rows=5)
+    model = HierarchicalClassifier(racing, random_state=0).fit(X, Y)
+    table = model.model_selection_
+    rounds = table.groupby(["level", "round"]).agg(
+        rows=("n_validation_rows", "first"), train=("n_train_rows", "first"), n=("candidate", "size")
+    )
+    assert (rounds.rows + rounds.train).to_dict() == {
+        ("group", 1): 100,
+        ("group", 2): 300,
+        ("group", 3): 400,
+        ("leaf", 1): 100,
+        ("leaf", 2): 300,
+        ("leaf", 3): 400,
+    }
+    assert rounds.n.eq(3).all()  # every candidate stays in: all are tied
+    last = table[table["round"] == 3]
+    assert last.groupby("level").chosen.sum().eq(1).all()
+    assert not table.loc[table["round"] < 3, "chosen"].any()
+    assert last.loc[last.chosen, "note"].str.contains("the level has no more rows").all()
+    # The last round holds the whole level: the same scores and choice as one round on every row.
+    whole = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=None), random_state=0).fit(X, Y)
+    scores = ["candidate", "accuracy", "balanced_accuracy", "log_loss", "chosen"]
+    assert_frame_equal(
+        last[scores].reset_index(drop=True), whole.model_selection_[scores].reset_index(drop=True)
+    )
+    assert_array_equal(model.predict(X), whole.predict(X))
+
+
+def test_racing_stops_at_max_rounds_and_a_clear_lead_stops_it_after_one_round():
+    X, Y = xor_then_linear(2000)
+    capped = HierarchicalClassifier(
+        AutoNodeModel(
+            max_rows_per_level=100,
+            tie_standard_errors=1e9,
+            max_rounds=2,
+            budget_growth=1.5,
+            min_validation_rows=5,
+        ),
+        random_state=0,
+    ).fit(X, Y)
+    table = capped.model_selection_
+    assert table.groupby("level")["round"].max().to_dict() == {"group": 2, "leaf": 2}
+    assert (
+        (table.loc[table["round"] == 2, "n_train_rows"] + table.loc[table["round"] == 2, "n_validation_rows"])
+        .eq(150)
+        .all()
+    )
+    assert table.loc[table.chosen, "note"].str.contains("max_rounds=2 reached").all()
+    # The XOR level: LightGBM leads the others by far more than two standard errors.
+    clear = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=300), random_state=0).fit(X, Y)
+    group = clear.model_selection_[clear.model_selection_.level == "group"]
+    assert group["round"].tolist() == [1, 1, 1]
+    assert group.loc[~group.chosen, "note"].str.startswith("behind lightgbm").all()
+    assert chosen(clear)["group"] == "lightgbm"
+
+
+def test_a_near_tie_goes_to_a_second_round_with_only_the_tied_candidates():
+    X, Y = xor_then_linear(3000)
+    auto = AutoNodeModel(max_rows_per_level=150, min_validation_rows=5)
+    model = HierarchicalClassifier(auto, random_state=0).fit(X, Y)
+    leaf = model.model_selection_[model.model_selection_.level == "leaf"].set_index(["round", "candidate"])
+    # On 150 rows of the linear leaf level, k-NN is within two standard errors of the
+    # linear model; LightGBM (trees on a linear rule) is behind beyond them and drops out.
+    assert leaf.loc[(1, "lightgbm"), "note"].startswith("behind linear")
+    assert leaf.loc[(1, "knn"), "note"].startswith("tied with linear")
+    assert leaf.loc[(1, "knn"), "note"].endswith("next round")
+    # Round 2: the two tied candidates on three times the rows, where the linear model is clearly ahead.
+    second = leaf.loc[2]
+    assert sorted(second.index) == ["knn", "linear"]
+    assert (second.n_train_rows + second.n_validation_rows).eq(450).all()
+    assert second.loc["knn", "note"].startswith("behind linear")
+    assert chosen(model)["leaf"] == "linear"
+    assert not leaf.loc[1, "chosen"].any()
