@@ -172,10 +172,11 @@ class AutoNodeModel(BaseEstimator):
         that fitted fastest.
     max_rounds : int, default=3
         Rounds of selection per level (successive halving). After a round, the
-        candidates within ``tie_standard_errors`` of the best go to another round
-        on ``budget_growth`` times the rows (more whole nodes; the earlier rounds'
-        node fits are reused), until one is ahead beyond that noise, the level has
-        no more rows, or this many rounds were run. 1 decides on the first round.
+        candidates within ``tie_standard_errors`` of the best (at most the better
+        half of the round's candidates, at least two) go to another round on
+        ``budget_growth`` times the rows (more whole nodes; the earlier rounds' node
+        fits are reused), until one is ahead beyond that noise, the level has no
+        more rows, or this many rounds were run. 1 decides on the first round.
     budget_growth : float > 1, default=3.0
         Factor by which each further round's row budget grows.
     tie_standard_errors : float >= 0, default=2.0
@@ -548,8 +549,9 @@ def select_level_models(
 
     Per level, a first round scores every usable candidate on ``max_rows_per_level``
     rows; the candidates whose held-out score is within ``tie_standard_errors``
-    standard errors of the best (paired over the same rows) go to a further round on
-    ``budget_growth`` times the rows, until one is ahead beyond that noise, the level
+    standard errors of the best (paired over the same rows; at most the better half
+    of the round's candidates) go to a further round on ``budget_growth`` times the
+    rows, until one is ahead beyond that noise, the level
     has no more rows or ``max_rounds`` is reached; the best of the last round is
     chosen (ties to the fastest). All levels of a round are fitted in one parallel
     batch; a node's fits are reused by later rounds.
@@ -839,6 +841,13 @@ def _score_round(
         )
     goes_on = bool(tied) and not plan.used_up and race.round < auto.max_rounds
     if goes_on:
+        # Halving: at most the better half of this round's candidates (and always a
+        # pair) race on, so that the larger rounds do not fit every tied candidate.
+        tied.sort(key=lambda name: -sign * contributions[name].sum())
+        n_next = max(2, -(-len(contributions) // 2))
+        for name in tied[n_next - 1 :]:
+            level_rows[name]["note"] += "; not in the better half: out"
+        tied = tied[: n_next - 1]
         race.alive = [name for name in race.alive if name == best or name in tied]
         assert race.budget is not None  # a level without a budget is used up in one round
         race.budget = int(np.ceil(race.budget * auto.budget_growth))
