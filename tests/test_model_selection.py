@@ -167,6 +167,7 @@ def test_a_failing_candidate_is_recorded_and_another_chosen():
         (AutoNodeModel(budget_growth=1), {}, ValueError, r"'budget_growth' parameter .* range \(1\.0, inf\)"),
         (AutoNodeModel(max_rows_per_level=1), {}, ValueError, "'max_rows_per_level' parameter"),
         (AutoNodeModel(tie_standard_errors=-1.0), {}, ValueError, "'tie_standard_errors' parameter"),
+        (AutoNodeModel(consider_collapse="yes"), {}, ValueError, "'consider_collapse' parameter"),
         ("automatic", {}, ValueError, "'estimator' parameter of HierarchicalClassifier"),
         (
             AutoNodeModel(candidates=["linear", "knn"]),
@@ -377,3 +378,60 @@ def test_a_near_tie_goes_to_a_second_round_with_only_the_tied_candidates():
     assert second.loc["knn", "note"].startswith("behind linear")
     assert chosen(model)["leaf"] == "linear"
     assert not leaf.loc[1, "chosen"].any()
+
+
+def quadrants(n=600, seed=0):
+    """Leaves are the four quadrants of (x0, x1), level "side" pairs opposite ones (the
+    XOR of the signs): no linear model decides "side", one linear model over the four
+    leaves separates them."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    quadrant = (X[:, 0] > 0).astype(int) * 2 + (X[:, 1] > 0).astype(int)
+    side = np.where(np.isin(quadrant, [0, 3]), "same", "opposite")
+    return X, pd.DataFrame({"side": side, "quadrant": np.char.add("q", quadrant.astype(str))})
+
+
+def test_auto_collapses_a_level_where_the_flat_model_is_better_and_fits_what_collapse_levels_fits():
+    X, Y = quadrants()
+    auto = AutoNodeModel(candidates=["linear"], consider_collapse=True)
+    model = HierarchicalClassifier(auto, random_state=0).fit(X, Y)
+    assert model.collapsed_levels_ == ("quadrant",)
+    table = model.model_selection_.set_index(["level", "candidate"])
+    assert table.loc[("quadrant", "collapse"), "chosen"]
+    assert not table.loc[("quadrant", "top_down"), "chosen"]
+    assert (
+        table.loc[("quadrant", "collapse"), "accuracy"]
+        > table.loc[("quadrant", "top_down"), "accuracy"] + 0.3
+    )
+    assert table.loc[("quadrant", "collapse"), "note"].startswith("one model (the choice of level 'side')")
+    assert table.loc[("quadrant", "linear"), "note"].endswith("unused: the level is collapsed")
+    by_hand = HierarchicalClassifier(collapse_levels=["quadrant"], random_state=0).fit(X, Y)
+    assert_array_equal(model.predict(X), by_hand.predict(X))
+    for got, expected in zip(model.predict_proba(X), by_hand.predict_proba(X), strict=True):
+        np.testing.assert_allclose(got, expected)
+    assert (model.predict(X)[:, 1] == Y["quadrant"]).mean() > 0.95
+
+
+def test_collapse_is_not_considered_when_off_or_when_collapse_levels_are_given():
+    X, Y = quadrants(300)
+    off = HierarchicalClassifier(AutoNodeModel(candidates=["linear"]), random_state=0).fit(X, Y)
+    given = HierarchicalClassifier(
+        AutoNodeModel(candidates=["linear"], consider_collapse=True),
+        collapse_levels=["quadrant"],
+        random_state=0,
+    ).fit(X, Y)
+    for model in (off, given):
+        assert not model.model_selection_.candidate.isin(["top_down", "collapse"]).any()
+    assert off.collapsed_levels_ == ()
+    assert given.collapsed_levels_ == ("quadrant",)
+
+
+def test_a_level_the_top_down_models_decide_as_well_is_not_collapsed():
+    X, Y = xor_then_linear(600)
+    # Trees decide the XOR level and the linear model the linear one; one LightGBM over
+    # the four leaves is no better beyond noise.
+    model = HierarchicalClassifier(AutoNodeModel(consider_collapse=True), random_state=0).fit(X, Y)
+    table = model.model_selection_.set_index(["level", "candidate"])
+    assert model.collapsed_levels_ == ()
+    assert table.loc[("leaf", "top_down"), "chosen"]
+    assert not table.loc[("leaf", "collapse"), "chosen"]
