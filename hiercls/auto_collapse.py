@@ -303,6 +303,6 @@ def select_collapsed_levels(
     combined.loc[unused, "note"] = (
         combined.loc[unused, "note"] + "; unused: the level is collapsed"
     ).str.lstrip("; ")
-    order = {name: j for j, name in enumerate(names)}
-    combined = combined.sort_values("level", key=lambda s: s.map(order), kind="stable")
+    level_order = {name: j for j, name in enumerate(names)}
+    combined = combined.sort_values("level", key=lambda s: s.map(level_order), kind="stable")
     return tuple(collapsed), combined.reset_index(drop=True)

@@ -846,13 +846,13 @@ def _score_round(
     for name in contributions:
         if name == best:
             continue
-        lead, error = _paired_lead(contributions[best], contributions[name], sign)
-        within = error > 0 and lead <= auto.tie_standard_errors * error
+        lead, standard_error = _paired_lead(contributions[best], contributions[name], sign)
+        within = standard_error > 0 and lead <= auto.tie_standard_errors * standard_error
         if within:
             tied.append(name)
         level_rows[name]["note"] = (
             f"{'tied with' if within else 'behind'} {best}: {auto.scoring} {lead:+.4f} for {best}, "
-            f"{auto.tie_standard_errors:g} standard errors = {auto.tie_standard_errors * error:.4f}"
+            f"{auto.tie_standard_errors:g} standard errors = {auto.tie_standard_errors * standard_error:.4f}"
         )
     goes_on = bool(tied) and not plan.used_up and race.round < auto.max_rounds
     if goes_on:

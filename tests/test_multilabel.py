@@ -180,7 +180,7 @@ def test_bad_targets_are_refused_with_what_is_allowed(Y, kwargs, message):
         ),
         (
             "lightgbm",
-            InvalidParameterError,
+            ValueError,
             r"'estimator' parameter of MultiLabelHierarchicalClassifier must be",
         ),
     ],
