@@ -168,8 +168,9 @@ class AutoNodeModel(BaseEstimator):
     scoring : {"accuracy", "balanced_accuracy", "log_loss"}, default="accuracy"
         What the choice maximises (minimises, for log loss) on the held-out rows:
         accuracy of each node's choice (what greedy decoding needs), the mean
-        recall of the level's classes, or the log loss. Ties go to the candidate
-        that fitted fastest.
+        recall of the level's classes, or the log loss. Exact ties go to the
+        candidate listed first (fit times would make the choice depend on the
+        machine's load and on ``n_jobs``).
     max_rounds : int, default=3
         Rounds of selection per level (successive halving). After a round, the
         candidates within ``tie_standard_errors`` of the best (at most the better
@@ -568,7 +569,7 @@ def select_level_models(
     of the round's candidates) go to a further round on ``budget_growth`` times the
     rows, until one is ahead beyond that noise, the level
     has no more rows or ``max_rounds`` is reached; the best of the last round is
-    chosen (ties to the fastest). All levels of a round are fitted in one parallel
+    chosen (exact ties to the candidate listed first). All levels of a round are fitted in one parallel
     batch; a node's fits are reused by later rounds.
 
     Parameters
@@ -823,7 +824,6 @@ def _score_round(
     ]
     level_rows: dict[str, dict[str, Any]] = {}
     contributions: dict[str, NDArray[np.float64]] = {}
-    total_seconds: dict[str, float] = {}
     for name in race.alive:
         results = [fitter.latest[(race.level, name, node)] for node, *_ in plan.nodes]
         failed = [(node, r.error) for (node, *_), r in zip(plan.nodes, results, strict=True) if r.error]
@@ -836,12 +836,13 @@ def _score_round(
         seconds = float(sum(r.fit_seconds for r in results))
         level_rows[name] = _row(race.level, name, **base, **scores, fit_seconds=seconds)
         contributions[name] = _row_contributions(results, targets, weights, auto.scoring)
-        kept = [fitter.kept.get((race.level, name, node)) for node, *_ in plan.nodes]
-        total_seconds[name] = float(sum(k.fit_seconds if k is not None else 0.0 for k in kept)) + seconds
     if not contributions:
         return list(level_rows.values()), False
     sign = -1.0 if auto.scoring == "log_loss" else 1.0
-    best = max(contributions, key=lambda name: (sign * contributions[name].sum(), -total_seconds[name]))
+    # Exact ties go to the candidate listed first: fit times would make the choice
+    # depend on the machine's load (and on n_jobs).
+    listed = list(contributions)
+    best = max(listed, key=lambda name: (sign * contributions[name].sum(), -listed.index(name)))
     tied = []
     for name in contributions:
         if name == best:

@@ -435,3 +435,35 @@ def test_a_level_the_top_down_models_decide_as_well_is_not_collapsed():
     assert model.collapsed_levels_ == ()
     assert table.loc[("leaf", "top_down"), "chosen"]
     assert not table.loc[("leaf", "collapse"), "chosen"]
+
+
+def tied_first_level(n=200, seed=0):
+    """Level "a" is the sign of x0 with a wide margin (every candidate is exact on it: a
+    tie in every round); level "b" the sign of x1."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    X[:, 0] += np.sign(X[:, 0]) * 5
+    a = np.where(X[:, 0] > 0, "A", "B")
+    return X, pd.DataFrame({"a": a, "b": np.char.add(a, np.where(X[:, 1] > 0, "1", "2"))})
+
+
+def test_exact_ties_go_to_the_candidate_listed_first():
+    X, Y = tied_first_level()
+    for order in (["knn", "linear"], ["linear", "knn"]):
+        model = HierarchicalClassifier(AutoNodeModel(candidates=order), random_state=0).fit(X, Y)
+        level_a = model.model_selection_[model.model_selection_.level == "a"]
+        assert np.allclose(level_a.accuracy, 1.0)
+        assert chosen(model)["a"] == order[0]
+
+
+@pytest.mark.slow
+def test_exact_ties_are_broken_the_same_way_on_one_worker_and_on_two():
+    X, Y = tied_first_level()
+    serial, parallel = (
+        HierarchicalClassifier(
+            AutoNodeModel(candidates=["knn", "linear"]), random_state=0, n_jobs=n_jobs
+        ).fit(X, Y)
+        for n_jobs in (1, 2)
+    )
+    columns = [c for c in SELECTION_COLUMNS if c != "fit_seconds"]
+    assert_frame_equal(serial.model_selection_[columns], parallel.model_selection_[columns])
