@@ -34,6 +34,7 @@ from ._compat import (
 )
 from ._node_bank import NodeModelBank
 from ._portable_state import PortableState
+from .auto_collapse import select_collapsed_levels
 from .categorical import categorical_node_settings, find_categorical_columns
 from .collapse import check_collapse_keys, collapsed_routes, decision_training_sets, resolve_collapse_levels
 from .exceptions import WeightPruningWarning
@@ -926,6 +927,8 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         self._can_stop = bool((node_codes[:, -1] < 0).any()) or self.stop_threshold is not None
         self.classes_ = hierarchy.level_labels[0] if paths.is_flat else list(hierarchy.level_labels)
         self.estimators_ = self._fit_nodes(X_checked, hierarchy, node_codes, weights)
+        # estimator="auto" may have collapsed levels (AutoNodeModel.consider_collapse).
+        collapsed = tuple(self.levels_.index(name) for name in self.collapsed_levels_)
         self._routes = collapsed_routes(self.estimators_, hierarchy, collapsed)
         self.n_paths_ = self._routes.n_paths()
         return self
@@ -972,18 +975,11 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         node_codes: NDArray[np.intp],
         sample_weight: NDArray[np.float64] | None,
     ) -> list[Any]:
-        models: list[Any] = [None] * hierarchy.n_nodes
-        tasks = []
-        collapsed = [self.levels_.index(name) for name in self.collapsed_levels_]
-        for node, rows, targets in decision_training_sets(hierarchy, node_codes, collapsed):
-            outcomes = np.unique(targets)
-            if len(outcomes) == 1:
-                # One outcome: nothing to learn, and many base models refuse one class.
-                models[node] = ConstantNodeModel(int(outcomes[0])).fit(None)
-            else:
-                tasks.append((node, rows, targets))
-        if self._auto_node_model() is not None:
-            self._choose_level_models(X, hierarchy, tasks, sample_weight)
+        models, tasks = self._decision_tasks(hierarchy, node_codes)
+        if self._auto_node_model() is not None and self._choose_level_models(
+            X, hierarchy, node_codes, tasks, sample_weight
+        ):
+            models, tasks = self._decision_tasks(hierarchy, node_codes)  # levels were collapsed
         for (node, _, _), model in zip(
             tasks,
             self._fit_node_tasks(
@@ -995,14 +991,34 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         self._warn_unpruned(hierarchy, models)
         return models
 
+    def _decision_tasks(
+        self, hierarchy: Hierarchy, node_codes: NDArray[np.intp]
+    ) -> tuple[list[Any], list[tuple[int, NDArray[np.intp], NDArray[Any]]]]:
+        """Constant models of the one-outcome deciding nodes, and the fit task of every other."""
+        models: list[Any] = [None] * hierarchy.n_nodes
+        tasks = []
+        collapsed = [self.levels_.index(name) for name in self.collapsed_levels_]
+        for node, rows, targets in decision_training_sets(hierarchy, node_codes, collapsed):
+            outcomes = np.unique(targets)
+            if len(outcomes) == 1:
+                # One outcome: nothing to learn, and many base models refuse one class.
+                models[node] = ConstantNodeModel(int(outcomes[0])).fit(None)
+            else:
+                tasks.append((node, rows, targets))
+        return models, tasks
+
     def _choose_level_models(
         self,
         X: Any,
         hierarchy: Hierarchy,
+        node_codes: NDArray[np.intp],
         tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]],
         sample_weight: NDArray[np.float64] | None,
-    ) -> None:
-        """``estimator="auto"``: choose each level's template (see :mod:`hiercls.model_selection`)."""
+    ) -> bool:
+        """``estimator="auto"``: choose each level's template (see :mod:`hiercls.model_selection`).
+
+        Returns whether it collapsed levels (``AutoNodeModel(consider_collapse=True)``).
+        """
         auto = self._auto_node_model()
         assert auto is not None
         self._level_templates, self.model_selection_ = select_level_models(
@@ -1019,6 +1035,22 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         )
         # NaN at predict time is refused unless every chosen model takes it.
         self._nan_allowed = self._allows_nan()
+        if not auto.consider_collapse or self.collapse_levels or self.node_estimators:
+            return False
+        collapsed, self.model_selection_ = select_collapsed_levels(
+            auto,
+            X,
+            hierarchy,
+            node_codes,
+            {level: self._level_templates[level] for level in self.model_selection_.level.unique()},
+            self.model_selection_,
+            sample_weight=sample_weight,
+            categorical_columns=self.categorical_columns_,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        )
+        self.collapsed_levels_ = tuple(hierarchy.level_names[level] for level in collapsed)
+        return bool(collapsed)
 
     def _decode(self, X: Any, *, with_proba: bool = True, scorer: NodeScorer | None = None) -> GreedyPaths:
         if self.decoding == "best_path":

@@ -45,7 +45,6 @@ from .node_models import (
     outcome_proba,
     take_rows,
 )
-from .traversal import group_by_node
 
 __all__ = [
     "AutoNodeModel",
@@ -73,6 +72,7 @@ _TEXT_CANDIDATES = ("linear",)
 SELECTION_COLUMNS = (
     "level",
     "candidate",
+    "round",
     "accuracy",
     "balanced_accuracy",
     "log_loss",
@@ -168,8 +168,34 @@ class AutoNodeModel(BaseEstimator):
     scoring : {"accuracy", "balanced_accuracy", "log_loss"}, default="accuracy"
         What the choice maximises (minimises, for log loss) on the held-out rows:
         accuracy of each node's choice (what greedy decoding needs), the mean
-        recall of the level's classes, or the log loss. Ties go to the candidate
-        that fitted fastest.
+        recall of the level's classes, or the log loss. Exact ties go to the
+        candidate listed first (fit times would make the choice depend on the
+        machine's load and on ``n_jobs``).
+    max_rounds : int, default=3
+        Rounds of selection per level (successive halving). After a round, the
+        candidates within ``tie_standard_errors`` of the best (at most the better
+        half of the round's candidates, at least two) go to another round on
+        ``budget_growth`` times the rows (more whole nodes; the earlier rounds' node
+        fits are reused), until one is ahead beyond that noise, the level has no
+        more rows, or this many rounds were run. 1 decides on the first round.
+    budget_growth : float > 1, default=3.0
+        Factor by which each further round's row budget grows.
+    tie_standard_errors : float >= 0, default=2.0
+        A candidate is tied with the best while the best's lead in ``scoring`` is
+        at most this many standard errors of the per-row differences (paired: both
+        scored the same held-out rows). 0 never races.
+    consider_collapse : bool, default=False
+        Whether to also consider collapsing levels (see ``collapse_levels`` of
+        :class:`~hiercls.HierarchicalClassifier`): after the models are chosen, for
+        each level ``L`` from 1, the chosen models of levels ``L - 1`` then ``L`` are
+        compared, on held-out rows of level ``L - 1``'s nodes, with one model of
+        level ``L - 1``'s choice over level ``L`` directly; the level is collapsed
+        when that leads beyond ``tie_standard_errors`` (see
+        :func:`~hiercls.auto_collapse.select_collapsed_levels`). Not when
+        ``collapse_levels`` or ``node_estimators`` are given. Off by default: it
+        costs about three fits of each level's sampled nodes, and on the data
+        measured the candidates' choice alone closed the gap to a flat model
+        (``experiments/results/collapse.md``).
 
     See Also
     --------
@@ -190,6 +216,10 @@ class AutoNodeModel(BaseEstimator):
         "max_rows_per_level": [Interval(Integral, 2, None, closed="left"), None],
         "min_validation_rows": [Interval(Integral, 1, None, closed="left")],
         "scoring": [StrOptions({"accuracy", "balanced_accuracy", "log_loss"})],
+        "max_rounds": [Interval(Integral, 1, None, closed="left")],
+        "budget_growth": [Interval(Real, 1, None, closed="neither")],
+        "tie_standard_errors": [Interval(Real, 0, None, closed="left")],
+        "consider_collapse": ["boolean"],
     }
 
     def __init__(
@@ -200,12 +230,20 @@ class AutoNodeModel(BaseEstimator):
         max_rows_per_level: int | None = 5_000,
         min_validation_rows: int = 30,
         scoring: str = "accuracy",
+        max_rounds: int = 3,
+        budget_growth: float = 3.0,
+        tie_standard_errors: float = 2.0,
+        consider_collapse: bool = False,
     ) -> None:
         self.candidates = candidates
         self.validation_fraction = validation_fraction
         self.max_rows_per_level = max_rows_per_level
         self.min_validation_rows = min_validation_rows
         self.scoring = scoring
+        self.max_rounds = max_rounds
+        self.budget_growth = budget_growth
+        self.tie_standard_errors = tie_standard_errors
+        self.consider_collapse = consider_collapse
 
     def candidate_templates(self, *, text_like: bool = False) -> list[tuple[str, Any]]:
         """The candidates as ``(name, unfitted estimator)`` pairs.
@@ -373,88 +411,121 @@ def _fit_and_score(
 
 @dataclass
 class _LevelPlan:
-    """One level's held-out split: the node jobs and what they hold out."""
+    """One round's held-out split of a level: the node jobs and what they hold out."""
 
-    depth: int
     nodes: list[tuple[int, NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]]
+    whole: set[int]
     n_train_rows: int
     n_validation_rows: int
+    used_up: bool
 
 
-def _plan_level(
-    depth: int,
-    tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]],
-    auto: AutoNodeModel,
-    rng: np.random.Generator,
-) -> _LevelPlan:
-    tasks = _within_budget(tasks, auto.max_rows_per_level, rng)
-    node_ids = np.concatenate([np.full(len(rows), node, dtype=np.intp) for node, rows, _ in tasks])
-    rows = np.concatenate([rows for _, rows, _ in tasks])
-    targets = np.concatenate([targets for _, _, targets in tasks])
-    held_out = _stratified_holdout(node_ids, targets, auto.validation_fraction, rng)
-    plan = _LevelPlan(depth, [], 0, 0)
-    nodes, groups = group_by_node(node_ids)
-    for node, group in zip(nodes.tolist(), groups, strict=True):
-        train, validation = group[~held_out[group]], group[held_out[group]]
-        # A node whose training part has one outcome, or that holds nothing out, says
-        # nothing about a candidate.
-        if len(validation) == 0 or len(np.unique(targets[train])) < 2:
-            continue
-        plan.nodes.append((node, rows[train], targets[train], rows[validation], targets[validation]))
-        plan.n_train_rows += len(train)
-        plan.n_validation_rows += len(validation)
-    return plan
+@dataclass
+class _LevelRace:
+    """One level's selection over its rounds: its nodes in draw order, the candidates still in."""
+
+    level: str
+    depth: int
+    ordered: list[tuple[int, NDArray[np.intp], NDArray[Any], NDArray[np.bool_]]]
+    rng: np.random.Generator
+    alive: list[str]
+    budget: int | None
+    round: int = 0
 
 
-def _within_budget(
-    tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]], budget: int | None, rng: np.random.Generator
-) -> list[tuple[int, NDArray[np.intp], NDArray[Any]]]:
-    """A random sample of a level's nodes holding at most ``budget`` rows.
+def _draw_order(
+    tasks: list[tuple[int, NDArray[np.intp], NDArray[Any]]], fraction: float, rng: np.random.Generator
+) -> list[tuple[int, NDArray[np.intp], NDArray[Any], NDArray[np.bool_]]]:
+    """A level's nodes in the order the row budget takes them, each with its held-out mask.
 
-    Whole nodes, so that candidates are compared on nodes of their real size (a
-    model's rank depends on it: trees need rows, a linear model copes with few), drawn
-    with probability proportional to their rows (the score is rows-weighted: a level's
-    many small nodes must not stand for its few large ones); the first node that does
-    not fit contributes a random part of its rows up to the budget, so a level always
-    takes part.
+    The held-out split is drawn once for the whole level, so a node keeps the same
+    training and held-out rows in every round (its fits are reused). The order draws
+    nodes with probability proportional to their rows (the score is rows-weighted: a
+    level's many small nodes must not stand for its few large ones); each round takes
+    a longer prefix of it.
     """
-    if budget is None or sum(len(rows) for _, rows, _ in tasks) <= budget:
-        return tasks
-    sizes = np.array([len(rows) for _, rows, _ in tasks], dtype=np.float64)
+    sizes = np.array([len(rows) for _, rows, _ in tasks], dtype=np.intp)
+    node_ids = np.repeat(np.arange(len(tasks), dtype=np.intp), sizes)
+    targets = np.concatenate([np.asarray(targets) for _, _, targets in tasks])
+    held_out = np.split(_stratified_holdout(node_ids, targets, fraction, rng), np.cumsum(sizes)[:-1])
     # Efraimidis-Spirakis: sorting u ** (1 / weight) descending samples without
     # replacement with probability proportional to the weights.
     order = np.argsort(-(rng.random(len(tasks)) ** (1.0 / sizes)), kind="stable")
-    kept = []
-    room = budget
-    for i in order.tolist():
-        node, rows, targets = tasks[i]
-        if len(rows) <= room:
-            kept.append((node, rows, targets))
-            room -= len(rows)
-            continue
-        if room >= 2:
-            part = np.sort(rng.choice(len(rows), size=room, replace=False))
-            kept.append((node, rows[part], targets[part]))
-        break
-    return kept
+    return [(*tasks[i], held_out[i]) for i in order.tolist()]
+
+
+def _plan_round(race: _LevelRace) -> _LevelPlan:
+    """The nodes of this round: whole nodes in draw order up to the budget.
+
+    Whole nodes, so that candidates are compared on nodes of their real size (a model's
+    rank depends on it: trees need rows, a linear model copes with few); the first node
+    that does not fit contributes a random part of its rows up to the budget, so a level
+    always takes part.
+    """
+    plan = _LevelPlan([], set(), 0, 0, used_up=True)
+    room = race.budget
+    for node, rows, targets, held in race.ordered:
+        if room is not None and room < 2:
+            plan.used_up = False
+            break
+        whole = room is None or len(rows) <= room
+        if whole:
+            plan.whole.add(node)
+            room = None if room is None else room - len(rows)
+        else:
+            assert room is not None
+            part = np.sort(race.rng.choice(len(rows), size=room, replace=False))
+            rows, targets, held = rows[part], targets[part], held[part]
+            plan.used_up = False
+        train, validation = ~held, held
+        # A node whose training part has one outcome, or that holds nothing out, says
+        # nothing about a candidate.
+        if validation.any() and len(np.unique(targets[train])) >= 2:
+            plan.nodes.append((node, rows[train], targets[train], rows[validation], targets[validation]))
+            plan.n_train_rows += int(train.sum())
+            plan.n_validation_rows += int(validation.sum())
+        if not whole:
+            break
+    return plan
+
+
+def _row_contributions(
+    results: list[_NodeResult],
+    targets: list[NDArray[np.intp]],
+    weights: list[NDArray[np.float64]],
+    scoring: str,
+) -> NDArray[np.float64]:
+    """Each held-out row's share of the level's score (the score is their sum)."""
+    weight = np.concatenate(weights)
+    if scoring == "log_loss":
+        true_proba = np.concatenate([r.true_proba for r in results])
+        return -weight * np.log(np.maximum(true_proba, _PROBABILITY_FLOOR)) / weight.sum()
+    hit = weight * np.concatenate([r.correct for r in results])
+    if scoring == "accuracy":
+        return hit / weight.sum()
+    _, inverse, counts = np.unique(np.concatenate(targets), return_inverse=True, return_counts=True)
+    per_class = np.bincount(inverse, weights=weight)
+    return hit / per_class[inverse] / len(counts)
+
+
+def _paired_lead(best: NDArray[np.float64], other: NDArray[np.float64], sign: float) -> tuple[float, float]:
+    """The best candidate's lead over another on the same held-out rows, and its standard error.
+
+    The rows are paired (both candidates scored the same rows), so the error is that
+    of the per-row differences, far smaller than two independent scores' errors.
+    """
+    difference = sign * (best - other)
+    if len(difference) < 2:
+        return float(difference.sum()), 0.0
+    return float(difference.sum()), float(np.sqrt(len(difference) * difference.var(ddof=1)))
 
 
 def _level_scores(
     results: list[_NodeResult], targets: list[NDArray[np.intp]], weights: list[NDArray[np.float64]]
 ) -> dict[str, float]:
-    correct = np.concatenate([r.correct for r in results])
-    true_proba = np.concatenate([r.true_proba for r in results])
-    target = np.concatenate(targets)
-    weight = np.concatenate(weights)
-    total = weight.sum()
-    recalls = (
-        pd.DataFrame({"target": target, "hit": correct * weight, "weight": weight}).groupby("target").sum()
-    )
     return {
-        "accuracy": float((correct * weight).sum() / total),
-        "balanced_accuracy": float((recalls["hit"] / recalls["weight"]).mean()),
-        "log_loss": float(-(weight * np.log(np.maximum(true_proba, _PROBABILITY_FLOOR))).sum() / total),
-        "fit_seconds": float(sum(r.fit_seconds for r in results)),
+        scoring: float(_row_contributions(results, targets, weights, scoring).sum())
+        for scoring in ("accuracy", "balanced_accuracy", "log_loss")
     }
 
 
@@ -462,6 +533,7 @@ def _row(level: str, candidate: str, **fields: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "level": level,
         "candidate": candidate,
+        "round": 1,
         "accuracy": np.nan,
         "balanced_accuracy": np.nan,
         "log_loss": np.nan,
@@ -491,6 +563,15 @@ def select_level_models(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Choose each level's node model among ``auto``'s candidates, on held-out rows.
 
+    Per level, a first round scores every usable candidate on ``max_rows_per_level``
+    rows; the candidates whose held-out score is within ``tie_standard_errors``
+    standard errors of the best (paired over the same rows; at most the better half
+    of the round's candidates) go to a further round on ``budget_growth`` times the
+    rows, until one is ahead beyond that noise, the level
+    has no more rows or ``max_rounds`` is reached; the best of the last round is
+    chosen (exact ties to the candidate listed first). All levels of a round are fitted in one parallel
+    batch; a node's fits are reused by later rounds.
+
     Parameters
     ----------
     auto : AutoNodeModel
@@ -512,17 +593,18 @@ def select_level_models(
     random_state : int, RandomState instance or None, default=None
         Seeds the held-out split of each level and each candidate's node models.
     verbose : int, default=0
-        From 1, one log message per level with its choice.
+        From 1, one log message per level and round.
 
     Returns
     -------
     chosen : dict of str -> estimator
         The unfitted template chosen for each level that has node fits.
     table : DataFrame
-        One row per (level, candidate), columns :data:`SELECTION_COLUMNS`: the
-        held-out scores, the candidate's summed node fit seconds, the rows used,
-        whether it was chosen and a note (why it was skipped or failed, or why the
-        level fell back to the default model).
+        One row per (level, candidate, round), columns :data:`SELECTION_COLUMNS`: the
+        held-out scores, the seconds of the node fits made in that round, the rows
+        used, whether it was chosen and a note (why it was skipped, failed, went to
+        the next round or dropped out, or why the level fell back to the default
+        model).
 
     Raises
     ------
@@ -553,7 +635,7 @@ def select_level_models(
     by_depth: dict[int, list[tuple[int, NDArray[np.intp], NDArray[Any]]]] = {}
     for task in tasks:
         by_depth.setdefault(int(hierarchy.depth[task[0]]), []).append(task)
-    plans = []
+    races = []
     rows: list[dict[str, Any]] = []
     chosen: dict[str, Any] = {}
     for depth in sorted(by_depth):
@@ -572,114 +654,250 @@ def select_level_models(
             )
             continue
         rng = np.random.default_rng(None if base_seed is None else [base_seed, depth])
-        plan = _plan_level(depth, by_depth[depth], auto, rng)
-        if plan.n_validation_rows < auto.min_validation_rows:
-            name, template = _fallback(usable, text_like)
-            chosen[level] = template
-            rows.append(
-                _row(
-                    level,
-                    name,
-                    chosen=True,
-                    n_nodes=len(by_depth[depth]),
-                    n_validation_rows=plan.n_validation_rows,
-                    note=(
-                        f"fallback: {plan.n_validation_rows} held-out rows, fewer than "
-                        f"min_validation_rows={auto.min_validation_rows}; the default model"
-                    ),
-                )
-            )
-            continue
-        plans.append((level, plan))
+        ordered = _draw_order(by_depth[depth], auto.validation_fraction, rng)
+        races.append(
+            _LevelRace(level, depth, ordered, rng, [name for name, _ in usable], auto.max_rows_per_level)
+        )
 
-    n_cores = effective_n_jobs(n_jobs)
-    jobs = [
-        (level, name, node, parts)
-        for level, plan in plans
-        for name, _ in usable
-        for node, *parts in plan.nodes
-    ]
-    jobs.sort(key=lambda job: -len(job[3][0]))  # largest first: workers finish together
-    n_workers = max(1, min(n_cores, len(jobs)))
-    n_threads = max(1, n_cores // n_workers)
     templates = dict(usable)
+    fitter = _NodeFitter(templates, X, hierarchy, sample_weight, categorical_columns, base_seed)
+    n_cores = effective_n_jobs(n_jobs)
+    active = races
+    while active:
+        plans = []
+        for race in active:
+            race.round += 1
+            plan = _plan_round(race)
+            if race.round == 1 and plan.n_validation_rows < auto.min_validation_rows:
+                name, template = _fallback(usable, text_like)
+                chosen[race.level] = template
+                rows.append(
+                    _row(
+                        race.level,
+                        name,
+                        chosen=True,
+                        n_nodes=len(race.ordered),
+                        n_validation_rows=plan.n_validation_rows,
+                        note=(
+                            f"fallback: {plan.n_validation_rows} held-out rows, fewer than "
+                            f"min_validation_rows={auto.min_validation_rows}; the default model"
+                        ),
+                    )
+                )
+                continue
+            plans.append((race, plan))
+        fitter.run(
+            [
+                (race.level, name, node, parts, node in plan.whole)
+                for race, plan in plans
+                for name in race.alive
+                for node, *parts in plan.nodes
+            ],
+            n_cores,
+            verbose,
+        )
+        active = []
+        for race, plan in plans:
+            level_rows, goes_on = _score_round(race, plan, fitter, auto, sample_weight)
+            if not goes_on:
+                scored = [row for row in level_rows if not np.isnan(row["accuracy"])]
+                if scored:
+                    chosen[race.level] = templates[
+                        next(row["candidate"] for row in level_rows if row["chosen"])
+                    ]
+                else:
+                    name, template = _fallback(usable, text_like)
+                    chosen[race.level] = template
+                    level_rows.append(
+                        _row(
+                            race.level,
+                            name,
+                            round=race.round,
+                            chosen=True,
+                            note="fallback: every candidate failed",
+                        )
+                    )
+            else:
+                active.append(race)
+            rows.extend(level_rows)
+            if verbose:
+                _log_round(race, level_rows, auto.scoring, plan.n_validation_rows)
+    table = pd.DataFrame(rows, columns=list(SELECTION_COLUMNS))
+    order = {str(name): j for j, name in enumerate(hierarchy.level_names)}
+    table = table.sort_values(
+        ["level", "round"], key=lambda s: s.map(order) if s.name == "level" else s, kind="stable"
+    )
+    return chosen, table.reset_index(drop=True)
 
-    def job_call(name: str, node: int, parts: list[NDArray[np.intp]]) -> Any:
-        template = templates[name]
+
+class _NodeFitter:
+    """Candidate fits on selection nodes, in parallel; a whole node's result is kept for later rounds."""
+
+    def __init__(
+        self,
+        templates: dict[str, Any],
+        X: Any,
+        hierarchy: Hierarchy,
+        sample_weight: NDArray[np.float64] | None,
+        categorical_columns: CategoricalColumns | None,
+        base_seed: int | None,
+    ) -> None:
+        self.templates = templates
+        self.X = X
+        self.hierarchy = hierarchy
+        self.sample_weight = sample_weight
+        self.categorical_columns = categorical_columns
+        self.base_seed = base_seed
+        self.kept: dict[tuple[str, str, int], _NodeResult] = {}
+        self.latest: dict[tuple[str, str, int], _NodeResult] = {}
+
+    def run(
+        self,
+        jobs: list[tuple[str, str, int, list[NDArray[np.intp]], bool]],
+        n_cores: int,
+        verbose: int,
+    ) -> None:
+        """Fit and score what ``jobs`` (level, candidate, node, parts, whole node) need."""
+        self.latest = {}
+        todo = []
+        for level, name, node, parts, whole in jobs:
+            key = (level, name, node)
+            if whole and key in self.kept:
+                self.latest[key] = _NodeResult(self.kept[key].correct, self.kept[key].true_proba, 0.0)
+            else:
+                todo.append((key, parts, whole))
+        todo.sort(key=lambda job: -len(job[1][0]))  # largest first: workers finish together
+        n_workers = max(1, min(n_cores, len(todo)))
+        n_threads = max(1, n_cores // n_workers)
+        if verbose and todo:
+            logger.info("Choosing node models: %d node fits on %d workers", len(todo), n_workers)
+        results = Parallel(n_jobs=n_workers, verbose=max(0, verbose - 1))(
+            self._call(key[1], key[2], parts, n_threads) for key, parts, _ in todo
+        )
+        for (key, _, whole), result in zip(todo, results, strict=True):
+            self.latest[key] = result
+            if whole:
+                self.kept[key] = result
+
+    def _call(self, name: str, node: int, parts: list[NDArray[np.intp]], n_threads: int) -> Any:
+        template = self.templates[name]
         params, fit_params = (
             ({}, {})
-            if categorical_columns is None
-            else categorical_node_settings(template, categorical_columns)
+            if self.categorical_columns is None
+            else categorical_node_settings(template, self.categorical_columns)
         )
         estimator = make_node_estimator(
             template,
             n_rows=len(parts[0]),
-            seed=None if base_seed is None else node_seed(base_seed, hierarchy.node_path(node)),
+            seed=None
+            if self.base_seed is None
+            else node_seed(self.base_seed, self.hierarchy.node_path(node)),
             n_threads=n_threads,
         )
-        return delayed(_fit_and_score)(estimator.set_params(**params), X, *parts, sample_weight, fit_params)
-
-    if verbose and jobs:
-        logger.info(
-            "Choosing node models: %d candidates x %d levels, %d node fits on %d workers",
-            len(usable),
-            len(plans),
-            len(jobs),
-            n_workers,
+        return delayed(_fit_and_score)(
+            estimator.set_params(**params), self.X, *parts, self.sample_weight, fit_params
         )
-    results = Parallel(n_jobs=n_workers, verbose=max(0, verbose - 1))(
-        job_call(name, node, parts) for _, name, node, parts in jobs
-    )
-    collected: dict[tuple[str, str], list[tuple[int, list[NDArray[np.intp]], _NodeResult]]] = {}
-    for (level, name, node, parts), result in zip(jobs, results, strict=True):
-        collected.setdefault((level, name), []).append((node, parts, result))
 
-    for level, plan in plans:
-        level_rows = []
-        for name, _ in usable:
-            entries = collected.get((level, name), [])
-            failed = [(node, r.error) for node, _, r in entries if r.error is not None]
-            base = {
-                "n_nodes": len(plan.nodes),
-                "n_train_rows": plan.n_train_rows,
-                "n_validation_rows": plan.n_validation_rows,
-            }
-            if failed:
-                node, error = failed[0]
-                where = repr(hierarchy.node_path(node) or "(root)")
-                level_rows.append(_row(level, name, **base, note=f"failed at node {where}: {error}"[:300]))
-                continue
-            weights = [
-                np.ones(len(parts[3])) if sample_weight is None else sample_weight[parts[2]]
-                for _, parts, _ in entries
-            ]
-            scores = _level_scores([r for _, _, r in entries], [parts[3] for _, parts, _ in entries], weights)
-            level_rows.append(_row(level, name, **base, **scores))
-        scored = [row for row in level_rows if not np.isnan(row["accuracy"])]
-        if scored:
-            sign = -1.0 if auto.scoring == "log_loss" else 1.0
-            best = max(scored, key=lambda row: (sign * row[auto.scoring], -row["fit_seconds"]))
-            best["chosen"] = True
-            chosen[level] = templates[best["candidate"]]
-        else:
-            name, template = _fallback(usable, text_like)
-            chosen[level] = template
-            level_rows.append(_row(level, name, chosen=True, note="fallback: every candidate failed"))
-        rows.extend(level_rows)
-        if verbose:
-            winner = next(row for row in level_rows if row["chosen"])
-            logger.info(
-                "Level %s: %s chosen (held-out %s %.4f on %d rows)",
-                level,
-                winner["candidate"],
-                auto.scoring,
-                winner[auto.scoring],
-                plan.n_validation_rows,
-            )
-    table = pd.DataFrame(rows, columns=list(SELECTION_COLUMNS))
-    order = {str(name): j for j, name in enumerate(hierarchy.level_names)}
-    table = table.sort_values("level", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-    return chosen, table
+
+def _score_round(
+    race: _LevelRace,
+    plan: _LevelPlan,
+    fitter: _NodeFitter,
+    auto: AutoNodeModel,
+    sample_weight: NDArray[np.float64] | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The table rows of one level's round, and whether the level goes to another round.
+
+    Marks the chosen row when the level is decided; narrows ``race.alive`` to the
+    candidates tied with the best when it is not.
+    """
+    base = {
+        "round": race.round,
+        "n_nodes": len(plan.nodes),
+        "n_train_rows": plan.n_train_rows,
+        "n_validation_rows": plan.n_validation_rows,
+    }
+    targets = [parts[3] for _, *parts in plan.nodes]
+    weights = [
+        np.ones(len(parts[3])) if sample_weight is None else sample_weight[parts[2]]
+        for _, *parts in plan.nodes
+    ]
+    level_rows: dict[str, dict[str, Any]] = {}
+    contributions: dict[str, NDArray[np.float64]] = {}
+    for name in race.alive:
+        results = [fitter.latest[(race.level, name, node)] for node, *_ in plan.nodes]
+        failed = [(node, r.error) for (node, *_), r in zip(plan.nodes, results, strict=True) if r.error]
+        if failed:
+            node, error = failed[0]
+            where = repr(fitter.hierarchy.node_path(node) or "(root)")
+            level_rows[name] = _row(race.level, name, **base, note=f"failed at node {where}: {error}"[:300])
+            continue
+        scores = _level_scores(results, targets, weights)
+        seconds = float(sum(r.fit_seconds for r in results))
+        level_rows[name] = _row(race.level, name, **base, **scores, fit_seconds=seconds)
+        contributions[name] = _row_contributions(results, targets, weights, auto.scoring)
+    if not contributions:
+        return list(level_rows.values()), False
+    sign = -1.0 if auto.scoring == "log_loss" else 1.0
+    # Exact ties go to the candidate listed first: fit times would make the choice
+    # depend on the machine's load (and on n_jobs).
+    listed = list(contributions)
+    best = max(listed, key=lambda name: (sign * contributions[name].sum(), -listed.index(name)))
+    tied = []
+    for name in contributions:
+        if name == best:
+            continue
+        lead, standard_error = _paired_lead(contributions[best], contributions[name], sign)
+        within = standard_error > 0 and lead <= auto.tie_standard_errors * standard_error
+        if within:
+            tied.append(name)
+        level_rows[name]["note"] = (
+            f"{'tied with' if within else 'behind'} {best}: {auto.scoring} {lead:+.4f} for {best}, "
+            f"{auto.tie_standard_errors:g} standard errors = {auto.tie_standard_errors * standard_error:.4f}"
+        )
+    goes_on = bool(tied) and not plan.used_up and race.round < auto.max_rounds
+    if goes_on:
+        # Halving: at most the better half of this round's candidates (and always a
+        # pair) race on, so that the larger rounds do not fit every tied candidate.
+        tied.sort(key=lambda name: -sign * contributions[name].sum())
+        n_next = max(2, -(-len(contributions) // 2))
+        for name in tied[n_next - 1 :]:
+            level_rows[name]["note"] += "; not in the better half: out"
+        tied = tied[: n_next - 1]
+        race.alive = [name for name in race.alive if name == best or name in tied]
+        assert race.budget is not None  # a level without a budget is used up in one round
+        race.budget = int(np.ceil(race.budget * auto.budget_growth))
+        for name in race.alive:
+            level_rows[name]["note"] = (level_rows[name]["note"] + "; next round").lstrip("; ")
+    else:
+        level_rows[best]["chosen"] = True
+        if tied:
+            why = "the level has no more rows" if plan.used_up else f"max_rounds={auto.max_rounds} reached"
+            level_rows[best]["note"] = f"best of the candidates still tied; {why}"
+    return list(level_rows.values()), goes_on
+
+
+def _log_round(race: _LevelRace, level_rows: list[dict[str, Any]], scoring: str, n_rows: int) -> None:
+    winner = next((row for row in level_rows if row["chosen"]), None)
+    if winner is None:
+        logger.info(
+            "Level %s, round %d: %s tied on %d held-out rows; next round with %s rows",
+            race.level,
+            race.round,
+            ", ".join(race.alive),
+            n_rows,
+            race.budget,
+        )
+        return
+    logger.info(
+        "Level %s: %s chosen in round %d (held-out %s %.4f on %d rows)",
+        race.level,
+        winner["candidate"],
+        race.round,
+        scoring,
+        winner[scoring],
+        n_rows,
+    )
 
 
 def _fallback(usable: list[tuple[str, Any]], text_like: bool) -> tuple[str, Any]:

@@ -28,6 +28,7 @@ from .explain import explain_path_sets
 from .hierarchy import ROOT, Hierarchy, encode_path_sets, read_path_sets
 from .label_tree import WHOLE_TREE_MAX_ROWS, LinearLabelTree
 from .linear import OneVsRestLinearSVC, OneVsRestLogisticRegression, fit_binary_columns
+from .model_selection import is_auto
 from .node_models import adapter_for, node_rows, outcome_proba
 from .sparse_linear import ColumnLookup, SparseLinearModel, positive_proba, stack_binary_models
 from .sufficiency import apply_sufficiency_policy, sufficiency_report
@@ -289,6 +290,18 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         self.verbose = verbose
         self.warm_start = warm_start
 
+    def _validate_params(self) -> None:
+        if is_auto(self.estimator):
+            raise ValueError(
+                f"The 'estimator' parameter of MultiLabelHierarchicalClassifier does not take "
+                f"{self.estimator!r}: estimator='auto' (a node model chosen per level) is offered "
+                f"by HierarchicalClassifier, for one path per row; here every node fits one "
+                f"binary model per child. Use estimator=None (the linear default), a classifier "
+                f"(e.g. LGBMClassifier() on dense tabular data), or level_estimators to choose "
+                f"per level."
+            )
+        super()._validate_params()
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         # Models saved before warm_start existed load with its default.
@@ -468,7 +481,6 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
         state.pop("_whole_tree", None)  # rebuilt on first use: not worth its bytes on disk
         return state
-
 
     def predict(self, X: ArrayLike) -> sparse.csr_matrix:
         """Indicator of the predicted paths, scikit-learn's multi-label convention.

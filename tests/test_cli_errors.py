@@ -124,6 +124,8 @@ def _write_csvs(tmp_path):
     rows.rename(columns={"f": "a"}).to_csv(paths["dup"], index=False)
     rows.assign(a="x").to_csv(paths["one_class"], index=False)
     rows.assign(f=["7", "x9", "12"] * 20).to_csv(paths["codes"], index=False)
+    paths["multi"] = tmp_path / "multi.csv"
+    rows.assign(paths=["x/p|y", "y/q"] * 30).drop(columns=["a", "b"]).to_csv(paths["multi"], index=False)
     return paths
 
 
@@ -289,6 +291,13 @@ TRAIN_ROWS = [
         ["+model.level_estimators.species.C=2"],
         2,
         r"keys \['species'\] that are not levels of the data",
+        "failed",
+    ),
+    (
+        ["data=multilabel", "data.path={multi}", "data.paths_column=paths", "model=auto"],
+        2,
+        r"model=auto chooses a node model per level for data with one path per row; .* "
+        r"Use model=default \(the linear model\), model=lgbm or model=logreg\.$",
         "failed",
     ),
     # init_model: an earlier run's model to start from

@@ -163,6 +163,11 @@ def test_a_failing_candidate_is_recorded_and_another_chosen():
         (AutoNodeModel(candidates=[42]), {}, ValueError, "classifiers with fit and predict_proba; got 42"),
         (AutoNodeModel(validation_fraction=1.5), {}, ValueError, "'validation_fraction' parameter"),
         (AutoNodeModel(scoring="f1"), {}, ValueError, "'scoring' parameter"),
+        (AutoNodeModel(max_rounds=0), {}, ValueError, r"'max_rounds' parameter .* range \[1, inf\)"),
+        (AutoNodeModel(budget_growth=1), {}, ValueError, r"'budget_growth' parameter .* range \(1\.0, inf\)"),
+        (AutoNodeModel(max_rows_per_level=1), {}, ValueError, "'max_rows_per_level' parameter"),
+        (AutoNodeModel(tie_standard_errors=-1.0), {}, ValueError, "'tie_standard_errors' parameter"),
+        (AutoNodeModel(consider_collapse="yes"), {}, ValueError, "'consider_collapse' parameter"),
         ("automatic", {}, ValueError, "'estimator' parameter of HierarchicalClassifier"),
         (
             AutoNodeModel(candidates=["linear", "knn"]),
@@ -287,3 +292,178 @@ def test_a_candidate_that_cannot_take_sparse_input_is_skipped():
     notes = model.model_selection_.set_index(["level", "candidate"]).note
     assert notes[("group", "hist_gradient_boosting")] == "skipped: cannot take sparse X"
     assert chosen(model) == {"group": "linear", "leaf": "linear"}
+
+
+def test_candidates_tied_within_noise_race_on_more_rows_until_the_level_is_used_up():
+    X, Y = xor_then_linear(400)
+    # A tie threshold no lead can pass: every round ties, and the budget grows 100, 300,
+    # 900 rows until the level (400 rows at each level) is used up in round 3.
+    racing = AutoNodeModel(max_rows_per_level=100, tie_standard_errors=1e9, min_validation_rows=5)
+    model = HierarchicalClassifier(racing, random_state=0).fit(X, Y)
+    table = model.model_selection_
+    rounds = table.groupby(["level", "round"]).agg(
+        rows=("n_validation_rows", "first"), train=("n_train_rows", "first"), n=("candidate", "size")
+    )
+    assert (rounds.rows + rounds.train).to_dict() == {
+        ("group", 1): 100,
+        ("group", 2): 300,
+        ("group", 3): 400,
+        ("leaf", 1): 100,
+        ("leaf", 2): 300,
+        ("leaf", 3): 400,
+    }
+    # Every candidate is tied, so halving keeps the better two of three after round 1.
+    assert rounds.n.to_dict() == {
+        (level, r): n for level in ("group", "leaf") for r, n in ((1, 3), (2, 2), (3, 2))
+    }
+    first = table[table["round"] == 1]
+    for level, group in first.groupby("level"):
+        out = group.sort_values("accuracy").candidate.iloc[0]
+        assert group.set_index("candidate").note[out].endswith("not in the better half: out")
+        assert out not in set(table[(table.level == level) & (table["round"] > 1)].candidate)
+    last = table[table["round"] == 3]
+    assert last.groupby("level").chosen.sum().eq(1).all()
+    assert not table.loc[table["round"] < 3, "chosen"].any()
+    assert last.loc[last.chosen, "note"].str.contains("the level has no more rows").all()
+    # The last round holds the whole level: the same scores as one round on every row.
+    whole = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=None), random_state=0).fit(X, Y)
+    key = ["level", "candidate"]
+    scores = ["accuracy", "balanced_accuracy", "log_loss", "n_train_rows", "n_validation_rows"]
+    expected = whole.model_selection_.set_index(key).loc[last.set_index(key).index, scores]
+    assert_frame_equal(last.set_index(key)[scores], expected)
+
+
+def test_racing_stops_at_max_rounds_and_a_clear_lead_stops_it_after_one_round():
+    X, Y = xor_then_linear(2000)
+    capped = HierarchicalClassifier(
+        AutoNodeModel(
+            max_rows_per_level=100,
+            tie_standard_errors=1e9,
+            max_rounds=2,
+            budget_growth=1.5,
+            min_validation_rows=5,
+        ),
+        random_state=0,
+    ).fit(X, Y)
+    table = capped.model_selection_
+    assert table.groupby("level")["round"].max().to_dict() == {"group": 2, "leaf": 2}
+    assert (
+        (table.loc[table["round"] == 2, "n_train_rows"] + table.loc[table["round"] == 2, "n_validation_rows"])
+        .eq(150)
+        .all()
+    )
+    assert table.loc[table.chosen, "note"].str.contains("max_rounds=2 reached").all()
+    # The XOR level: LightGBM leads the others by far more than two standard errors.
+    clear = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=300), random_state=0).fit(X, Y)
+    group = clear.model_selection_[clear.model_selection_.level == "group"]
+    assert group["round"].tolist() == [1, 1, 1]
+    assert group.loc[~group.chosen, "note"].str.startswith("behind lightgbm").all()
+    assert chosen(clear)["group"] == "lightgbm"
+
+
+def test_a_near_tie_goes_to_a_second_round_with_only_the_tied_candidates():
+    X, Y = xor_then_linear(3000)
+    auto = AutoNodeModel(max_rows_per_level=150, min_validation_rows=5)
+    model = HierarchicalClassifier(auto, random_state=0).fit(X, Y)
+    leaf = model.model_selection_[model.model_selection_.level == "leaf"].set_index(["round", "candidate"])
+    # On 150 rows of the linear leaf level, k-NN is within two standard errors of the
+    # linear model; LightGBM (trees on a linear rule) is behind beyond them and drops out.
+    assert leaf.loc[(1, "lightgbm"), "note"].startswith("behind linear")
+    assert leaf.loc[(1, "knn"), "note"].startswith("tied with linear")
+    assert leaf.loc[(1, "knn"), "note"].endswith("next round")
+    # Round 2: the two tied candidates on three times the rows, where the linear model is clearly ahead.
+    second = leaf.loc[2]
+    assert sorted(second.index) == ["knn", "linear"]
+    assert (second.n_train_rows + second.n_validation_rows).eq(450).all()
+    assert second.loc["knn", "note"].startswith("behind linear")
+    assert chosen(model)["leaf"] == "linear"
+    assert not leaf.loc[1, "chosen"].any()
+
+
+def quadrants(n=600, seed=0):
+    """Leaves are the four quadrants of (x0, x1), level "side" pairs opposite ones (the
+    XOR of the signs): no linear model decides "side", one linear model over the four
+    leaves separates them."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    quadrant = (X[:, 0] > 0).astype(int) * 2 + (X[:, 1] > 0).astype(int)
+    side = np.where(np.isin(quadrant, [0, 3]), "same", "opposite")
+    return X, pd.DataFrame({"side": side, "quadrant": np.char.add("q", quadrant.astype(str))})
+
+
+def test_auto_collapses_a_level_where_the_flat_model_is_better_and_fits_what_collapse_levels_fits():
+    X, Y = quadrants()
+    auto = AutoNodeModel(candidates=["linear"], consider_collapse=True)
+    model = HierarchicalClassifier(auto, random_state=0).fit(X, Y)
+    assert model.collapsed_levels_ == ("quadrant",)
+    table = model.model_selection_.set_index(["level", "candidate"])
+    assert table.loc[("quadrant", "collapse"), "chosen"]
+    assert not table.loc[("quadrant", "top_down"), "chosen"]
+    assert (
+        table.loc[("quadrant", "collapse"), "accuracy"]
+        > table.loc[("quadrant", "top_down"), "accuracy"] + 0.3
+    )
+    assert table.loc[("quadrant", "collapse"), "note"].startswith("one model (the choice of level 'side')")
+    assert table.loc[("quadrant", "linear"), "note"].endswith("unused: the level is collapsed")
+    by_hand = HierarchicalClassifier(collapse_levels=["quadrant"], random_state=0).fit(X, Y)
+    assert_array_equal(model.predict(X), by_hand.predict(X))
+    for got, expected in zip(model.predict_proba(X), by_hand.predict_proba(X), strict=True):
+        np.testing.assert_allclose(got, expected)
+    assert (model.predict(X)[:, 1] == Y["quadrant"]).mean() > 0.95
+
+
+def test_collapse_is_not_considered_when_off_or_when_collapse_levels_are_given():
+    X, Y = quadrants(300)
+    off = HierarchicalClassifier(AutoNodeModel(candidates=["linear"]), random_state=0).fit(X, Y)
+    given = HierarchicalClassifier(
+        AutoNodeModel(candidates=["linear"], consider_collapse=True),
+        collapse_levels=["quadrant"],
+        random_state=0,
+    ).fit(X, Y)
+    for model in (off, given):
+        assert not model.model_selection_.candidate.isin(["top_down", "collapse"]).any()
+    assert off.collapsed_levels_ == ()
+    assert given.collapsed_levels_ == ("quadrant",)
+
+
+def test_a_level_the_top_down_models_decide_as_well_is_not_collapsed():
+    X, Y = xor_then_linear(600)
+    # Trees decide the XOR level and the linear model the linear one; one LightGBM over
+    # the four leaves is no better beyond noise.
+    model = HierarchicalClassifier(AutoNodeModel(consider_collapse=True), random_state=0).fit(X, Y)
+    table = model.model_selection_.set_index(["level", "candidate"])
+    assert model.collapsed_levels_ == ()
+    assert table.loc[("leaf", "top_down"), "chosen"]
+    assert not table.loc[("leaf", "collapse"), "chosen"]
+
+
+def tied_first_level(n=200, seed=0):
+    """Level "a" is the sign of x0 with a wide margin (every candidate is exact on it: a
+    tie in every round); level "b" the sign of x1."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    X[:, 0] += np.sign(X[:, 0]) * 5
+    a = np.where(X[:, 0] > 0, "A", "B")
+    return X, pd.DataFrame({"a": a, "b": np.char.add(a, np.where(X[:, 1] > 0, "1", "2"))})
+
+
+def test_exact_ties_go_to_the_candidate_listed_first():
+    X, Y = tied_first_level()
+    for order in (["knn", "linear"], ["linear", "knn"]):
+        model = HierarchicalClassifier(AutoNodeModel(candidates=order), random_state=0).fit(X, Y)
+        level_a = model.model_selection_[model.model_selection_.level == "a"]
+        assert np.allclose(level_a.accuracy, 1.0)
+        assert chosen(model)["a"] == order[0]
+
+
+@pytest.mark.slow
+def test_exact_ties_are_broken_the_same_way_on_one_worker_and_on_two():
+    X, Y = tied_first_level()
+    serial, parallel = (
+        HierarchicalClassifier(
+            AutoNodeModel(candidates=["knn", "linear"]), random_state=0, n_jobs=n_jobs
+        ).fit(X, Y)
+        for n_jobs in (1, 2)
+    )
+    columns = [c for c in SELECTION_COLUMNS if c != "fit_seconds"]
+    assert_frame_equal(serial.model_selection_[columns], parallel.model_selection_[columns])

@@ -18,6 +18,7 @@ from strategies import hierarchical_data
 from hiercls import InsufficientSupportError, MultiLabelHierarchicalClassifier, check_sufficiency
 from hiercls.exceptions import InsufficientSupportWarning
 from hiercls.hierarchy import read_path_sets
+from hiercls.model_selection import AutoNodeModel
 from hiercls.sparse_linear import SparseLinearModel
 
 # Two binary features decide two independent things: feature 0 which of a1/a2 (under
@@ -165,6 +166,30 @@ def test_bad_targets_are_refused_with_what_is_allowed(Y, kwargs, message):
     X = np.zeros((40, 2))
     with pytest.raises(ValueError, match=message):
         MultiLabelHierarchicalClassifier().fit(X, Y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "error", "message"),
+    [
+        ("auto", ValueError, r"does not take 'auto': estimator='auto' .* offered by HierarchicalClassifier"),
+        ("auto", ValueError, r"Use estimator=None \(the linear default\), a classifier"),
+        (
+            AutoNodeModel(candidates=["linear"]),
+            ValueError,
+            r"does not take AutoNodeModel\(candidates=\['linear'\]\)",
+        ),
+        (
+            "lightgbm",
+            ValueError,
+            r"'estimator' parameter of MultiLabelHierarchicalClassifier must be",
+        ),
+    ],
+)
+def test_bad_estimators_are_refused_with_what_to_use_instead(estimator, error, message):
+    clf = MultiLabelHierarchicalClassifier(estimator)
+    with pytest.raises(error, match=message):
+        clf.fit(X_GRID, Y_GRID)
+    assert not hasattr(clf, "estimators_")
 
 
 def test_a_class_weight_dict_is_refused():

@@ -44,6 +44,7 @@ from ..metrics import (
     propensity_scored_precision_at_k,
     support_bucket_report,
 )
+from ..model_selection import is_auto
 from ..multilabel import MultiLabelHierarchicalClassifier
 from ..parallel import fit_backend
 from ..reports import rare_class_report
@@ -154,6 +155,13 @@ def build_model(
             raise ConfigError(
                 "model.collapse_levels is set, but the data have several paths per row, and the "
                 "multi-label model has no collapsed levels; set model.collapse_levels=null."
+            )
+        if is_auto(getattr(classifier, "estimator", None)):
+            raise ConfigError(
+                "model=auto chooses a node model per level for data with one path per row; "
+                "these data have several paths per row (a MultiLabelHierarchicalClassifier, "
+                "one binary model per child), for which there is no 'auto'. Use model=default "
+                "(the linear model), model=lgbm or model=logreg."
             )
         shared = MultiLabelHierarchicalClassifier._get_param_names()
         params = {k: v for k, v in classifier.get_params(deep=False).items() if k in shared}
