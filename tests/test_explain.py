@@ -259,3 +259,19 @@ def test_a_pipeline_transforms_the_background_too():
     explanation = explain_predictions(model, ["sugar insulin"], top=1, background=texts[:8])
     assert explanation["chosen"].tolist()[0] == "E"
     assert explanation["feature"].tolist()[0] in {"sugar", "insulin"}
+
+
+@pytest.mark.slow
+def test_many_features_are_sampled_with_permutations_and_the_global_generator_is_kept():
+    pytest.importorskip("shap")
+    X, Y = separable()
+    wide = pd.concat([X, X.add_prefix("copy_") * 0.0], axis=1)  # 14 columns: past exact enumeration
+    clf = HierarchicalClassifier(KNeighborsClassifier(), min_samples=1).fit(wide, Y)
+    np.random.seed(7)
+    expected_next = np.random.random_sample()
+    np.random.seed(7)
+    explanation = clf.explain(wide.iloc[[0]], top=1, background=wide.iloc[::15])
+    assert np.random.random_sample() == expected_next
+    assert explanation["feature"].tolist()[0] in {"f_a", "f_b"}
+    again = clf.explain(wide.iloc[[0]], top=1, background=wide.iloc[::15])
+    pd.testing.assert_frame_equal(explanation, again)  # seeded: the same values each call
