@@ -30,7 +30,7 @@ from scipy import sparse
 
 from .exceptions import UnexplainableModelError
 
-__all__ = ["EXACT_MAX_FEATURES", "shap_per_outcome"]
+__all__ = ["EXACT_MAX_FEATURES", "check_shap_can_explain", "shap_per_outcome"]
 
 #: Up to this many features the model-agnostic explainer enumerates every coalition
 #: (2**n model calls per background row: exact and deterministic); beyond, shap's
@@ -65,15 +65,7 @@ def shap_per_outcome(model: Any, X: Any, background: Any | None) -> tuple[NDArra
     UnexplainableModelError
         Without shap installed, or without ``background`` for a model that needs it.
     """
-    name = type(model).__name__
-    try:
-        import shap
-    except ImportError:
-        raise UnexplainableModelError(
-            f"explain reads linear and LightGBM node models itself; the node model {name} is "
-            f'neither, and explaining it needs shap: pip install "hiercls[explain]". Or use a '
-            f"linear model or LightGBM at that node (node_estimators / level_estimators)."
-        ) from None
+    shap = _import_shap(model)
     dense = _dense(X)
     n_outcomes = len(model.classes_)
     tree = _tree_explainer(shap, model)
@@ -82,20 +74,50 @@ def shap_per_outcome(model: Any, X: Any, background: Any | None) -> tuple[NDArra
         space = "margin" if tree.model.tree_output == "log_odds" else "probability"
     else:
         if background is None:
-            raise UnexplainableModelError(
-                f"The node model {name} is not a tree ensemble shap can read, so its SHAP values "
-                f"compare each row with background rows, which node models do not keep: pass "
-                f"background= (a sample of the training rows, say 100), as explain(X, background=...)."
-            )
+            raise UnexplainableModelError(_needs_background(model))
         values, space = _model_agnostic(shap, model, dense, _dense(background)), "probability"
     if values.ndim == 2:  # one output: the positive class's margin of a binary model
         values = np.stack([np.zeros_like(values), values], axis=2)
     if values.shape != (dense.shape[0], dense.shape[1], n_outcomes):
         raise UnexplainableModelError(
-            f"shap gave values of shape {values.shape} for the node model {name}, not "
+            f"shap gave values of shape {values.shape} for the node model {type(model).__name__}, not "
             f"(rows, features, outcomes) = {(dense.shape[0], dense.shape[1], n_outcomes)}."
         )
     return values.transpose(0, 2, 1), space
+
+
+def check_shap_can_explain(model: Any, *, has_background: bool) -> None:
+    """Raise what :func:`shap_per_outcome` would raise for ``model``, before any work.
+
+    Raises
+    ------
+    UnexplainableModelError
+        Without shap installed, or when ``model`` needs background rows and there are none.
+    """
+    shap = _import_shap(model)
+    if not has_background and _tree_explainer(shap, model) is None:
+        raise UnexplainableModelError(_needs_background(model))
+
+
+def _import_shap(model: Any) -> Any:
+    try:
+        import shap
+    except ImportError:
+        raise UnexplainableModelError(
+            f"explain reads linear and LightGBM node models itself; the node model "
+            f"{type(model).__name__} is neither, and explaining it needs shap: pip install "
+            f'"hiercls[explain]". Or use a linear model or LightGBM at that node '
+            f"(node_estimators / level_estimators)."
+        ) from None
+    return shap
+
+
+def _needs_background(model: Any) -> str:
+    return (
+        f"The node model {type(model).__name__} is not a tree ensemble shap can read, so its SHAP "
+        f"values compare each row with background rows, which node models do not keep: pass "
+        f"background= (a sample of the training rows, say 100), as explain(X, background=...)."
+    )
 
 
 def _dense(X: Any) -> NDArray[np.float64]:

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 from sklearn.pipeline import Pipeline
 
-from ._shap_values import shap_per_outcome
+from ._shap_values import check_shap_can_explain, shap_per_outcome
 from .exceptions import UnexplainableModelError
 from .hierarchy import ROOT, as_python
 from .metrics import PATH_SEPARATOR
@@ -37,7 +37,14 @@ from .node_models import ConstantNodeModel, outcome_scores, take_rows
 from .sparse_linear import SparseLinearModel
 from .traversal import group_by_node
 
-__all__ = ["INACTIVE", "STOP", "explain_path_sets", "explain_paths", "explain_predictions"]
+__all__ = [
+    "INACTIVE",
+    "STOP",
+    "check_explainable",
+    "explain_path_sets",
+    "explain_paths",
+    "explain_predictions",
+]
 
 #: Shown as the chosen outcome where the path ends at a node with children.
 STOP = "(path ends here)"
@@ -302,12 +309,12 @@ def _contributions(
     model: Any, X: Any, chosen_at: NDArray[np.intp], runner_at: NDArray[np.intp], background: Any = None
 ) -> sparse.csr_matrix:
     """Per row and feature: the feature's push of chosen over runner-up, (n_rows, n_features)."""
-    if isinstance(model, SparseLinearModel) or (hasattr(model, "coef_") and hasattr(model, "intercept_")):
+    if _is_linear(model):
         weights = _class_weights(model)  # (n_classes, n_features), CSR
         difference = weights[chosen_at] - weights[runner_at]
         return sparse.csr_matrix(sparse.csr_matrix(X).multiply(difference))
     picked = np.arange(X.shape[0])
-    if type(model).__module__.startswith("lightgbm"):
+    if _is_lightgbm(model):
         raw = np.asarray(model.predict(X, pred_contrib=True))
         n_features = X.shape[1]
         if isinstance(raw, list) or raw.ndim != 2:
@@ -320,6 +327,43 @@ def _contributions(
         return sparse.csr_matrix(difference)
     values, _ = shap_per_outcome(model, X, background)
     return sparse.csr_matrix(values[picked, chosen_at] - values[picked, runner_at])
+
+
+def check_explainable(classifier: Any, *, has_background: bool = False) -> None:
+    """Refuse, before any work, a fitted classifier some of whose node models explain cannot read.
+
+    Parameters
+    ----------
+    classifier : HierarchicalClassifier or MultiLabelHierarchicalClassifier
+        Fitted.
+    has_background : bool, default=False
+        Whether ``explain`` will be given background rows.
+
+    Raises
+    ------
+    UnexplainableModelError
+        Naming the first such node model's type, and what would explain it.
+    """
+    for model in classifier.estimators_:
+        binaries = getattr(model, "models", None)  # a label tree node: one binary model per outcome
+        parts = [m for m in binaries.values() if not isinstance(m, float)] if binaries else [model]
+        for part in parts:
+            if part is None or isinstance(part, ConstantNodeModel) or _reads_itself(part):
+                continue
+            check_shap_can_explain(part, has_background=has_background)
+
+
+def _reads_itself(model: Any) -> bool:
+    """Whether :func:`_contributions` explains ``model`` without shap."""
+    return _is_linear(model) or _is_lightgbm(model)
+
+
+def _is_linear(model: Any) -> bool:
+    return isinstance(model, SparseLinearModel) or (hasattr(model, "coef_") and hasattr(model, "intercept_"))
+
+
+def _is_lightgbm(model: Any) -> bool:
+    return type(model).__module__.startswith("lightgbm")
 
 
 def _class_weights(model: Any) -> sparse.csr_matrix:

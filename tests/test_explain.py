@@ -275,3 +275,53 @@ def test_many_features_are_sampled_with_permutations_and_the_global_generator_is
     assert explanation["feature"].tolist()[0] in {"f_a", "f_b"}
     again = clf.explain(wide.iloc[[0]], top=1, background=wide.iloc[::15])
     pd.testing.assert_frame_equal(explanation, again)  # seeded: the same values each call
+
+
+@pytest.mark.parametrize(
+    ("node_model", "hide_shap", "message"),
+    [
+        (KNeighborsClassifier, False, r"KNeighborsClassifier is not a tree ensemble shap can read"),
+        (
+            lambda: HistGradientBoostingClassifier(max_iter=5),
+            True,
+            r"HistGradientBoostingClassifier is neither, .*pip install \"hiercls\[explain\]\"",
+        ),
+    ],
+)
+def test_batch_explain_refuses_unexplainable_node_models_before_writing(
+    tmp_path, monkeypatch, node_model, hide_shap, message
+):
+    from hiercls.artifacts import save_model
+    from hiercls.batch import predict_file
+
+    if hide_shap:
+        monkeypatch.setitem(sys.modules, "shap", None)
+    else:
+        pytest.importorskip("shap")
+    X, clf = _fitted(node_model())
+    save_model(clf, tmp_path / "model")
+    X.iloc[:10].to_parquet(tmp_path / "rows.parquet")
+    with pytest.raises(UnexplainableModelError, match=message):
+        predict_file(tmp_path / "model", tmp_path / "rows.parquet", tmp_path / "out", explain=2, quiet=True)
+    assert not (tmp_path / "out").exists()
+    predict_file(tmp_path / "model", tmp_path / "rows.parquet", tmp_path / "out", quiet=True)  # explain=0
+    assert len(pd.read_parquet(tmp_path / "out")) == 10
+
+
+@pytest.mark.slow
+def test_batch_explain_reads_tree_node_models(tmp_path):
+    pytest.importorskip("shap")
+    from hiercls.artifacts import save_model
+    from hiercls.batch import predict_file
+
+    X, clf = _fitted(RandomForestClassifier(n_estimators=10, random_state=0))
+    save_model(clf, tmp_path / "model")
+    X.iloc[[0, 60]].to_csv(tmp_path / "rows.csv", index=False)
+    predict_file(tmp_path / "model", tmp_path / "rows.csv", tmp_path / "out", explain=1, quiet=True)
+    out = pd.read_parquet(tmp_path / "out")
+    expected = clf.explain(X.iloc[[0, 60]], top=1)
+    written = [text.split(" (")[0] for text in (*out["group_explanation"], *out["leaf_explanation"])]
+    assert written == [
+        *expected.loc[expected["level"] == "group", "feature"],
+        *expected.loc[expected["level"] == "leaf", "feature"],
+    ]
