@@ -129,9 +129,8 @@ def test_predict_explains_every_step_of_every_path(tmp_path, trained, file_forma
     for level in ("level0", "level1"):
         for row in range(4):
             here = expected[(expected["row"] == row) & (expected["level"] == level)]
-            steps = sorted(
-                f"{chosen}: " + "; ".join(step["text"]) for (_, chosen), step in here.groupby(["node", "chosen"])
-            )
+            by_step = here.groupby(["node", "chosen"])
+            steps = sorted(f"{chosen}: " + "; ".join(step["text"]) for (_, chosen), step in by_step)
             written = out[f"{level}_explanation"][row]
             assert sorted(written.split(" | ") if isinstance(written, str) and written else []) == steps
     # Each step's first feature holds the word that gives its path away (TF-IDF's

@@ -39,7 +39,8 @@ def test_linear_weights_are_the_class_column_minus_its_siblings_mean():
     # b1 is an only child and "a / nowhere" no class: neither gets rows.
     assert table["path"].unique().tolist() == ["a / a2", "b"]
     a2 = table[table["path"] == "a / a2"]
-    assert (a2["level"] == "leaf").all() and (a2["node"] == "a").all()
+    assert (a2["level"] == "leaf").all()
+    assert (a2["node"] == "a").all()
     assert a2["rank"].tolist() == list(range(1, len(a2) + 1))
     assert a2["feature"].iloc[0] == "f_a2"
     # From scratch: the model at "a" (three outcomes), a2's weights minus the mean of a1's and a3's.
