@@ -346,7 +346,7 @@ def check_explainable(classifier: Any, *, has_background: bool = False) -> None:
     """
     for model in classifier.estimators_:
         binaries = getattr(model, "models", None)  # a label tree node: one binary model per outcome
-        parts = [m for m in binaries.values() if not isinstance(m, float)] if binaries else [model]
+        parts = [model] if binaries is None else [m for m in binaries.values() if not isinstance(m, float)]
         for part in parts:
             if part is None or isinstance(part, ConstantNodeModel) or _reads_itself(part):
                 continue

@@ -449,3 +449,12 @@ def test_explain_reads_tree_node_models_with_shap():
     assert by_step[(3, "level0", "b")] == "f_b"
     assert by_step[(1, "level1", "a2")] in {"f_a1", "f_a2"}  # a2 is "f_a2 present" or "f_a1 absent"
     assert (steps["contribution"] > 0).all()
+
+
+def test_check_explainable_passes_linear_label_trees():
+    from hiercls.explain import check_explainable
+
+    X, Y = _text_like_sets(0)
+    clf = MultiLabelHierarchicalClassifier(min_samples=1).fit(X, Y)  # every outcome stacked
+    check_explainable(clf)  # no error: nothing to refuse
+    assert len(clf.explain(X[:2], top=1))
