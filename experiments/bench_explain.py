@@ -57,6 +57,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
     warnings.simplefilter("ignore")
     config, n_train, n_explain = spec["config"], spec["n_train"], spec["n_explain"]
     result: dict[str, Any] = {**spec, "phase": "data"}
+    result_path.write_text(json.dumps(result))  # a timeout's line still names its configuration
     if config == "text_linear":
         X, Y = make_hierarchical_text(n_train + n_explain, random_state=0)
     else:
@@ -68,6 +69,7 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
     clf = HierarchicalClassifier(_node_model(config), sufficiency_policy="ignore", random_state=0)
     clf.fit(X_train, Y_train)
     result.update(fit_cpu_s=time.process_time() - start, n_features=int(X.shape[1]), phase="fit")
+    result_path.write_text(json.dumps(result))
     background = X_train[:100] if config == "knn" else None
     # The first call pays one-off costs (importing shap, compiling its kernels): apart.
     start = time.process_time()
@@ -92,6 +94,9 @@ def child(spec: dict[str, Any], result_path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 training rows, 200 explained")
+    parser.add_argument("--only", nargs="*", choices=CONFIGS, help="run these configurations only")
+    parser.add_argument("--knn-rows", type=int, help="rows the k-NN configuration explains")
+    parser.add_argument("--summary-only", action="store_true", help="rebuild the table from the log")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -99,27 +104,36 @@ def main() -> None:
         child(json.loads(args.child), Path(args.result))
         return
     n_train, n_explain, n_knn = (2000, 200, 20) if args.quick else (20000, 2000, 100)
+    n_knn = args.knn_rows or n_knn
     machine = runner.machine_info()
     log = "explain_quick_runs.jsonl" if args.quick else "explain_runs.jsonl"
     out = runner.results_dir(args.quick) / log
-    rows = []
+    if not args.summary_only:
+        _run(args.only or CONFIGS, n_train, n_explain, n_knn, machine, out)
+    # The table: the latest line of each configuration and row count in the log.
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    for text in out.read_text().splitlines():
+        row = json.loads(text)
+        latest[(row["config"], row["n_explain"])] = row
+    rows = sorted(latest.values(), key=lambda r: (CONFIGS.index(r["config"]), r["n_explain"]))
+    write_table(rows, quick=args.quick)
+
+
+def _run(configs: Any, n_train: int, n_explain: int, n_knn: int, machine: dict[str, Any], out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        for config in CONFIGS:
+        for config in configs:
             n_rows = n_knn if config == "knn" else n_explain
             spec = {"config": config, "n_train": n_train, "n_explain": n_rows}
-            rows.append(
-                runner.run_spec(
-                    __file__,
-                    spec,
-                    Path(tmp) / f"{config}.json",
-                    timeout=1800,
-                    memory_limit=4 << 30,
-                    env={**os.environ, **_ONE_THREAD},
-                    out=out,
-                    machine=machine,
-                )
+            runner.run_spec(
+                __file__,
+                spec,
+                Path(tmp) / f"{config}.json",
+                timeout=1800,
+                memory_limit=4 << 30,
+                env={**os.environ, **_ONE_THREAD},
+                out=out,
+                machine=machine,
             )
-    write_table(rows, quick=args.quick)
 
 
 def write_table(rows: list[dict[str, Any]], *, quick: bool) -> None:
