@@ -561,11 +561,22 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
             # which only sends a valid X down the slow path).
             return bool(np.isfinite(values.sum()))
 
-    def _explain_inputs(self, X: ArrayLike, top: Any, feature_names: Any) -> tuple[Any, NDArray[Any]]:
-        """``explain``'s checked ``X`` and the names of its columns; refuses a bad ``top``."""
+    def _explain_inputs(
+        self, X: ArrayLike, top: Any, feature_names: Any, background: Any = None
+    ) -> tuple[Any, NDArray[Any], Any]:
+        """``explain``'s checked ``X``, the names of its columns and the checked ``background``.
+
+        Refuses a bad ``top``, and ``background`` rows that ``X``'s checks would refuse.
+        """
         if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
             raise ValueError(f"top must be a positive integer; got {top!r}.")
         X_checked: Any = self._validate_for_predict(X)
+        background_checked: Any = None
+        if background is not None:
+            try:
+                background_checked = self._validate_for_predict(background)
+            except ValueError as error:
+                raise type(error)(f"background: {error}") from error
         if feature_names is None:
             feature_names = getattr(self, "feature_names_in_", None)
         if feature_names is None:
@@ -574,7 +585,7 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"feature_names has {len(feature_names)} names for {X_checked.shape[1]} columns of X."
             )
-        return X_checked, np.asarray(feature_names, dtype=object)
+        return X_checked, np.asarray(feature_names, dtype=object), background_checked
 
     def _check_k(self, k: Any, *, allow_zero: bool = False) -> int:
         """``k`` as an int, at most the number of complete paths the model can predict."""
@@ -1208,7 +1219,9 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
         return TopKPaths(labels.reshape(n_samples, k, -1), top.proba)
 
-    def explain(self, X: ArrayLike, *, top: int = 5, feature_names: Any = None) -> pd.DataFrame:
+    def explain(
+        self, X: ArrayLike, *, top: int = 5, feature_names: Any = None, background: Any = None
+    ) -> pd.DataFrame:
         """The features that decided each step of each row's predicted path.
 
         At every node on a row's path (as ``predict`` decodes it), the node model chose
@@ -1216,7 +1229,14 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         the chosen outcome's decision value above the runner-up's. Exact for linear
         node models (``value * (weight[chosen] - weight[runner_up])``: the
         contributions and the intercepts' difference add up to the decision values'
-        difference); LightGBM's own ``pred_contrib`` for LightGBM node models. For a
+        difference); LightGBM's own ``pred_contrib`` for LightGBM node models. Other
+        node models need shap (``pip install "hiercls[explain]"``): their SHAP values,
+        chosen minus runner-up, which with the explainer's base values add up to the
+        difference of the two outcomes' outputs. Tree ensembles are read by shap's
+        ``TreeExplainer`` (margin, i.e. log-odds, space for gradient boosting;
+        probability space for random forests, whose trees vote probabilities);
+        other classifiers (k-NN, SVC, ...) by a model-agnostic explainer of
+        ``predict_proba`` (probability space) against ``background`` rows. For a
         Pipeline (TF-IDF, say), use :func:`hiercls.explain.explain_predictions`,
         which also names the vocabulary.
 
@@ -1227,6 +1247,11 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
             Features kept per row and step, largest positive contribution first.
         feature_names : sequence of str, optional
             Default: ``feature_names_in_``, else ``x0, x1, ...``.
+        background : {array-like, sparse matrix, DataFrame}, optional
+            Rows to compare with, for node models only a model-agnostic explainer
+            reads: a sample of the training rows (say 100; the cost grows with it).
+            Node models keep no training rows; tree ensembles need none (their
+            trees store how the training rows split).
 
         Returns
         -------
@@ -1238,12 +1263,17 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
 
         Raises
         ------
-        TypeError
-            For a node model on some path that is neither linear nor LightGBM.
+        UnexplainableModelError
+            For a node model on some path that is neither linear nor LightGBM, when
+            shap is not installed, or when it needs ``background`` and none was given.
+            Also a ``TypeError``.
+        ValueError
+            For ``top`` below 1, ``feature_names`` of the wrong length, or
+            ``background`` of other columns than ``X``.
         """
-        X_checked, names = self._explain_inputs(X, top, feature_names)
+        X_checked, names, background_checked = self._explain_inputs(X, top, feature_names, background)
         node_codes = self._decode(X_checked, with_proba=False).node_codes
-        return explain_paths(self, X_checked, node_codes, names, int(top))
+        return explain_paths(self, X_checked, node_codes, names, int(top), background_checked)
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Exact-path accuracy: the share of rows whose whole predicted path is right.

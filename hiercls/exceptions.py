@@ -18,6 +18,7 @@ __all__ = [
     "InsufficientSupportError",
     "ModelSelectionError",
     "SchemaError",
+    "UnexplainableModelError",
     "InsufficientSupportWarning",
     "WarmStartWarning",
     "WeightPruningWarning",
@@ -42,6 +43,14 @@ class ModelSelectionError(ValueError):
 
 class SchemaError(ValueError):
     """A data file or frame lacks columns, or has columns of the wrong type."""
+
+
+class UnexplainableModelError(TypeError, ValueError):
+    """A node model on a predicted path cannot be explained as asked.
+
+    Also a :class:`TypeError` (the model's type is what is wrong), as explanations
+    refused such models before this class existed.
+    """
 
 
 class InsufficientSupportWarning(UserWarning):

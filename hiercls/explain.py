@@ -8,9 +8,15 @@ chosen child above the runner-up's:
   ``value * (weight[chosen] - weight[runner_up])``, exact: the contributions and the
   intercepts' difference add up to the decision values' difference;
 - LightGBM node models: LightGBM's own ``pred_contrib`` (SHAP values of the raw
-  scores), chosen minus runner-up.
+  scores), chosen minus runner-up;
+- other node models, when shap is installed (``pip install "hiercls[explain]"``):
+  SHAP values, chosen minus runner-up: shap's
+  ``TreeExplainer`` for tree ensembles (margins for boosting, probabilities for
+  forests; no background needed), a model-agnostic explainer of ``predict_proba``
+  against ``background`` rows for the rest.
 
-Other node models raise a ``TypeError`` that names them.
+Without shap, or without background rows where they are needed, they raise
+:class:`~hiercls.exceptions.UnexplainableModelError`, which names the model.
 """
 
 from __future__ import annotations
@@ -23,13 +29,22 @@ from numpy.typing import NDArray
 from scipy import sparse
 from sklearn.pipeline import Pipeline
 
+from ._shap_values import check_shap_can_explain, shap_per_outcome
+from .exceptions import UnexplainableModelError
 from .hierarchy import ROOT, as_python
 from .metrics import PATH_SEPARATOR
 from .node_models import ConstantNodeModel, outcome_scores, take_rows
 from .sparse_linear import SparseLinearModel
 from .traversal import group_by_node
 
-__all__ = ["INACTIVE", "STOP", "explain_path_sets", "explain_paths", "explain_predictions"]
+__all__ = [
+    "INACTIVE",
+    "STOP",
+    "check_explainable",
+    "explain_path_sets",
+    "explain_paths",
+    "explain_predictions",
+]
 
 #: Shown as the chosen outcome where the path ends at a node with children.
 STOP = "(path ends here)"
@@ -38,7 +53,9 @@ STOP = "(path ends here)"
 INACTIVE = "(inactive)"
 
 
-def explain_predictions(model: Any, X: Any, *, top: int = 5, feature_names: Any = None) -> pd.DataFrame:
+def explain_predictions(
+    model: Any, X: Any, *, top: int = 5, feature_names: Any = None, background: Any = None
+) -> pd.DataFrame:
     """The features that decided each step of each row's predicted path.
 
     Parameters
@@ -53,6 +70,10 @@ def explain_predictions(model: Any, X: Any, *, top: int = 5, feature_names: Any 
     feature_names : sequence of str, optional
         Names of the classifier's input columns; default: the Pipeline's output
         names, else ``feature_names_in_``, else ``x0, x1, ...``.
+    background : {array-like, sparse matrix, DataFrame}, optional
+        Rows to compare with (a sample of the training rows, say 100), for node
+        models that only a model-agnostic SHAP explainer reads (k-NN, SVC, ...);
+        transformed by a Pipeline's steps like ``X``.
 
     Returns
     -------
@@ -74,14 +95,23 @@ def explain_predictions(model: Any, X: Any, *, top: int = 5, feature_names: Any 
     if isinstance(model, Pipeline):
         classifier = model.steps[-1][1]
         X = model[:-1].transform(X)
+        if background is not None:
+            background = model[:-1].transform(background)
         if feature_names is None and hasattr(model[:-1], "get_feature_names_out"):
             feature_names = model[:-1].get_feature_names_out()
-        return classifier.explain(X, top=top, feature_names=feature_names)  # type: ignore[no-any-return]
-    return model.explain(X, top=top, feature_names=feature_names)  # type: ignore[no-any-return]
+        model = classifier
+    return model.explain(  # type: ignore[no-any-return]
+        X, top=top, feature_names=feature_names, background=background
+    )
 
 
 def explain_paths(
-    classifier: Any, X: Any, node_codes: NDArray[np.intp], names: NDArray[Any], top: int
+    classifier: Any,
+    X: Any,
+    node_codes: NDArray[np.intp],
+    names: NDArray[Any],
+    top: int,
+    background: Any = None,
 ) -> pd.DataFrame:
     """:meth:`HierarchicalClassifier.explain` for validated ``X`` and its decoded paths."""
     hierarchy = classifier.hierarchy_
@@ -99,7 +129,9 @@ def explain_paths(
             rows = decided[group]
             chosen = _chosen_outcomes(model_at, node_codes[rows, level:], node)
             frames.append(
-                _explain_node(hierarchy, node, model_at, take_rows(X, rows), rows, chosen, level, names, top)
+                _explain_node(
+                    hierarchy, node, model_at, take_rows(X, rows), rows, chosen, level, names, top, background
+                )
             )
     columns = ["row", "level", "node", "chosen", "runner_up", "feature", "value", "contribution"]
     if not frames:
@@ -131,6 +163,7 @@ def _explain_node(
     level: int,
     names: NDArray[Any],
     top: int,
+    background: Any,
 ) -> pd.DataFrame:
     outcomes = np.asarray(model.classes_)
     chosen_at = np.searchsorted(outcomes, chosen)
@@ -138,7 +171,7 @@ def _explain_node(
     others = scores.copy()
     others[np.arange(len(rows)), chosen_at] = -np.inf
     runner_at = np.argmax(others, axis=1)
-    contributions = _contributions(model, X, chosen_at, runner_at)
+    contributions = _contributions(model, X, chosen_at, runner_at, background)
     X = sparse.csr_matrix(X)
     path = PATH_SEPARATOR.join(str(as_python(x)) for x in hierarchy.node_path(node)) if node != ROOT else ""
 
@@ -174,15 +207,22 @@ def _top_entries(
 
 
 def explain_path_sets(
-    classifier: Any, X: Any, row: NDArray[np.intp], end: NDArray[np.intp], names: NDArray[Any], top: int
+    classifier: Any,
+    X: Any,
+    row: NDArray[np.intp],
+    end: NDArray[np.intp],
+    names: NDArray[Any],
+    top: int,
+    background: Any = None,
 ) -> pd.DataFrame:
     """:meth:`MultiLabelHierarchicalClassifier.explain` for validated ``X`` and its predicted paths.
 
     ``row`` and ``end`` give each predicted path: its row and the node where it ends.
     Every step of every path is one binary decision, "this outcome is active": a
     feature's contribution is ``value * weight`` of that outcome's model (linear), or
-    LightGBM's ``pred_contrib`` for the positive class; with the intercept they add
-    up to the outcome's decision value. Steps shared by two paths of a row are
+    LightGBM's ``pred_contrib`` for the positive class (with the intercept they add
+    up to the outcome's decision value), or SHAP values of the positive class minus
+    the negative class's. Steps shared by two paths of a row are
     explained once.
     """
     hierarchy = classifier.hierarchy_
@@ -209,7 +249,7 @@ def explain_path_sets(
         for j in np.unique(at).tolist():
             block = table[group[at == j]]
             X_rows = take_rows(X, block[:, 0])
-            contributions = _outcome_contributions(model, j, X_rows)
+            contributions = _outcome_contributions(model, j, X_rows, background)
             if contributions is None:
                 continue  # an outcome of fixed probability: no feature decided it
             frames.append(_explain_step(hierarchy, block, X_rows, contributions, names, top))
@@ -220,7 +260,7 @@ def explain_path_sets(
     return explanation.sort_values(["row", "level", "node"], kind="stable", ignore_index=True)
 
 
-def _outcome_contributions(model: Any, position: int, X: Any) -> sparse.csr_matrix | None:
+def _outcome_contributions(model: Any, position: int, X: Any, background: Any) -> sparse.csr_matrix | None:
     """Per row and feature, the push toward outcome ``position`` of a label tree node; None if fixed."""
     stacked_at = np.asarray(model.stacked_at)
     if model.stacked is not None and position in stacked_at:
@@ -230,7 +270,7 @@ def _outcome_contributions(model: Any, position: int, X: Any) -> sparse.csr_matr
     if isinstance(binary, float):
         return None
     positive = np.full(X.shape[0], list(binary.classes_).index(1), dtype=np.intp)
-    return _contributions(binary, X, positive, 1 - positive)
+    return _contributions(binary, X, positive, 1 - positive, background)
 
 
 def _explain_step(
@@ -266,30 +306,64 @@ def _entries(X: sparse.csr_matrix, rows: NDArray[np.intp], columns: NDArray[np.i
 
 
 def _contributions(
-    model: Any, X: Any, chosen_at: NDArray[np.intp], runner_at: NDArray[np.intp]
+    model: Any, X: Any, chosen_at: NDArray[np.intp], runner_at: NDArray[np.intp], background: Any = None
 ) -> sparse.csr_matrix:
     """Per row and feature: the feature's push of chosen over runner-up, (n_rows, n_features)."""
-    if isinstance(model, SparseLinearModel) or (hasattr(model, "coef_") and hasattr(model, "intercept_")):
+    if _is_linear(model):
         weights = _class_weights(model)  # (n_classes, n_features), CSR
         difference = weights[chosen_at] - weights[runner_at]
         return sparse.csr_matrix(sparse.csr_matrix(X).multiply(difference))
-    if type(model).__module__.startswith("lightgbm"):
+    picked = np.arange(X.shape[0])
+    if _is_lightgbm(model):
         raw = np.asarray(model.predict(X, pred_contrib=True))
         n_features = X.shape[1]
         if isinstance(raw, list) or raw.ndim != 2:
-            raise TypeError("LightGBM's pred_contrib returned an unexpected shape.")
+            raise UnexplainableModelError("LightGBM's pred_contrib returned an unexpected shape.")
         if raw.shape[1] == n_features + 1:  # binary: contributions to the positive class's score
             per_class = np.stack([np.zeros_like(raw), raw], axis=1)
         else:
             per_class = raw.reshape(len(raw), -1, n_features + 1)
-        picked = np.arange(len(raw))
         difference = per_class[picked, chosen_at, :n_features] - per_class[picked, runner_at, :n_features]
         return sparse.csr_matrix(difference)
-    raise TypeError(
-        f"explain_predictions explains linear and LightGBM node models; the node model "
-        f"{type(model).__name__} is neither. Use a linear model or LightGBM at that node "
-        f"(node_estimators / level_estimators)."
-    )
+    values, _ = shap_per_outcome(model, X, background)
+    return sparse.csr_matrix(values[picked, chosen_at] - values[picked, runner_at])
+
+
+def check_explainable(classifier: Any, *, has_background: bool = False) -> None:
+    """Refuse, before any work, a fitted classifier some of whose node models explain cannot read.
+
+    Parameters
+    ----------
+    classifier : HierarchicalClassifier or MultiLabelHierarchicalClassifier
+        Fitted.
+    has_background : bool, default=False
+        Whether ``explain`` will be given background rows.
+
+    Raises
+    ------
+    UnexplainableModelError
+        Naming the first such node model's type, and what would explain it.
+    """
+    for model in classifier.estimators_:
+        binaries = getattr(model, "models", None)  # a label tree node: one binary model per outcome
+        parts = [model] if binaries is None else [m for m in binaries.values() if not isinstance(m, float)]
+        for part in parts:
+            if part is None or isinstance(part, ConstantNodeModel) or _reads_itself(part):
+                continue
+            check_shap_can_explain(part, has_background=has_background)
+
+
+def _reads_itself(model: Any) -> bool:
+    """Whether :func:`_contributions` explains ``model`` without shap."""
+    return _is_linear(model) or _is_lightgbm(model)
+
+
+def _is_linear(model: Any) -> bool:
+    return isinstance(model, SparseLinearModel) or (hasattr(model, "coef_") and hasattr(model, "intercept_"))
+
+
+def _is_lightgbm(model: Any) -> bool:
+    return type(model).__module__.startswith("lightgbm")
 
 
 def _class_weights(model: Any) -> sparse.csr_matrix:

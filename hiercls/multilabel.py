@@ -566,7 +566,9 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             labels[:, j] = self.hierarchy_.node_labels(path_codes[:, j], j)
         return TopKPaths(labels.reshape(n, k, -1), top.proba, top.level_proba)
 
-    def explain(self, X: ArrayLike, *, top: int = 5, feature_names: Any = None) -> pd.DataFrame:
+    def explain(
+        self, X: ArrayLike, *, top: int = 5, feature_names: Any = None, background: Any = None
+    ) -> pd.DataFrame:
         """The features that made each step of each predicted path likely.
 
         Every path of :meth:`predict_paths` is a chain of binary decisions, one per
@@ -574,7 +576,10 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
         step, the features that pushed that outcome's decision value up most, with
         their contributions: ``value * weight`` for linear node models (with the
         intercept they add up to the decision value), LightGBM's ``pred_contrib``
-        for LightGBM ones. A step two paths of a row share is listed once; outcomes
+        for LightGBM ones, and with shap installed (``pip install "hiercls[explain]"``)
+        the SHAP values of "active" minus those of "inactive" for other node models
+        (see :meth:`HierarchicalClassifier.explain <hiercls.HierarchicalClassifier.explain>`
+        for the explainers and their spaces). A step two paths of a row share is listed once; outcomes
         of a fixed probability (every training row agreed) have no features.
 
         Parameters
@@ -586,6 +591,9 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             Names of ``X``'s columns; default ``feature_names_in_``, else ``x0, x1, ...``.
             For a Pipeline, use :func:`hiercls.explain.explain_predictions`, which
             names a TF-IDF vocabulary's words.
+        background : {array-like, sparse matrix, DataFrame}, optional
+            Rows to compare with (a sample of the training rows), for node models
+            only a model-agnostic SHAP explainer reads.
 
         Returns
         -------
@@ -597,10 +605,11 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
 
         Raises
         ------
-        TypeError
-            For a node model on some path that is neither linear nor LightGBM.
+        UnexplainableModelError
+            For a node model on some path that is neither linear nor LightGBM, when
+            shap is not installed or it needs ``background``. Also a ``TypeError``.
         """
-        X_checked, names = self._explain_inputs(X, top, feature_names)
+        X_checked, names, background_checked = self._explain_inputs(X, top, feature_names, background)
         found = self.predict_paths(X_checked)
         return explain_path_sets(
             self,
@@ -609,6 +618,7 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             self._class_nodes[found.class_index],
             names,
             int(top),
+            background_checked,
         )
 
     def score(self, X: ArrayLike, y: Any, sample_weight: ArrayLike | None = None) -> float:

@@ -106,6 +106,13 @@ def test_every_experiment_runs_briefly(tmp_path, experiment):
         cfg.model.estimator.n_estimators = 10
     metrics = train(cfg)
     assert np.isfinite(metrics["test"]["hierarchical_f1"])
+    report = json.loads((tmp_path / "rare_class_report.json").read_text())
+    worst_features = pd.DataFrame(report["tables"]["worst_class_features"])
+    assert "## Most weighted features of the worst classes" in (tmp_path / "rare_class_report.md").read_text()
+    if experiment.startswith("text_tfidf"):  # named by the vocabulary's words, as the featurizer has them
+        vocabulary = load_model(tmp_path / "model")[0].named_transformers_["text"].vocabulary_
+        assert len(worst_features)
+        assert set(worst_features["feature"]) <= set(vocabulary)
 
 
 @pytest.mark.parametrize(

@@ -89,3 +89,52 @@ def test_load_table_splits_paths_and_levels(tmp_path):
         load_table(path, paths_column="codes", label_columns=["x"])
     with pytest.raises(ValueError, match=r"two different non-empty strings"):
         load_table(path, paths_column="codes", path_separator="/")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("multilabel")
+    train(compose_multilabel(directory))
+    return directory / "run"
+
+
+@pytest.mark.slow  # a hiercls-train run, then hiercls-predict
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_predict_explains_every_step_of_every_path(tmp_path, trained, file_format):
+    from hiercls.cli.predict import predict
+    from hiercls.explain import explain_predictions
+
+    texts = ["red big thing", "blue item", "big object", "red blue big item"]
+    rows = pd.DataFrame({"text": texts})
+    source = tmp_path / f"new.{file_format}"
+    rows.to_csv(source, index=False) if file_format == "csv" else rows.to_parquet(source)
+    overrides = [
+        f"model_path={trained}",
+        f"input={source}",
+        f"output={tmp_path / 'scored'}",
+        f"format={file_format}",
+        "explain=2",
+        "quiet=true",
+        f"paths.output_dir={tmp_path}",
+    ]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        summary = predict(compose("predict", overrides=overrides))
+    assert summary["rows"] == 4
+    part = next((tmp_path / "scored").glob(f"part-*.{file_format}"))
+    out = pd.read_parquet(part) if file_format == "parquet" else pd.read_csv(part, keep_default_na=False)
+    # The same steps as explain gives, written "outcome: feature (+contribution); ..." and
+    # joined by " | ", per level.
+    expected = explain_predictions(load_model(trained / "model"), rows, top=2)
+    expected["text"] = expected["feature"] + " (" + expected["contribution"].map("{:+.3g}".format) + ")"
+    for level in ("level0", "level1"):
+        for row in range(4):
+            here = expected[(expected["row"] == row) & (expected["level"] == level)]
+            by_step = here.groupby(["node", "chosen"])
+            steps = sorted(f"{chosen}: " + "; ".join(step["text"]) for (_, chosen), step in by_step)
+            written = out[f"{level}_explanation"][row]
+            assert sorted(written.split(" | ") if isinstance(written, str) and written else []) == steps
+    # Each step's first feature holds the word that gives its path away (TF-IDF's
+    # words and bigrams, named by the Pipeline's ColumnTransformer).
+    assert "C: text__red" in out["level0_explanation"][0]
+    assert "S: text__big" in out["level0_explanation"][0]
+    assert out["level1_explanation"][1].startswith("blue: text__blue")

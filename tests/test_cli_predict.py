@@ -520,6 +520,30 @@ PREDICT_ROWS = [
         "nothing",
     ),
     (
+        {"extra": ["explain=-1"]},
+        2,
+        r"The 'explain' parameter of predict_file must be an int in the range \[0, inf\)\. Got -1 instead",
+        "nothing",
+    ),
+    (
+        {"extra": ["explain=0.5"]},
+        2,
+        r"'explain' parameter .* Got 0\.5 instead",
+        "nothing",
+    ),
+    (
+        {"extra": ["explain=many"]},
+        2,
+        r"'explain' parameter .* Got 'many' instead",
+        "nothing",
+    ),
+    (
+        {"extra": ["explain=0"]},
+        0,
+        None,
+        "scored",
+    ),  # 0 is the default: no explanation columns
+    (
         {"extra": ["chunk_rows=0"]},
         2,
         r"chunk_rows",

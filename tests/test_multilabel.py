@@ -457,3 +457,29 @@ def test_explain_refuses_a_bad_top():
     for top in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="top must be a positive integer"):
             clf.explain(X_GRID, top=top)
+
+
+@pytest.mark.slow  # shap's first explanation in a process compiles its kernels (seconds)
+def test_explain_reads_tree_node_models_with_shap():
+    pytest.importorskip("shap")
+    from sklearn.ensemble import RandomForestClassifier
+
+    X = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 0, 1.0]] * 15)
+    Y = [[("a", "a1")], [("a", "a2")], [("b",)], [("a", "a1"), ("b",)]] * 15
+    forest = RandomForestClassifier(n_estimators=10, random_state=0)
+    clf = MultiLabelHierarchicalClassifier(forest, min_samples=1).fit(X, Y)
+    steps = clf.explain(X[:4], top=1, feature_names=["f_a1", "f_a2", "f_b"])
+    by_step = {(r.row, r.level, r.chosen): r.feature for r in steps.itertuples()}
+    assert by_step[(2, "level0", "b")] == "f_b"
+    assert by_step[(3, "level0", "b")] == "f_b"
+    assert by_step[(1, "level1", "a2")] in {"f_a1", "f_a2"}  # a2 is "f_a2 present" or "f_a1 absent"
+    assert (steps["contribution"] > 0).all()
+
+
+def test_check_explainable_passes_linear_label_trees():
+    from hiercls.explain import check_explainable
+
+    X, Y = _text_like_sets(0)
+    clf = MultiLabelHierarchicalClassifier(min_samples=1).fit(X, Y)  # every outcome stacked
+    check_explainable(clf)  # no error: nothing to refuse
+    assert len(clf.explain(X[:2], top=1))

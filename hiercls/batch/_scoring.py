@@ -224,15 +224,27 @@ def _label_column(
 
 
 def _explanations(classifier: Any, X: Any, good: np.ndarray, n: int, job: Job) -> list[pa.Array]:
-    """Per level, "feature (+contribution); ..." of each scored row (null where none)."""
+    """Per level, "feature (+contribution); ..." of each scored row (null where none).
+
+    A multi-label row can take several steps at one level (one per path): each is
+    written "outcome: feature (+contribution); ...", and the steps joined by " | ".
+    """
     columns = {level: np.full(n, None, dtype=object) for level in job.levels}
     if good.size:
         explained = classifier.explain(X, top=job.explain, feature_names=job.explained_features)
         if len(explained):
             amounts = explained["contribution"].map("{:+.3g}".format)
             text = explained["feature"].astype(str) + " (" + amounts + ")"
+            keys = [explained["row"], explained["level"]]
+            if job.multi_label:
+                step_keys = [*keys, explained["node"], explained["chosen"]]
+                steps = text.groupby(step_keys, sort=False).agg("; ".join)
+                chosen = steps.index.get_level_values("chosen").astype(str)
+                text = pd.Series(chosen + ": " + steps.to_numpy(), index=steps.index)
+                keys = [text.index.get_level_values("row"), text.index.get_level_values("level")]
             # One string per (row, level), then one column per level.
-            table = text.groupby([explained["row"], explained["level"]], sort=False).agg("; ".join).unstack()
+            joiner = " | ".join if job.multi_label else "; ".join
+            table = text.groupby(keys, sort=False).agg(joiner).unstack()
             for level in table.columns:
                 present = table[level].notna().to_numpy()
                 columns[level][good[table.index.to_numpy()[present]]] = table[level].to_numpy()[present]

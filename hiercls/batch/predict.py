@@ -14,7 +14,7 @@ from .._atomic import write_json
 from .._compat import StrOptions, validate_params
 from .._validation import SequenceOf, StrictInterval
 from ..artifacts import artifact_checksum, find_classifier, load_model, read_metadata
-from ..estimator import HierarchicalClassifier
+from ..explain import check_explainable
 from ..hierarchy import as_python
 from ._dask_run import dask_layout, run_dask
 from ._job import prepare_job
@@ -153,6 +153,12 @@ def predict_file(
         pushed the row's decision at that level most, with their contributions
         (``"asthma (+1.2); night (+0.4)"``; see
         :meth:`HierarchicalClassifier.explain <hiercls.HierarchicalClassifier.explain>`).
+        For a multi-label model, every step of every predicted path at that level,
+        each as ``"outcome: feature (+contribution); ..."``, joined by ``" | "`` (see
+        :meth:`MultiLabelHierarchicalClassifier.explain
+        <hiercls.MultiLabelHierarchicalClassifier.explain>`). Node models that only a
+        model-agnostic SHAP explainer reads (k-NN, say) cannot be explained here: the
+        artifact keeps no background rows.
     id_columns, passthrough : list of str, default=None
         Input columns copied to the start of the output, ids first. ``passthrough``
         may be ``"all"``: every column that is neither a feature nor an id. CSV
@@ -236,11 +242,8 @@ def predict_file(
         metadata = read_metadata(model)
         model = load_model(model, trusted=trusted, allow_pickle=allow_pickle)
     classifier = find_classifier(model)
-    if explain and not isinstance(classifier, HierarchicalClassifier):
-        raise ValueError(
-            f"explain={explain} explains one path per row; {type(classifier).__name__} models "
-            f"have no explanations yet. Leave explain=0."
-        )
+    if explain:  # before any output: the artifact keeps no background rows for shap
+        check_explainable(classifier, has_background=False)
     top_k = min(top_k, classifier.n_paths_)  # more columns would always be empty
     data_file = inspect_data_file(input_path, input_format)
     job = prepare_job(

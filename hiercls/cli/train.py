@@ -7,6 +7,7 @@ composed config. Every run leaves in its output folder: ``model/`` (the artifact
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -48,6 +49,7 @@ from ..model_selection import is_auto
 from ..multilabel import MultiLabelHierarchicalClassifier
 from ..parallel import fit_backend
 from ..reports import rare_class_report
+from ..reports.features import class_features, feature_names_of
 from ..reports.model_selection import write_model_selection_report
 from ..reports.path_sets import write_path_bucket_report
 from .config import (
@@ -399,6 +401,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         classes=classifier.classes_ if proba is not None else None,
         about=_about(cfg, output_dir, classifier),
     )
+    # What the model leans on for its worst classes, named as the featurizer names them
+    # (a TF-IDF vocabulary's words).
+    worst_features = class_features(
+        classifier, report.worst_classes["path"].tolist(), feature_names=feature_names_of(model)
+    )
+    report = dataclasses.replace(report, worst_class_features=worst_features)
     report.write(output_dir, figures=cfg.report.figures)
     selection = getattr(classifier, "model_selection_", None)
     if selection is not None:  # estimator="auto": which node model each level got, and why

@@ -39,6 +39,7 @@ TABLES = (
     "never_predicted",
     "calibration",
     "reliability",
+    "worst_class_features",
 )
 """Names of the tables of a :class:`RareClassReport`, for ``to_frame`` and ``to_csv``."""
 
@@ -124,6 +125,10 @@ class RareClassReport:
         probabilities were given.
     reliability : pandas.DataFrame or None
         Per-level reliability bins when probabilities were given.
+    worst_class_features : pandas.DataFrame or None
+        The most weighted features of the worst classes at the node model that
+        chooses each, from :func:`hiercls.reports.features.class_features`; None
+        unless added (``dataclasses.replace``), as ``hiercls-train`` does.
     notes : tuple of str
         Sentences that qualify the numbers, e.g. that there are no rare classes.
     about : tuple of (str, str)
@@ -149,6 +154,7 @@ class RareClassReport:
     reliability: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
     about: tuple[tuple[str, str], ...] = field(default=())
+    worst_class_features: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -191,7 +197,8 @@ class RareClassReport:
         Parameters
         ----------
         table : {"per_class", "per_level", "per_bucket", "worst_classes", \
-"never_predicted", "calibration", "reliability"}, default="per_class"
+"never_predicted", "calibration", "reliability", "worst_class_features"}, \
+default="per_class"
             Which table. The per-class table holds everything the others summarise.
 
         Returns
@@ -200,6 +207,12 @@ class RareClassReport:
             A copy, with the level as an ordinary column.
         """
         frame = getattr(self, table)
+        if frame is None and table == "worst_class_features":
+            raise ValueError(
+                "This report has no 'worst_class_features' table: add one with "
+                "dataclasses.replace(report, worst_class_features=class_features(classifier, "
+                "report.worst_classes['path'])) (hiercls.reports.features)."
+            )
         if frame is None:
             raise ValueError(
                 f"This report has no {table!r} table: pass proba= and classes= to "

@@ -262,6 +262,8 @@ def _sections(report: RareClassReport, max_rows: int) -> list[tuple[str, str, pd
             worst.drop(columns=hidden) if len(worst) else None,
         )
     )
+    if report.worst_class_features is not None:
+        sections.append(_features_section(report.worst_class_features))
     never = report.never_predicted
     if len(never) == 0:
         sections.append(("Never predicted", "Every class with test rows was predicted at least once.", None))
@@ -297,6 +299,25 @@ def _sections(report: RareClassReport, max_rows: int) -> list[tuple[str, str, pd
             )
         )
     return sections
+
+
+def _features_section(features: pd.DataFrame) -> tuple[str, str, pd.DataFrame | None]:
+    """The worst classes' most weighted features, one line per class (the CSV/JSON keep one per feature)."""
+    title = "Most weighted features of the worst classes"
+    if not len(features):
+        return title, "No node model of the worst classes keeps per-class weights (linear or LightGBM).", None
+    text = features["feature"].astype(str) + " (" + features["weight"].map("{:.3g}".format) + ")"
+    keys = ["level", "path", "node", "basis"]
+    table = text.groupby([features[k] for k in keys], sort=False).agg(", ".join).rename("features")
+    table = table.reset_index().rename(columns={"node": "chosen at node"})
+    table["chosen at node"] = table["chosen at node"].replace("", "(root)")
+    sentence = (
+        "For each worst class, the features that weigh most toward it in the model that "
+        "chooses it among its siblings: for linear models the class's weight minus its "
+        "siblings' mean weight, for LightGBM the split gain of the class's trees. An only "
+        "child, chosen by no model, has none."
+    )
+    return title, sentence, table
 
 
 #: The style sheet of every HTML report page.
