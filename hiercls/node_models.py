@@ -11,6 +11,7 @@ only what a node needs, never the whole ``HierarchicalClassifier``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
@@ -145,14 +146,28 @@ def _lightgbm_proba(model: Any, X: Any, lookup: ColumnLookup | None) -> NDArray[
     return _booster_proba(model, X, 1 if X.shape[0] <= SINGLE_THREAD_MAX_ROWS else _threads_of(model))
 
 
+_LIGHTGBM_TRAINING_ONLY = frozenset(
+    {
+        "verbose", "verbosity", "seed", "deterministic", "max_bin", "min_data_in_leaf",
+        "min_sum_hessian_in_leaf", "lambda_l1", "lambda_l2", "feature_fraction",
+        "bagging_fraction", "bagging_freq", "extra_trees", "force_col_wise", "force_row_wise",
+    }
+)  # fmt: skip
+
+
 def _plain_lightgbm_classifier(model: Any) -> bool:
     from lightgbm import LGBMClassifier
 
+    # LightGBM keeps every parameter set after construction in _other_params too; the
+    # ones its constructor does not name may be prediction settings (or their aliases),
+    # unless known to act on training or logging only.
+    extra = set(getattr(model, "_other_params", ())) - _constructor_parameters(LGBMClassifier)
+    extra -= _LIGHTGBM_TRAINING_ONLY
     return (
         isinstance(model, LGBMClassifier)
         and type(model).predict_proba is LGBMClassifier.predict_proba
         and not callable(model.objective)
-        and getattr(model, "_other_params", None) == {}
+        and not extra
     )
 
 
@@ -253,6 +268,11 @@ def _takes_parameter(name: str) -> Callable[[type], bool]:
         return name in _signature_parameters(cls)
 
     return matches
+
+
+@functools.cache
+def _constructor_parameters(cls: type) -> frozenset[str]:
+    return frozenset(_signature_parameters(cls))
 
 
 def _signature_parameters(function: Any) -> set[str]:
