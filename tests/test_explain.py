@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
+from separable import separable as separable_data
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -25,14 +26,7 @@ LEAVES = {("a", "a1"): [0, 2], ("a", "a2"): [0, 3], ("b", "b1"): [1, 4], ("b", "
 
 
 def separable(n_per_leaf=30, seed=0):
-    rng = np.random.default_rng(seed)
-    X, Y = [], []
-    for path, on in LEAVES.items():
-        block = rng.uniform(0.0, 0.2, size=(n_per_leaf, len(NAMES)))
-        block[:, on] += 1.0
-        X.append(block)
-        Y += [list(path)] * n_per_leaf
-    return pd.DataFrame(np.vstack(X), columns=NAMES), pd.DataFrame(Y, columns=["group", "leaf"])
+    return separable_data(NAMES, LEAVES, n_per_leaf, seed)
 
 
 def test_each_nodes_top_feature_is_the_one_that_defines_it():

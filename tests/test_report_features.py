@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import pytest
+from separable import separable as separable_data
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
@@ -22,14 +22,7 @@ LEAVES = {("a", "a1"): [0, 2], ("a", "a2"): [0, 3], ("a", "a3"): [0, 4], ("b", "
 
 
 def separable(n_per_leaf=30, seed=0):
-    rng = np.random.default_rng(seed)
-    X, Y = [], []
-    for path, on in LEAVES.items():
-        block = rng.uniform(0.0, 0.2, size=(n_per_leaf, len(NAMES)))
-        block[:, on] += 1.0
-        X.append(block)
-        Y += [list(path)] * n_per_leaf
-    return pd.DataFrame(np.vstack(X), columns=NAMES), pd.DataFrame(Y, columns=["group", "leaf"])
+    return separable_data(NAMES, LEAVES, n_per_leaf, seed)
 
 
 def test_linear_weights_are_the_class_column_minus_its_siblings_mean():
