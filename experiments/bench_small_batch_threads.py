@@ -7,7 +7,8 @@ scored. This script keeps both cores busy with spinning child processes, fits on
 with the libraries' own threading (``SINGLE_THREAD_MAX_ROWS = 0``), interleaved in
 blocks so that both see the same load.
 
-    python experiments/bench_small_batch_threads.py            # ~2 minutes
+    python experiments/bench_small_batch_threads.py            # ~5 minutes
+    python experiments/bench_small_batch_threads.py --quick    # ~1 minute, not written
     python experiments/bench_small_batch_threads.py --busy 0   # an idle machine
 """
 
@@ -60,7 +61,13 @@ def main() -> None:
     )
     parser.add_argument("--calls", type=int, default=300, help="single-row calls per block")
     parser.add_argument("--blocks", type=int, default=4)
+    parser.add_argument(
+        "--quick", action="store_true", help="4,000 training rows, 1 x 30 calls; the table is not written"
+    )
     args = parser.parse_args()
+    n_rows = 20_000
+    if args.quick:
+        n_rows, args.blocks, args.calls = 4_000, 1, 30
 
     import lightgbm
     import sklearn
@@ -74,7 +81,7 @@ def main() -> None:
     from hiercls.datasets import make_hierarchical_classification
 
     X, Y = make_hierarchical_classification(
-        20_000, n_levels=3, branching=[5, 4, 6], n_features=20, random_state=0
+        n_rows, n_levels=3, branching=[5, 4, 6], n_features=20, random_state=0
     )
     X_new = np.random.default_rng(1).normal(size=(1000, 20))
     models = {
@@ -141,7 +148,8 @@ def main() -> None:
     finally:
         for p in spinners:
             p.terminate()
-    RESULT.write_text("\n".join(lines) + "\n")
+    if not args.quick:
+        RESULT.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -120,8 +121,12 @@ def error_boundary(command: str, *, run_dir: Path | None = None, on_interrupt: s
             raise
         code, message = described
         message = _one_line(message)
-        if code == EXIT_INTERRUPTED and on_interrupt:
-            message = f"{message}; {on_interrupt}"
+        if code == EXIT_INTERRUPTED:
+            # joblib says so when the interrupted fit's task generator is collected, after
+            # this line: the user pressed Ctrl-C, cancelled tasks are no news.
+            warnings.filterwarnings("ignore", message=r"\d+ tasks which were still being processed")
+            if on_interrupt:
+                message = f"{message}; {on_interrupt}"
         print(f"{command}: error: {message}", file=sys.stderr)
         raise SystemExit(code) from None
 
