@@ -108,7 +108,7 @@ is in the table). `consider_collapse` is off by default and not part of these ro
   0.5-point leaf-accuracy loss: no average accuracy bought with rare recall.
 - **Dense default.** The linear model is the worst configuration on both dense sets
   (synthetic hF1 0.834 vs 0.882, OEWS 0.18-0.19 vs 0.29-0.33), and auto's fit costs
-  0.8-1.4x its own (OEWS: less). So `HierarchicalClassifier()` now selects each level's
+  1.0-1.9x its own (OEWS: 0.95x). So `HierarchicalClassifier()` now selects each level's
   model on dense input of 5,000 rows or more (commit 59527b3); on fewer rows, and for the
   `default` rows here, it is `LogisticRegression(max_iter=1000)` (the `default` rows were
   measured before the switch, when it was the default).
