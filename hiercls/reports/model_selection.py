@@ -45,7 +45,7 @@ def render_model_selection(table: pd.DataFrame, about: Mapping[str, str] | None 
     header = "\n".join(f"- {key}: {value}" for key, value in (about or {}).items())
     shown = table.round({"accuracy": 4, "balanced_accuracy": 4, "log_loss": 4, "fit_seconds": 2})
     return (
-        f"# Node models chosen per level (estimator='auto')\n\n{header}\n\n"
+        f"# Node models chosen per level on held-out rows\n\n{header}\n\n"
         f"Chosen: {summary}.\n\n{markdown_table(shown)}\n\n{_EXPLAINED}\n"
     )
 
