@@ -304,9 +304,7 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
         return default_node_estimator(text_like=self._text_like_input)
 
     def _is_chosen_by_auto(self, hierarchy: Hierarchy, node: int) -> bool:
-        """Whether ``estimator="auto"`` decides this node's model (no per-level or per-node one)."""
-        if self._auto_node_model() is None:
-            return False
+        """Whether the selection decides this node's model (no per-level or per-node one given)."""
         if self.node_estimators and hierarchy.node_path(node) in self.node_estimators:
             return False
         level_name = hierarchy.level_names[hierarchy.depth[node]]
@@ -987,9 +985,11 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         sample_weight: NDArray[np.float64] | None,
     ) -> list[Any]:
         models, tasks = self._decision_tasks(hierarchy, node_codes)
-        if self._auto_node_model() is not None and self._choose_level_models(
-            X, hierarchy, node_codes, tasks, sample_weight
-        ):
+        auto = self._auto_node_model()
+        collapsed = auto is not None and self._choose_level_models(
+            auto, X, hierarchy, node_codes, tasks, sample_weight
+        )
+        if collapsed:
             models, tasks = self._decision_tasks(hierarchy, node_codes)  # levels were collapsed
         for (node, _, _), model in zip(
             tasks,
@@ -1020,6 +1020,7 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
 
     def _choose_level_models(
         self,
+        auto: AutoNodeModel,
         X: Any,
         hierarchy: Hierarchy,
         node_codes: NDArray[np.intp],
@@ -1030,8 +1031,6 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
 
         Returns whether it collapsed levels (``AutoNodeModel(consider_collapse=True)``).
         """
-        auto = self._auto_node_model()
-        assert auto is not None
         self._level_templates, self.model_selection_ = select_level_models(
             auto,
             X,
