@@ -77,6 +77,44 @@ def test_a_bug_keeps_its_traceback_and_still_marks_the_run(tmp_path):
     assert "KeyError" in (tmp_path / FAILED_RUN_FILE).read_text()
 
 
+_THREAD_FAILS_AROUND_CTRL_C = """
+import os, signal, threading, time
+from hiercls.cli.errors import error_boundary
+
+def pool_thread(go):
+    go.wait()
+    raise KeyError(27)  # what loky's manager thread raises when Ctrl-C tears its queue down
+
+with error_boundary("cmd"):
+    before = threading.Event()
+    threading.Thread(target=pool_thread, args=(before,)).start()
+    before.set()  # a helper thread failing before Ctrl-C is news: it keeps its traceback
+    time.sleep(0.5)
+    after = threading.Event()
+    failing = threading.Thread(target=pool_thread, args=(after,))
+    failing.start()
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(30)
+    finally:
+        after.set()
+        failing.join()
+"""
+
+
+def test_a_helper_thread_failing_after_ctrl_c_prints_nothing_but_one_failing_before_does():
+    run = subprocess.run(
+        [sys.executable, "-c", _THREAD_FAILS_AROUND_CTRL_C],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_hear_ctrl_c,
+    )
+    assert run.returncode == EXIT_INTERRUPTED, run.stderr
+    assert run.stderr.count("Traceback") == 1, run.stderr  # the thread that failed before Ctrl-C
+    assert run.stderr.endswith("KeyError: 27\ncmd: error: interrupted\n"), run.stderr
+
+
 def test_hydra_full_error_shows_every_traceback(monkeypatch, tmp_path):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     with pytest.raises(ValueError, match="bad value"), error_boundary("cmd", run_dir=tmp_path):

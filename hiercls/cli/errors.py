@@ -12,7 +12,9 @@ from __future__ import annotations
 import errno
 import os
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -108,27 +110,72 @@ def error_boundary(command: str, *, run_dir: Path | None = None, on_interrupt: s
     SystemExit
         With ``EXIT_BAD_INPUT``, ``EXIT_ENVIRONMENT`` or ``EXIT_INTERRUPTED``.
     """
+    with _quiet_threads_after_ctrl_c():
+        try:
+            yield
+        except BaseException as exc:
+            _fail(exc, command, run_dir, on_interrupt)
+
+
+def _fail(exc: BaseException, command: str, run_dir: Path | None, on_interrupt: str) -> None:
+    if isinstance(exc, SystemExit):
+        raise exc
+    described = _describe(exc)
+    reason = described[1] if described else f"{type(exc).__name__}: {exc}"
+    if run_dir is not None and run_dir.is_dir():
+        _mark_failed(run_dir, reason)
+    if described is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise exc
+    code, message = described
+    message = _one_line(message)
+    if code == EXIT_INTERRUPTED:
+        # joblib says so when the interrupted fit's task generator is collected, after
+        # this line: the user pressed Ctrl-C, cancelled tasks are no news.
+        warnings.filterwarnings("ignore", message=r"\d+ tasks which were still being processed")
+        if on_interrupt:
+            message = f"{message}; {on_interrupt}"
+    print(f"{command}: error: {message}", file=sys.stderr)
+    raise SystemExit(code) from None
+
+
+@contextmanager
+def _quiet_threads_after_ctrl_c() -> Iterator[None]:
+    """After Ctrl-C, let no helper thread print a traceback.
+
+    When SIGINT lands while joblib's process pool is busy, the pool's manager thread
+    may fail on the work items the interrupted main thread is tearing down (loky:
+    ``KeyError`` in ``add_call_item_to_queue``), and Python prints that thread's
+    traceback before the command's one line. The failure is a consequence of the
+    interruption, not a bug, so from the moment SIGINT arrives exceptions of other
+    threads are dropped. Before it, they print as always. Outside the main thread
+    (no signal handler can be set there) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted = threading.Event()
+    previous_handler = signal.getsignal(signal.SIGINT)
+    previous_hook = threading.excepthook
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupted.set()
+        if callable(previous_handler):
+            previous_handler(signum, frame)
+        raise KeyboardInterrupt
+
+    def excepthook(args: threading.ExceptHookArgs) -> None:
+        if not interrupted.is_set():
+            previous_hook(args)
+
+    if previous_handler is not signal.SIG_IGN:  # a shell's background job keeps ignoring Ctrl-C
+        signal.signal(signal.SIGINT, on_sigint)
+    threading.excepthook = excepthook
     try:
         yield
-    except BaseException as exc:
-        if isinstance(exc, SystemExit):
-            raise
-        described = _describe(exc)
-        reason = described[1] if described else f"{type(exc).__name__}: {exc}"
-        if run_dir is not None and run_dir.is_dir():
-            _mark_failed(run_dir, reason)
-        if described is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        code, message = described
-        message = _one_line(message)
-        if code == EXIT_INTERRUPTED:
-            # joblib says so when the interrupted fit's task generator is collected, after
-            # this line: the user pressed Ctrl-C, cancelled tasks are no news.
-            warnings.filterwarnings("ignore", message=r"\d+ tasks which were still being processed")
-            if on_interrupt:
-                message = f"{message}; {on_interrupt}"
-        print(f"{command}: error: {message}", file=sys.stderr)
-        raise SystemExit(code) from None
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+        if not interrupted.is_set():  # after Ctrl-C, the pool's thread may still fail while Python exits
+            threading.excepthook = previous_hook
 
 
 def _describe_composition(exc: Exception, command: str) -> str:
