@@ -189,7 +189,10 @@ def test_bad_auto_settings_are_refused_before_any_node_is_fitted(estimator, fit_
 
 
 def test_auto_parameters_are_reachable_for_grid_search_and_clone():
-    model = HierarchicalClassifier(AutoNodeModel(candidates=["linear", "knn"]), random_state=0)
+    # Each fold fits on 150 rows: 15 held out, so a lower min_validation_rows lets it select.
+    model = HierarchicalClassifier(
+        AutoNodeModel(candidates=["linear", "knn"], min_validation_rows=10), random_state=0
+    )
     params = model.get_params()
     assert params["estimator__candidates"] == ["linear", "knn"]
     copy = clone(model).set_params(estimator__scoring="log_loss")
@@ -273,7 +276,8 @@ def test_hiercls_train_with_model_auto_writes_the_choice_table(tmp_path):
 
 def test_a_level_above_the_row_budget_is_scored_on_whole_nodes_up_to_the_budget():
     X, Y = xor_then_linear(400)
-    model = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=250), random_state=0).fit(X, Y)
+    auto = AutoNodeModel(max_rows_per_level=250, validation_fraction=0.2)  # 50 held out: enough to score
+    model = HierarchicalClassifier(auto, random_state=0).fit(X, Y)
     table = model.model_selection_.drop_duplicates("level").set_index("level")
     used = table.n_train_rows + table.n_validation_rows
     assert (used == 250).all()
@@ -298,7 +302,9 @@ def test_candidates_tied_within_noise_race_on_more_rows_until_the_level_is_used_
     X, Y = xor_then_linear(400)
     # A tie threshold no lead can pass: every round ties, and the budget grows 100, 300,
     # 900 rows until the level (400 rows at each level) is used up in round 3.
-    racing = AutoNodeModel(max_rows_per_level=100, tie_standard_errors=1e9, min_validation_rows=5)
+    racing = AutoNodeModel(
+        max_rows_per_level=100, tie_standard_errors=1e9, min_validation_rows=5, validation_fraction=0.2
+    )
     model = HierarchicalClassifier(racing, random_state=0).fit(X, Y)
     table = model.model_selection_
     rounds = table.groupby(["level", "round"]).agg(
@@ -326,7 +332,8 @@ def test_candidates_tied_within_noise_race_on_more_rows_until_the_level_is_used_
     assert not table.loc[table["round"] < 3, "chosen"].any()
     assert last.loc[last.chosen, "note"].str.contains("the level has no more rows").all()
     # The last round holds the whole level: the same scores as one round on every row.
-    whole = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=None), random_state=0).fit(X, Y)
+    every_row = AutoNodeModel(max_rows_per_level=None, validation_fraction=0.2)
+    whole = HierarchicalClassifier(every_row, random_state=0).fit(X, Y)
     key = ["level", "candidate"]
     scores = ["accuracy", "balanced_accuracy", "log_loss", "n_train_rows", "n_validation_rows"]
     expected = whole.model_selection_.set_index(key).loc[last.set_index(key).index, scores]
@@ -338,6 +345,7 @@ def test_racing_stops_at_max_rounds_and_a_clear_lead_stops_it_after_one_round():
     capped = HierarchicalClassifier(
         AutoNodeModel(
             max_rows_per_level=100,
+            validation_fraction=0.2,
             tie_standard_errors=1e9,
             max_rounds=2,
             budget_growth=1.5,
@@ -354,7 +362,9 @@ def test_racing_stops_at_max_rounds_and_a_clear_lead_stops_it_after_one_round():
     )
     assert table.loc[table.chosen, "note"].str.contains("max_rounds=2 reached").all()
     # The XOR level: LightGBM leads the others by far more than two standard errors.
-    clear = HierarchicalClassifier(AutoNodeModel(max_rows_per_level=300), random_state=0).fit(X, Y)
+    clear = HierarchicalClassifier(
+        AutoNodeModel(max_rows_per_level=300, validation_fraction=0.2), random_state=0
+    ).fit(X, Y)
     group = clear.model_selection_[clear.model_selection_.level == "group"]
     assert group["round"].tolist() == [1, 1, 1]
     assert group.loc[~group.chosen, "note"].str.startswith("behind lightgbm").all()
@@ -363,7 +373,7 @@ def test_racing_stops_at_max_rounds_and_a_clear_lead_stops_it_after_one_round():
 
 def test_a_near_tie_goes_to_a_second_round_with_only_the_tied_candidates():
     X, Y = xor_then_linear(3000)
-    auto = AutoNodeModel(max_rows_per_level=150, min_validation_rows=5)
+    auto = AutoNodeModel(max_rows_per_level=150, min_validation_rows=5, validation_fraction=0.2)
     model = HierarchicalClassifier(auto, random_state=0).fit(X, Y)
     leaf = model.model_selection_[model.model_selection_.level == "leaf"].set_index(["round", "candidate"])
     # On 150 rows of the linear leaf level, k-NN is within two standard errors of the
@@ -437,7 +447,7 @@ def test_a_level_the_top_down_models_decide_as_well_is_not_collapsed():
     assert not table.loc[("leaf", "collapse"), "chosen"]
 
 
-def tied_first_level(n=200, seed=0):
+def tied_first_level(n=400, seed=0):
     """Level "a" is the sign of x0 with a wide margin (every candidate is exact on it: a
     tie in every round); level "b" the sign of x1."""
     rng = np.random.default_rng(seed)
