@@ -74,20 +74,23 @@ CONFIGS = [
 # Reading of the last full run, kept with the table.
 NOTES = """## Reading
 
-- **auto closes the gap (target >= 80 %: met).** With its default candidates auto chose
-  LightGBM at the root and k-NN below and reaches leaf accuracy 0.6646, above the flat
-  k-NN's 0.6609: 101.6 % of the flat model's lead over top-down default (LR), by choosing
-  node models rather than by collapsing.
+- **auto closes the gap (target >= 80 %: met).** With its default candidates (43fddb3:
+  10 % of each node held out) auto chose LightGBM for the regions, the linear model for
+  the blocks and k-NN for the cells, and reaches leaf accuracy 0.6648, above the flat
+  k-NN's 0.6609: 101.7 % of the flat model's lead over top-down default (LR), by choosing
+  node models rather than by collapsing (6511f0d, 20 % held out: LightGBM, k-NN, k-NN,
+  0.6646, 101.6 %).
 - **consider_collapse.** With the default candidates it compared both levels and
   collapsed nothing (the top-down models were already as good as the flat ones): the same
-  predictions at 1.7x the fit time (56.9 s vs 33.8 s). With the linear model as the only
+  predictions at 3.8x the fit time (33.8 s vs 8.8 s; 1.7x at 6511f0d, when the plain
+  selection took 33.8 s). With the linear model as the only
   candidate it collapsed `block` (the root's linear model then chooses among blocks),
   0.5013 = 30.1 % of the gap, what `collapse [block]` gives by hand; `[block, cell]` by
   hand reaches 79.5 %, but a level right below a collapsed one is not considered (two
   collapsed levels in a row would merge three levels, which the comparison of two does
   not measure). So `consider_collapse` stays off by default: where the candidates include
   a model that copes with the structure (k-NN, LightGBM) it found nothing to collapse and
-  cost 70 % more fit time.
+  cost several times the fit time.
 - **LightGBM.** Top-down LightGBM (0.6641) is already at the flat k-NN's level;
   collapsing every level into one 144-class LightGBM is worse (0.6016), 4x slower to fit
   and 30x slower to predict.
