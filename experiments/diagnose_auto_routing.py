@@ -20,7 +20,7 @@ shows the detailed level's last selection round: the candidates are ranked as fi
 ``1 - f`` of each node's rows, while the chosen one is refitted on all of them.
 
     python experiments/diagnose_auto_routing.py            # 60,000 rows, ~8 min on 2 cores
-    python experiments/diagnose_auto_routing.py --rows 6000 --fractions 0.1
+    python experiments/diagnose_auto_routing.py --quick    # 6,000 rows, one share: ~1 min
 
 writes ``experiments/results/auto_routing.md`` (``results/quick/`` below 60,000 rows).
 """
@@ -115,9 +115,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=60_000)
-    parser.add_argument("--fractions", type=float, nargs="*", default=[0.1, 0.2, 0.3])
+    parser.add_argument("--quick", action="store_true", help="6,000 rows and the share 0.1 only")
+    parser.add_argument("--rows", type=int, default=None, help="rows of OEWS used (default 60,000)")
+    parser.add_argument("--fractions", type=float, nargs="*", default=None, help="default 0.1 0.2 0.3")
     args = parser.parse_args()
+    args.rows = args.rows or (6_000 if args.quick else 60_000)
+    args.fractions = args.fractions or ([0.1] if args.quick else [0.1, 0.2, 0.3])
     jobs = [delayed(fit_and_score)(c, args.rows) for c in ("lgbm", "lgbm+linear")]
     jobs += [delayed(select_with_fraction)(f, args.rows) for f in args.fractions]
     lgbm, mix, *selections = Parallel(n_jobs=2)(jobs)
