@@ -13,8 +13,11 @@ runner-up's. Two explainers, in this order:
 - Any other classifier: shap's model-agnostic ``Exact`` explainer (up to
   :data:`EXACT_MAX_FEATURES` features; beyond, ``Permutation`` sampling) on
   ``predict_proba``, so the values are probabilities. Such an explainer compares each
-  row with background rows, which node models do not keep: the caller passes them
-  (``background=``, a sample of the training rows).
+  row with background rows. A node model that keeps its training rows (scikit-learn's
+  nearest-neighbour classifiers) is its own background: a seeded sample of
+  :data:`KEPT_BACKGROUND_ROWS` of them, the rows that reached that node. Other models
+  keep none: the caller passes them (``background=``, a sample of the training rows),
+  which then also replace a k-NN node's own.
 
 Both are additive: a row's values over all features, plus the explainer's base
 value, are the model's output for that outcome.
@@ -30,12 +33,15 @@ from scipy import sparse
 
 from .exceptions import UnexplainableModelError
 
-__all__ = ["EXACT_MAX_FEATURES", "check_shap_can_explain", "shap_per_outcome"]
+__all__ = ["EXACT_MAX_FEATURES", "KEPT_BACKGROUND_ROWS", "check_shap_can_explain", "shap_per_outcome"]
 
 #: Up to this many features the model-agnostic explainer enumerates every coalition
 #: (2**n model calls per background row: exact and deterministic); beyond, shap's
 #: Permutation explainer samples them.
 EXACT_MAX_FEATURES = 12
+
+#: Background rows drawn from a node model's own training rows, where it keeps them.
+KEPT_BACKGROUND_ROWS = 100
 
 #: The Permutation explainer's seed: the same rows in the same batch give the same values.
 _PERMUTATION_SEED = 0
@@ -51,7 +57,8 @@ def shap_per_outcome(model: Any, X: Any, background: Any | None) -> tuple[NDArra
     X : {ndarray, sparse matrix} of shape (n_rows, n_features)
         Rows to explain, as the node model takes them.
     background : {ndarray, sparse matrix} or None
-        Rows to compare with, for models that ``TreeExplainer`` cannot read.
+        Rows to compare with, for models that ``TreeExplainer`` cannot read. None: the
+        model's own training rows where it keeps them (k-NN).
 
     Returns
     -------
@@ -74,6 +81,8 @@ def shap_per_outcome(model: Any, X: Any, background: Any | None) -> tuple[NDArra
         space = "margin" if tree.model.tree_output == "log_odds" else "probability"
     else:
         if background is None:
+            background = _kept_rows(model)
+        if background is None:
             raise UnexplainableModelError(_needs_background(model))
         values, space = _model_agnostic(shap, model, dense, _dense(background)), "probability"
     if values.ndim == 2:  # one output: the positive class's margin of a binary model
@@ -95,8 +104,25 @@ def check_shap_can_explain(model: Any, *, has_background: bool) -> None:
         Without shap installed, or when ``model`` needs background rows and there are none.
     """
     shap = _import_shap(model)
-    if not has_background and _tree_explainer(shap, model) is None:
+    if not has_background and _kept_rows(model) is None and _tree_explainer(shap, model) is None:
         raise UnexplainableModelError(_needs_background(model))
+
+
+def _kept_rows(model: Any) -> Any:
+    """A seeded sample of the training rows ``model`` keeps (a k-NN's), or None.
+
+    scikit-learn's neighbours estimators hold their training matrix as ``_fit_X``
+    (private, but the same since their first release): the rows that reached this
+    node, in the space the node model reads, which is what a background must be.
+    """
+    rows = getattr(model, "_fit_X", None)
+    if rows is None or not hasattr(rows, "shape") or len(rows.shape) != 2 or rows.shape[0] == 0:
+        return None
+    n = rows.shape[0]
+    if n <= KEPT_BACKGROUND_ROWS:
+        return rows
+    picked = np.sort(np.random.default_rng(0).choice(n, size=KEPT_BACKGROUND_ROWS, replace=False))
+    return rows[picked]
 
 
 def _import_shap(model: Any) -> Any:
@@ -115,7 +141,7 @@ def _import_shap(model: Any) -> Any:
 def _needs_background(model: Any) -> str:
     return (
         f"The node model {type(model).__name__} is not a tree ensemble shap can read, so its SHAP "
-        f"values compare each row with background rows, which node models do not keep: pass "
+        f"values compare each row with background rows, which it does not keep (k-NN does): pass "
         f"background= (a sample of the training rows, say 100), as explain(X, background=...)."
     )
 

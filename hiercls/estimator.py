@@ -1249,8 +1249,11 @@ class HierarchicalClassifier(BaseHierarchicalClassifier):
         background : {array-like, sparse matrix, DataFrame}, optional
             Rows to compare with, for node models only a model-agnostic explainer
             reads: a sample of the training rows (say 100; the cost grows with it).
-            Node models keep no training rows; tree ensembles need none (their
-            trees store how the training rows split).
+            k-NN node models need none: they keep the rows that reached them, and a
+            seeded sample of 100 of those is their background; other such models
+            (SVC, naive Bayes, ...) keep none. Tree ensembles need none either (their
+            trees store how the training rows split). Given, it is used at every
+            such node, k-NN ones too.
 
         Returns
         -------

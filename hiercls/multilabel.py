@@ -593,7 +593,8 @@ class MultiLabelHierarchicalClassifier(BaseHierarchicalClassifier):
             names a TF-IDF vocabulary's words.
         background : {array-like, sparse matrix, DataFrame}, optional
             Rows to compare with (a sample of the training rows), for node models
-            only a model-agnostic SHAP explainer reads.
+            only a model-agnostic SHAP explainer reads; k-NN node models default to
+            a sample of the rows they keep.
 
         Returns
         -------

@@ -13,6 +13,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 
@@ -125,15 +126,15 @@ def _fitted(node_model):
             r"^background: X has 2 features, but HierarchicalClassifier is expecting 7",
         ),
         (
-            KNeighborsClassifier,
+            GaussianNB,
             {},
             UnexplainableModelError,
-            r"KNeighborsClassifier is not a tree ensemble shap can read.* pass background=",
+            r"GaussianNB is not a tree ensemble shap can read.* it does not keep .* pass background=",
         ),
     ],
 )
 def test_explain_refuses_bad_input_and_changes_nothing(node_model, call, error, message):
-    if node_model is KNeighborsClassifier:
+    if node_model is GaussianNB:
         pytest.importorskip("shap")
     X, clf = _fitted(node_model())
     before = clf.predict_proba(X)
@@ -243,6 +244,31 @@ def test_other_models_are_explained_against_background_rows_and_add_up():
 
 
 @pytest.mark.slow
+def test_knn_nodes_are_their_own_background():
+    pytest.importorskip("shap")
+    X, Y = separable(n_per_leaf=25)  # 100 rows: the root keeps all, each group's node its 50
+    clf = HierarchicalClassifier(KNeighborsClassifier(), min_samples=1).fit(X, Y)
+    row = X.iloc[[0]]  # a, a1
+    own = clf.explain(row, top=len(NAMES))
+    by_hand = pd.concat(
+        [
+            clf.explain(row, top=len(NAMES), background=X).query("level == 'group'"),
+            clf.explain(row, top=len(NAMES), background=X[Y["group"] == "a"]).query("level == 'leaf'"),
+        ],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(own, by_hand, check_exact=False, rtol=1e-9, atol=1e-12)
+    top = own.groupby("level")["feature"].first()
+    assert top["group"] in {"f_a", "f_b"} and top["leaf"] in {"f_a1", "f_a2"}  # the defining features
+    # More rows than the background takes: a seeded sample, the same on every call.
+    X, clf = _fitted(KNeighborsClassifier())  # 120 rows
+    before = clf.predict_proba(X)
+    first, again = (clf.explain(X.iloc[[0, 90]], top=2) for _ in range(2))
+    pd.testing.assert_frame_equal(first, again)
+    assert all(np.array_equal(b, a) for b, a in zip(before, clf.predict_proba(X), strict=True))
+
+
+@pytest.mark.slow
 def test_a_pipeline_transforms_the_background_too():
     pytest.importorskip("shap")
     texts = ["wheeze asthma inhaler", "asthma attack night", "sugar insulin diabetes", "insulin glucose"] * 10
@@ -276,7 +302,7 @@ def test_many_features_are_sampled_with_permutations_and_the_global_generator_is
 @pytest.mark.parametrize(
     ("node_model", "hide_shap", "message"),
     [
-        (KNeighborsClassifier, False, r"KNeighborsClassifier is not a tree ensemble shap can read"),
+        (GaussianNB, False, r"GaussianNB is not a tree ensemble shap can read"),
         (
             lambda: HistGradientBoostingClassifier(max_iter=5),
             True,
@@ -305,12 +331,17 @@ def test_batch_explain_refuses_unexplainable_node_models_before_writing(
 
 
 @pytest.mark.slow
-def test_batch_explain_reads_tree_node_models(tmp_path):
+@pytest.mark.parametrize(
+    "node_model",
+    [lambda: RandomForestClassifier(n_estimators=10, random_state=0), KNeighborsClassifier],
+    ids=["trees", "knn"],
+)
+def test_batch_explain_reads_tree_and_knn_node_models(tmp_path, node_model):
     pytest.importorskip("shap")
     from hiercls.artifacts import save_model
     from hiercls.batch import predict_file
 
-    X, clf = _fitted(RandomForestClassifier(n_estimators=10, random_state=0))
+    X, clf = _fitted(node_model())
     save_model(clf, tmp_path / "model")
     X.iloc[[0, 60]].to_csv(tmp_path / "rows.csv", index=False)
     predict_file(tmp_path / "model", tmp_path / "rows.csv", tmp_path / "out", explain=1, quiet=True)

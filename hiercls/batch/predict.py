@@ -156,9 +156,11 @@ def predict_file(
         For a multi-label model, every step of every predicted path at that level,
         each as ``"outcome: feature (+contribution); ..."``, joined by ``" | "`` (see
         :meth:`MultiLabelHierarchicalClassifier.explain
-        <hiercls.MultiLabelHierarchicalClassifier.explain>`). Node models that only a
-        model-agnostic SHAP explainer reads (k-NN, say) cannot be explained here: the
-        artifact keeps no background rows.
+        <hiercls.MultiLabelHierarchicalClassifier.explain>`). Node models read by
+        shap's model-agnostic explainer are compared with their own training rows
+        where they keep them (k-NN); others (SVC, naive Bayes, ...) cannot be
+        explained here, as the artifact keeps no background rows, and are refused
+        before anything is written.
     id_columns, passthrough : list of str, default=None
         Input columns copied to the start of the output, ids first. ``passthrough``
         may be ``"all"``: every column that is neither a feature nor an id. CSV
