@@ -136,8 +136,7 @@ def explain_paths(
     columns = ["row", "level", "node", "chosen", "runner_up", "feature", "value", "contribution"]
     if not frames:
         return pd.DataFrame(columns=columns)
-    explanation = pd.concat(frames, ignore_index=True)
-    return explanation.sort_values(["row", "level"], kind="stable", ignore_index=True)
+    return _in_path_order(pd.concat(frames, ignore_index=True), hierarchy, ["row", "level"])
 
 
 def _chosen_outcomes(model: Any, below: NDArray[np.intp], node: int) -> NDArray[np.intp]:
@@ -256,8 +255,16 @@ def explain_path_sets(
     columns = ["row", "level", "node", "chosen", "runner_up", "feature", "value", "contribution"]
     if not frames:
         return pd.DataFrame(columns=columns)
-    explanation = pd.concat(frames, ignore_index=True)
-    return explanation.sort_values(["row", "level", "node"], kind="stable", ignore_index=True)
+    return _in_path_order(pd.concat(frames, ignore_index=True), hierarchy, ["row", "level", "node"])
+
+
+def _in_path_order(explanation: pd.DataFrame, hierarchy: Any, by: list[str]) -> pd.DataFrame:
+    """Rows by ``by``, levels from the root down (not by their names' spelling)."""
+    depth = {name: j for j, name in enumerate(hierarchy.level_names)}
+    return explanation.sort_values(
+        by, key=lambda column: column.map(depth) if column.name == "level" else column, kind="stable",
+        ignore_index=True,
+    )
 
 
 def _outcome_contributions(model: Any, position: int, X: Any, background: Any) -> sparse.csr_matrix | None:
