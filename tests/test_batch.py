@@ -733,3 +733,13 @@ def test_explain_writes_the_deciding_features_per_level(tmp_path, model, artifac
     # Another explain value is another job: the earlier output is not mixed with it.
     with pytest.raises(OutputConflictError, match="explain"):
         predict_file(artifact, inputs / "in.parquet", tmp_path / "out", explain=3, quiet=True)
+
+
+@pytest.mark.parametrize(
+    ("rows_per_second", "shown"),
+    [(0.0, "0"), (0.49, "0.49"), (3.456, "3.5"), (45.6, "46"), (123_456.7, "123,457")],
+)
+def test_the_summary_line_shows_slow_rates_to_two_digits(rows_per_second, shown):
+    from hiercls.batch._summary import _rate
+
+    assert _rate(rows_per_second) == shown  # a job explaining k-NN nodes scores under a row a second

@@ -125,7 +125,7 @@ class BatchSummary:
         )
         text = (
             f"{scored} into {_count(self.parts, 'part')} in '{self.output}' in "
-            f"{self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s, {self.engine} engine)"
+            f"{self.seconds:.1f} s ({_rate(self.rows_per_second)} rows/s, {self.engine} engine)"
         )
         if self.rows == 0:
             return text + f"; '{self.input}' has no rows, so there is nothing to compare"
@@ -240,3 +240,10 @@ def level_drift(level: str, labels: pd.Index, training: np.ndarray, predicted: n
     order = np.argsort(-np.abs(q - p), kind="stable")[:_TOP_CHANGES]
     changes = tuple(ClassShift(as_python(labels[i]), float(p[i]), float(q[i])) for i in order if p[i] != q[i])
     return LevelDrift(level, psi, p_total, q_total, changes)
+
+
+def _rate(rows_per_second: float) -> str:
+    """Thousands apart; slow jobs (explain on k-NN nodes: a row every few seconds) to 2 digits."""
+    if rows_per_second >= 10 or rows_per_second == 0:
+        return f"{rows_per_second:,.0f}"
+    return f"{rows_per_second:.2g}"
