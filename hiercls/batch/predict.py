@@ -160,9 +160,8 @@ def predict_file(
         shap's model-agnostic explainer are compared with their own training rows
         where they keep them (k-NN; slow: about 2 s per row and k-NN node with 20
         features, as shap queries the model some 50,000 times per row); others (SVC,
-        naive Bayes, ...) cannot be
-        explained here, as the artifact keeps no background rows, and are refused
-        before anything is written.
+        naive Bayes, ...) cannot be explained here, as the artifact keeps no
+        background rows, and are refused before anything is written.
     id_columns, passthrough : list of str, default=None
         Input columns copied to the start of the output, ids first. ``passthrough``
         may be ``"all"``: every column that is neither a feature nor an id. CSV
