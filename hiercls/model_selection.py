@@ -68,11 +68,6 @@ CANDIDATE_NAMES = ("linear", "lightgbm", "hist_gradient_boosting", "knn", "prior
 _DENSE_CANDIDATES = ("linear", "lightgbm", "knn")
 _TEXT_CANDIDATES = ("linear",)
 
-# Fit cost of the named candidates by kind, cheapest first (bench_auto.py's selection
-# tables: k-NN stores its rows; LightGBM grows 100 trees per class). Candidates given
-# as estimators have no rank.
-_FIT_COST_RANK = {"prior": 0, "knn": 1, "linear": 2, "lightgbm": 3, "hist_gradient_boosting": 3}
-
 #: Columns of ``model_selection_``, in order.
 SELECTION_COLUMNS = (
     "level",
@@ -195,17 +190,6 @@ class AutoNodeModel(BaseEstimator):
         A candidate is tied with the best while the best's lead in ``scoring`` is
         at most this many standard errors of the per-row differences (paired: both
         scored the same held-out rows). 0 never races.
-    race_costlier : bool, default=False
-        Whether candidates that cost more to fit than the best of a round still race
-        it. With False, a round whose best candidate is of a cheaper kind than every
-        candidate tied with it (fit cost by kind: ``"prior"``, ``"knn"``,
-        ``"linear"``, then ``"lightgbm"`` and ``"hist_gradient_boosting"``;
-        candidates given as estimators are not ranked, so they race) decides the
-        level: more rows could only move the choice to a costlier model that is not
-        ahead now. That trades a possibly better, costlier model for selection time:
-        on the synthetic set of ``experiments/bench_auto.py`` the races it skips
-        (k-NN ahead, LightGBM tied) cost 5.4 of the selection's 9.2 CPU s and
-        confirmed k-NN. True races every tied candidate.
     consider_collapse : bool, default=False
         Whether to also consider collapsing levels (see ``collapse_levels`` of
         :class:`~hiercls.HierarchicalClassifier`): after the models are chosen, for
@@ -241,7 +225,6 @@ class AutoNodeModel(BaseEstimator):
         "max_rounds": [Interval(Integral, 1, None, closed="left")],
         "budget_growth": [Interval(Real, 1, None, closed="neither")],
         "tie_standard_errors": [Interval(Real, 0, None, closed="left")],
-        "race_costlier": ["boolean"],
         "consider_collapse": ["boolean"],
     }
 
@@ -256,7 +239,6 @@ class AutoNodeModel(BaseEstimator):
         max_rounds: int = 3,
         budget_growth: float = 3.0,
         tie_standard_errors: float = 2.0,
-        race_costlier: bool = False,
         consider_collapse: bool = False,
     ) -> None:
         self.candidates = candidates
@@ -267,7 +249,6 @@ class AutoNodeModel(BaseEstimator):
         self.max_rounds = max_rounds
         self.budget_growth = budget_growth
         self.tie_standard_errors = tie_standard_errors
-        self.race_costlier = race_costlier
         self.consider_collapse = consider_collapse
 
     def candidate_templates(self, *, text_like: bool = False) -> list[tuple[str, Any]]:
@@ -881,41 +862,25 @@ def _score_round(
             f"{auto.tie_standard_errors:g} standard errors = {auto.tie_standard_errors * standard_error:.4f}"
         )
     goes_on = bool(tied) and not plan.used_up and race.round < auto.max_rounds
-    # Halving: at most the better half of this round's candidates (and always a pair)
-    # race on, so that the larger rounds do not fit every tied candidate.
-    tied.sort(key=lambda name: -sign * contributions[name].sum())
-    n_next = max(2, -(-len(contributions) // 2))
-    racing_on = tied[: n_next - 1]
-    cheapest_leads = goes_on and not auto.race_costlier and _costs_less(best, racing_on)
-    if goes_on and not cheapest_leads:
+    if goes_on:
+        # Halving: at most the better half of this round's candidates (and always a
+        # pair) race on, so that the larger rounds do not fit every tied candidate.
+        tied.sort(key=lambda name: -sign * contributions[name].sum())
+        n_next = max(2, -(-len(contributions) // 2))
         for name in tied[n_next - 1 :]:
             level_rows[name]["note"] += "; not in the better half: out"
-        race.alive = [name for name in race.alive if name == best or name in racing_on]
+        tied = tied[: n_next - 1]
+        race.alive = [name for name in race.alive if name == best or name in tied]
         assert race.budget is not None  # a level without a budget is used up in one round
         race.budget = int(np.ceil(race.budget * auto.budget_growth))
         for name in race.alive:
             level_rows[name]["note"] = (level_rows[name]["note"] + "; next round").lstrip("; ")
-        return list(level_rows.values()), True
-    level_rows[best]["chosen"] = True
-    if tied:
-        if cheapest_leads:
-            why = f"those that would race on ({', '.join(racing_on)}) cost more to fit (race_costlier=False)"
-        elif plan.used_up:
-            why = "the level has no more rows"
-        else:
-            why = f"max_rounds={auto.max_rounds} reached"
-        level_rows[best]["note"] = f"best of the candidates still tied; {why}"
-    return list(level_rows.values()), False
-
-
-def _costs_less(best: str, tied: list[str]) -> bool:
-    """Whether ``best`` is of a cheaper kind to fit than every candidate in ``tied``."""
-    rank = _FIT_COST_RANK.get(best)
-    return (
-        rank is not None
-        and bool(tied)
-        and all(name in _FIT_COST_RANK and _FIT_COST_RANK[name] > rank for name in tied)
-    )
+    else:
+        level_rows[best]["chosen"] = True
+        if tied:
+            why = "the level has no more rows" if plan.used_up else f"max_rounds={auto.max_rounds} reached"
+            level_rows[best]["note"] = f"best of the candidates still tied; {why}"
+    return list(level_rows.values()), goes_on
 
 
 def _log_round(race: _LevelRace, level_rows: list[dict[str, Any]], scoring: str, n_rows: int) -> None:

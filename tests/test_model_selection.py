@@ -168,7 +168,6 @@ def test_a_failing_candidate_is_recorded_and_another_chosen():
         (AutoNodeModel(max_rows_per_level=1), {}, ValueError, "'max_rows_per_level' parameter"),
         (AutoNodeModel(tie_standard_errors=-1.0), {}, ValueError, "'tie_standard_errors' parameter"),
         (AutoNodeModel(consider_collapse="yes"), {}, ValueError, "'consider_collapse' parameter"),
-        (AutoNodeModel(race_costlier="no"), {}, ValueError, "'race_costlier' parameter"),
         ("automatic", {}, ValueError, "'estimator' parameter of HierarchicalClassifier"),
         (
             AutoNodeModel(candidates=["linear", "knn"]),
@@ -304,11 +303,7 @@ def test_candidates_tied_within_noise_race_on_more_rows_until_the_level_is_used_
     # A tie threshold no lead can pass: every round ties, and the budget grows 100, 300,
     # 900 rows until the level (400 rows at each level) is used up in round 3.
     racing = AutoNodeModel(
-        max_rows_per_level=100,
-        tie_standard_errors=1e9,
-        min_validation_rows=5,
-        validation_fraction=0.2,
-        race_costlier=True,
+        max_rows_per_level=100, tie_standard_errors=1e9, min_validation_rows=5, validation_fraction=0.2
     )
     model = HierarchicalClassifier(racing, random_state=0).fit(X, Y)
     table = model.model_selection_
@@ -343,36 +338,6 @@ def test_candidates_tied_within_noise_race_on_more_rows_until_the_level_is_used_
     scores = ["accuracy", "balanced_accuracy", "log_loss", "n_train_rows", "n_validation_rows"]
     expected = whole.model_selection_.set_index(key).loc[last.set_index(key).index, scores]
     assert_frame_equal(last.set_index(key)[scores], expected)
-
-
-def test_a_best_cheaper_than_every_tied_candidate_decides_without_racing():
-    X, Y = xor_then_linear(400)
-    settings = dict(
-        candidates=["knn", "lightgbm", "linear"],
-        max_rows_per_level=100,
-        tie_standard_errors=1e9,  # every candidate tied in every round
-        min_validation_rows=5,
-        validation_fraction=0.2,
-    )
-    default = HierarchicalClassifier(AutoNodeModel(**settings), random_state=0).fit(X, Y).model_selection_
-    rounds = default.groupby("level")["round"].max().to_dict()
-    # The leaf level: linear best of round 1, and after halving only LightGBM, a costlier
-    # kind, would race on. The XOR level: LightGBM best, k-NN (cheaper) tied: it races.
-    assert rounds == {"group": 3, "leaf": 1}
-    leaf = default[default.level == "leaf"].set_index("candidate")
-    assert leaf.chosen.to_dict() == {"knn": False, "lightgbm": False, "linear": True}
-    assert leaf.note["linear"] == (
-        "best of the candidates still tied; those that would race on (lightgbm) cost more to fit "
-        "(race_costlier=False)"
-    )
-    raced = HierarchicalClassifier(AutoNodeModel(**settings, race_costlier=True), random_state=0).fit(X, Y)
-    assert raced.model_selection_.groupby("level")["round"].max().to_dict() == {"group": 3, "leaf": 3}
-    # A candidate given as an estimator has no cost rank: it always races.
-    from sklearn.linear_model import LogisticRegression
-
-    custom = dict(settings, candidates=["knn", LogisticRegression()])
-    table = HierarchicalClassifier(AutoNodeModel(**custom), random_state=0).fit(X, Y).model_selection_
-    assert table.groupby("level")["round"].max().to_dict() == {"group": 3, "leaf": 3}
 
 
 def test_racing_stops_at_max_rounds_and_a_clear_lead_stops_it_after_one_round():
