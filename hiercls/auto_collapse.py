@@ -29,7 +29,6 @@ import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from numpy.typing import NDArray
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from .categorical import CategoricalColumns, categorical_node_settings
 from .hierarchy import Hierarchy
@@ -42,7 +41,8 @@ from .model_selection import (
     _plan_round,
     _row,
 )
-from .node_models import fit_node, make_node_estimator, node_seed, outcome_proba, take_rows
+from .node_models import base_seed_of, fit_node, make_node_estimator, node_seed, outcome_proba, take_rows
+from .traversal import group_by_node
 
 __all__ = ["COLLAPSE_CANDIDATES", "select_collapsed_levels"]
 
@@ -165,11 +165,7 @@ def select_collapsed_levels(
         one row saying why a level was not considered. A collapsed level's chosen
         model is noted as unused: its nodes get no model.
     """
-    base_seed = (
-        None
-        if random_state is None
-        else int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    )
+    base_seed = base_seed_of(random_state)
     budget = (
         None
         if auto.max_rows_per_level is None
@@ -192,11 +188,10 @@ def select_collapsed_levels(
         reach = np.flatnonzero(deciders >= 0)
         first = np.where(node_codes[reach, level - 1] >= 0, node_codes[reach, level - 1], deciders[reach])
         final = np.where(node_codes[reach, level] >= 0, node_codes[reach, level], first)
-        order = np.argsort(deciders[reach], kind="stable")
-        bounds = np.flatnonzero(np.diff(deciders[reach][order])) + 1
+        nodes, groups = group_by_node(deciders[reach])
         tasks = [
-            (int(deciders[reach[group[0]]]), reach[group], final[group])
-            for group in np.split(order, bounds)
+            (node, reach[group], final[group])
+            for node, group in zip(nodes.tolist(), groups, strict=True)
             if len(np.unique(final[group])) > 1
         ]
         first_of = np.full(n, -1, dtype=np.intp)

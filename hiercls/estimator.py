@@ -18,7 +18,6 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -44,6 +43,7 @@ from .model_selection import AutoNodeModel, as_auto_node_model, is_auto, select_
 from .node_models import (
     ConstantNodeModel,
     adapter_for,
+    base_seed_of,
     compact_dense_linear_model,
     default_node_estimator,
     fit_node_collecting_convergence,
@@ -325,11 +325,7 @@ class BaseHierarchicalClassifier(PortableState, ClassifierMixin, BaseEstimator):
         counts the constant models for the log. ``fit`` replaces
         :func:`~hiercls.node_models.fit_node` (same arguments).
         """
-        base_seed = (
-            None
-            if self.random_state is None
-            else int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        )
+        base_seed = base_seed_of(self.random_state)
         uncalibrated: list[int] = []
 
         def node_estimator(

@@ -30,7 +30,6 @@ from numpy.typing import NDArray
 from scipy import sparse
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from ._compat import Interval, StrOptions, get_tags
 from .categorical import CategoricalColumns, categorical_node_settings
@@ -38,6 +37,7 @@ from .exceptions import ModelSelectionError
 from .hierarchy import Hierarchy
 from .node_models import (
     adapter_for,
+    base_seed_of,
     default_node_estimator,
     fit_node,
     make_node_estimator,
@@ -633,11 +633,7 @@ def select_level_models(
             f"candidate that can (e.g. 'lightgbm' takes NaN, categorical columns and "
             f"sample_weight), or impute / encode X."
         )
-    base_seed = (
-        None
-        if random_state is None
-        else int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    )
+    base_seed = base_seed_of(random_state)
     by_depth: dict[int, list[tuple[int, NDArray[np.intp], NDArray[Any]]]] = {}
     for task in tasks:
         by_depth.setdefault(int(hierarchy.depth[task[0]]), []).append(task)
@@ -675,13 +671,12 @@ def select_level_models(
             race.round += 1
             plan = _plan_round(race)
             if race.round == 1 and plan.n_validation_rows < auto.min_validation_rows:
-                name, template = _fallback(usable, text_like)
-                chosen[race.level] = template
                 rows.append(
-                    _row(
+                    _fall_back(
+                        chosen,
                         race.level,
-                        name,
-                        chosen=True,
+                        usable,
+                        text_like,
                         n_nodes=len(race.ordered),
                         n_validation_rows=plan.n_validation_rows,
                         note=(
@@ -712,14 +707,13 @@ def select_level_models(
                         next(row["candidate"] for row in level_rows if row["chosen"])
                     ]
                 else:
-                    name, template = _fallback(usable, text_like)
-                    chosen[race.level] = template
                     level_rows.append(
-                        _row(
+                        _fall_back(
+                            chosen,
                             race.level,
-                            name,
+                            usable,
+                            text_like,
                             round=race.round,
-                            chosen=True,
                             note="fallback: every candidate failed",
                         )
                     )
@@ -904,6 +898,14 @@ def _log_round(race: _LevelRace, level_rows: list[dict[str, Any]], scoring: str,
         winner[scoring],
         n_rows,
     )
+
+
+def _fall_back(
+    chosen: dict[str, Any], level: str, usable: list[tuple[str, Any]], text_like: bool, **fields: Any
+) -> dict[str, Any]:
+    """Give ``level`` the fallback model in ``chosen``; its table row, with ``fields``."""
+    name, chosen[level] = _fallback(usable, text_like)
+    return _row(level, name, chosen=True, **fields)
 
 
 def _fallback(usable: list[tuple[str, Any]], text_like: bool) -> tuple[str, Any]:

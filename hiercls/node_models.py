@@ -511,6 +511,15 @@ def is_text_like(X: Any) -> bool:
     return bool(row_norms(X, squared=True).max() <= 1 + 1e-6)
 
 
+def base_seed_of(random_state: Any) -> int | None:
+    """The seed node seeds derive from (:func:`node_seed`): None for ``random_state=None``."""
+    if random_state is None:
+        return None
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 def node_seed(base_seed: int, path: tuple[Any, ...]) -> int:
     """Seed of one node's model, derived from the node's path of labels and the base seed only.
 
@@ -669,9 +678,9 @@ def node_rows(estimator: Any, X: Any, rows: NDArray[np.intp]) -> tuple[Any, NDAr
         return _keep_columns(X_node, columns), columns
     # Many stored values for the width (a large node): counting per column and a
     # column map are one pass each, where sorting the stored indices costs their log.
-    column_map = np.cumsum(np.bincount(X_node.indices, minlength=X_node.shape[1]) > 0) - 1
-    columns = np.flatnonzero(np.diff(column_map, prepend=-1)).astype(X_node.indices.dtype)
-    return _keep_columns(X_node, columns, column_map), columns
+    used = np.bincount(X_node.indices, minlength=X_node.shape[1]) > 0
+    columns = np.flatnonzero(used).astype(X_node.indices.dtype)
+    return _keep_columns(X_node, columns, np.cumsum(used) - 1), columns
 
 
 def compact_dense_linear_model(model: Any) -> Any:
